@@ -1,0 +1,1 @@
+"""Streaming services: ingest, inference and publish on Kafka (no torch)."""

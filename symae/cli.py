@@ -1,0 +1,84 @@
+"""The ``symae`` command line.
+
+Each command lives in its own module, which exposes ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``. Modules keep heavy imports
+(torch, obspy, onnxruntime) inside ``run`` so that ``symae --help`` stays fast and the
+serving commands never pull in torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+# command path -> module implementing it
+COMMANDS: dict[tuple[str, ...], str] = {
+    ("data", "synth"): "symae.synth.command",
+    ("data", "build"): "symae.data.build_command",
+    ("data", "figures"): "symae.data.figures_command",
+    ("train",): "symae.train.command",
+    ("export",): "symae.export_command",
+    ("models",): "symae.registry_command",
+    ("extract",): "symae.extract.command",
+    ("evaluate",): "symae.evaluate.command",
+    ("bench", "preprocess"): "symae.bench.preprocess",
+    ("bench", "synth"): "symae.bench.synth",
+    ("bench", "train"): "symae.bench.train",
+    ("bench", "extract"): "symae.bench.extract",
+    ("bench", "stream"): "services.bench_stream",
+    ("serve", "ingest"): "services.ingest.command",
+    ("serve", "inference"): "services.inference.command",
+    ("serve", "publish"): "services.publish.command",
+    ("broker",): "services.broker",
+    ("replay",): "services.replay",
+}
+
+GROUP_HELP = {
+    "data": "synthesise, build and inspect HDF5 data sets",
+    "bench": "benchmarks; figures go to docs/benchmarks.md",
+    "serve": "run a streaming service",
+}
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="symae", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction] = {}
+    for path, module_name in COMMANDS.items():
+        if not _available(module_name):
+            continue
+        module = importlib.import_module(module_name)
+        if len(path) == 1:
+            sub = top.add_parser(path[0], help=module.HELP, description=module.HELP)
+        else:
+            if path[0] not in groups:
+                group = top.add_parser(path[0], help=GROUP_HELP.get(path[0]))
+                groups[path[0]] = group.add_subparsers(dest="subcommand", required=True)
+            sub = groups[path[0]].add_parser(path[1], help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
