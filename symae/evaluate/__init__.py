@@ -1,0 +1,1 @@
+"""Metrics against a true STF and the SCARDEC benchmark (no torch)."""

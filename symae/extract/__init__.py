@@ -1,0 +1,1 @@
+"""STF extraction on ONNX Runtime (no torch): result model, baselines, the extractor."""
