@@ -1,0 +1,158 @@
+"""Typed, torch-free configuration of a SymAE model and of its training.
+
+``ModelConfig`` fixes the network (trace length, latent sizes, number of coherent
+categories, ...) and ``TrainConfig`` the optimisation (loss weights, batching, the
+multi-stage schedule). Both are frozen dataclasses saved verbatim in ``model.json`` so a
+model can be rebuilt from its directory, and so the serving side can read them without
+importing torch. Shipped configs live in ``symae/configs/<name>.json``; a config file
+holds ``{"model": {...}, "train": {...}}``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def _check_keys(cls: type, data: dict[str, Any], where: str) -> None:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the SymVAE (method doc, "Network").
+
+    ``k`` is the number of coherent categories: 1 is the plain model, ``k > 1`` turns on
+    a Gumbel-softmax mixture whose softmax temperature is ``temperature``.
+    """
+
+    nt: int = 192  # samples per trace
+    p: int = 30  # coherent code size
+    q: int = 30  # nuisance code size
+    k: int = 1  # coherent categories
+    temperature: float = 0.25  # Gumbel-softmax temperature (k > 1 only)
+    leaky_slope: float = 0.1
+    decoder_logvar_init: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.nt < 16 or self.nt % 16:
+            raise ValueError(f"nt must be a multiple of 16 (two average pools of 4), got {self.nt}")
+        for name in ("p", "q", "k"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {self.temperature}")
+
+    @property
+    def summary(self) -> str:
+        """Short parameter summary used in version strings, e.g. ``nt192-p30-q30-k1``."""
+        return f"nt{self.nt}-p{self.p}-q{self.q}-k{self.k}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        _check_keys(cls, data, "model config")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage: a fresh Adam optimiser run for ``epochs`` from ``lr``."""
+
+    epochs: int
+    lr: float
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"stage epochs must be >= 1, got {self.epochs}")
+        if self.lr <= 0:
+            raise ValueError(f"stage lr must be > 0, got {self.lr}")
+
+
+def _reference_stages() -> tuple[Stage, ...]:
+    return (Stage(50, 1e-3), Stage(50, 1e-4), Stage(100, 1e-5))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Loss weights, batching and schedule (method doc, "Loss and training")."""
+
+    beta_n: float = 1.0  # weight of the nuisance KL
+    beta_c: float = 1.0  # weight of the coherent KL
+    gamma: float = 100.0  # weight of the shift norm ||s||_2
+    ntau: int = 20  # traces drawn (with replacement) per group sample
+    batch_groups: int = 32  # group samples per batch (over all processes)
+    steps_per_epoch: int = 100
+    lr_decay: float = 0.99  # learning-rate factor per epoch
+    stages: tuple[Stage, ...] = field(default_factory=_reference_stages)
+    min_traces: int = 20  # groups with fewer traces are not used
+    test_fraction: float = 0.1  # traces of each group held out for the test loss
+    test_batches: int = 4  # batches drawn from the held-out traces per epoch
+    seed: int = 0
+    max_cached_traces: int = 2_000_000  # group cache bound when streaming from HDF5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "stages", tuple(s if isinstance(s, Stage) else Stage(**s) for s in self.stages)
+        )
+        if not self.stages:
+            raise ValueError("at least one training stage is needed")
+        for name in ("ntau", "batch_groups", "steps_per_epoch", "min_traces", "test_batches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
+        if not 0.0 < self.lr_decay <= 1.0:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+
+    @property
+    def total_epochs(self) -> int:
+        return sum(s.epochs for s in self.stages)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["stages"] = [asdict(s) for s in self.stages]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        _check_keys(cls, data, "train config")
+        data = dict(data)
+        if "stages" in data:
+            data["stages"] = tuple(Stage(**s) for s in data["stages"])
+        return cls(**data)
+
+
+def shipped_configs() -> list[str]:
+    """Names of the configs shipped in ``symae/configs``."""
+    return sorted(p.stem for p in CONFIGS_DIR.glob("*.json"))
+
+
+def load_config(name_or_path: str | Path) -> tuple[ModelConfig, TrainConfig]:
+    """Read a shipped config by name (``tiny``) or a JSON file by path."""
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        path = CONFIGS_DIR / f"{name_or_path}.json"
+        if not path.is_file():
+            raise ValueError(
+                f"unknown config {str(name_or_path)!r}; shipped configs: {shipped_configs()}"
+            )
+    if not path.is_file():
+        raise ValueError(f"config file not found: {path}")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    unknown = sorted(set(data) - {"model", "train"})
+    if unknown:
+        raise ValueError(f"{path}: unknown sections {unknown}; expected 'model' and 'train'")
+    return ModelConfig.from_dict(data.get("model", {})), TrainConfig.from_dict(data.get("train", {}))
