@@ -1,0 +1,243 @@
+"""``Extractor``: an event's grouped traces -> RESULT.json, on ONNX Runtime (no torch).
+
+``Extractor.load(model)`` opens a model directory (the shipped default, a path, or a
+registry ``name[:version]``); ``extract(event)`` runs the coherent-information recipe
+(``symae.extract.coherent``), turns every pixel's virtual gather into an STF with a band
+and a quality gate, combines the pixels into the event STF (``symae.extract.stf``), adds
+the baselines computed on the same traces, and returns an ``ExtractionResult``.
+``extract_many`` batches several events through each ONNX call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from symae import __version__
+from symae.config import DEFAULT_CONTRACT, DataContract
+from symae.data.dataset import EventData, TraceGroup
+from symae.data.focal import pixel_center
+from symae.extract.baselines import all_baselines
+from symae.extract.coherent import (
+    CoherentInformation,
+    LatentSettings,
+    ModelGraphs,
+    coherent_information_many,
+)
+from symae.extract.result import (
+    EventQuality,
+    ExtractionResult,
+    ModelInfo,
+    OriginInfo,
+    PixelQuality,
+    PixelResult,
+    Stf,
+    TraceScore,
+)
+from symae.extract.stf import combine_pixels, envelope_stf
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """Latent optimisation plus the STF rules (gate on envelope std, alignment lag)."""
+
+    latent: LatentSettings = field(default_factory=LatentSettings)
+    gate: float = 0.25
+    max_lag_s: float = 10.0
+    baselines: bool = True
+
+    def as_parameters(self) -> dict[str, float | int | str]:
+        return {**asdict(self.latent), "gate": self.gate, "max_lag_s": self.max_lag_s}
+
+
+def pixel_direction(group: TraceGroup, nside: int) -> tuple[float, float]:
+    """Azimuth and take-off angle (deg) of a pixel: its traces' circular/plain means,
+    or the HEALPix pixel centre when the traces carry no geometry."""
+    az = group.fields.get("azimuth_deg")
+    to = group.fields.get("takeoff_deg")
+    if az is not None and to is not None and len(az):
+        rad = np.radians(np.asarray(az, dtype=np.float64))
+        azimuth = float(np.degrees(np.arctan2(np.sin(rad).mean(), np.cos(rad).mean())) % 360.0)
+        return azimuth, float(np.mean(to))
+    takeoff, azimuth = pixel_center(int(group.pixel), nside)
+    return azimuth, takeoff
+
+
+class Extractor:
+    """Runs the extraction for one loaded model; cheap to call repeatedly."""
+
+    def __init__(
+        self,
+        graphs: ModelGraphs,
+        model: ModelInfo,
+        contract: DataContract = DEFAULT_CONTRACT,
+        settings: ExtractionSettings | None = None,
+    ) -> None:
+        self.graphs = graphs
+        self.model = model
+        self.contract = contract
+        self.settings = settings or ExtractionSettings()
+
+    @classmethod
+    def load(
+        cls,
+        model: str = "default",
+        provider: str = "auto",
+        settings: ExtractionSettings | None = None,
+    ) -> Extractor:
+        """Open ``model`` ("default", a model directory or a registry ``name[:version]``)."""
+        from symae.extract.graphs import load_graphs
+
+        graphs, info, contract = load_graphs(model, provider)
+        return cls(graphs, info, contract, settings)
+
+    # ---- checks -------------------------------------------------------------------
+    def _groups_of(self, event: EventData) -> list[TraceGroup]:
+        if not event.groups:
+            raise ValueError(f"event {event.event_id!r} has no trace groups")
+        groups = [event.groups[p] for p in sorted(event.groups)]
+        for g in groups:
+            if g.traces.ndim != 2 or g.traces.shape[1] != self.contract.nt:
+                raise ValueError(
+                    f"event {event.event_id!r} pixel {g.pixel}: expected traces of "
+                    f"{self.contract.nt} samples, got shape {g.traces.shape}"
+                )
+            if len(g) == 0:
+                raise ValueError(f"event {event.event_id!r} pixel {g.pixel} has no traces")
+            if not np.all(np.isfinite(g.traces)):
+                raise ValueError(f"event {event.event_id!r} pixel {g.pixel}: NaN or inf in traces")
+        return groups
+
+    # ---- extraction ---------------------------------------------------------------
+    def coherent_information(self, events: Sequence[EventData]) -> list[CoherentInformation]:
+        """The raw coherent information of each event (virtual gathers, scores, history)."""
+        grouped = [[g.traces for g in self._groups_of(e)] for e in events]
+        return coherent_information_many(self.graphs, grouped, self.settings.latent)
+
+    def extract(self, event: EventData, revision: int = 0) -> ExtractionResult:
+        return self.extract_many([event], revision)[0]
+
+    def extract_many(self, events: Sequence[EventData], revision: int = 0) -> list[ExtractionResult]:
+        """Extract several events, sharing each ONNX call between them."""
+        infos = self.coherent_information(events)
+        return [self.assemble(e, info, revision) for e, info in zip(events, infos, strict=True)]
+
+    def assemble(self, event: EventData, info: CoherentInformation, revision: int = 0) -> ExtractionResult:
+        """RESULT.json of one event from its coherent information."""
+        c, s = self.contract, self.settings
+        groups = self._groups_of(event)
+        slices = info.group_slices()
+        rel_err = _relative_error(np.concatenate([g.traces for g in groups]), info.reconstruction)
+
+        pixel_stfs = [envelope_stf(v) for v in info.virtual]
+        env_std = np.array([p.envelope_std for p in pixel_stfs])
+        n_traces = np.array([len(g) for g in groups])
+        combined = combine_pixels(
+            np.array([p.mean for p in pixel_stfs]),
+            np.array([p.std for p in pixel_stfs]),
+            n_traces,
+            env_std,
+            reference=info.reference,
+            max_lag=int(round(s.max_lag_s / c.dt)),
+            gate=s.gate,
+        )
+        weights = n_traces * np.clip(1.0 - env_std / s.gate, 0.05, 1.0) * combined.used
+        weights = weights / weights.sum()
+
+        pixels = []
+        for g, sl, ps, w in zip(groups, slices, pixel_stfs, weights, strict=True):
+            azimuth, takeoff = pixel_direction(g, c.nside)
+            pixels.append(
+                PixelResult(
+                    pixel=int(g.pixel),
+                    azimuth_deg=round(azimuth, 3),
+                    takeoff_deg=round(takeoff, 3),
+                    n_traces=len(g),
+                    stf=Stf.from_arrays(ps.mean, ps.std, c.dt, c.t0),
+                    quality=PixelQuality(
+                        envelope_std=round(ps.envelope_std, 6),
+                        passed=bool(ps.envelope_std < s.gate),
+                        reconstruction_error=round(float(np.median(rel_err[sl])), 6),
+                        weight=round(float(w), 6),
+                    ),
+                )
+            )
+
+        selected = set(info.selected.tolist())
+        traces = []
+        for g, sl in zip(groups, slices, strict=True):
+            for k, j in enumerate(range(sl.start, sl.stop)):
+                traces.append(
+                    TraceScore(
+                        id=g.station_id[k],
+                        pixel=int(g.pixel),
+                        informativeness=round(float(info.scores[j]), 6),
+                        selected=j in selected,
+                    )
+                )
+
+        baselines = {}
+        if s.baselines:
+            raw = np.concatenate([g.traces for g in groups])
+            baselines = {
+                name: Stf.from_arrays(b.mean, b.std, c.dt, c.t0)
+                for name, b in all_baselines(raw, c.dt).items()
+            }
+
+        n_passed = int(sum(p.quality.passed for p in pixels))
+        flags = []
+        if n_passed == 0:
+            flags.append("no_pixel_passed_gate")
+        if len(rel_err) < s.latent.n_codes:
+            flags.append("fewer_traces_than_codes")
+        if len(info.objective) > 1 and info.objective[-1] >= info.objective[0]:
+            flags.append("objective_not_decreased")
+        o = event.origin
+        return ExtractionResult(
+            event_id=event.event_id,
+            revision=revision,
+            origin=OriginInfo(
+                time=o.time,
+                latitude=o.latitude,
+                longitude=o.longitude,
+                depth_km=o.depth_km,
+                magnitude=o.magnitude,
+                region=o.region,
+            ),
+            model=self.model,
+            stf=Stf.from_arrays(combined.mean, combined.std, c.dt, c.t0),
+            pixels=pixels,
+            baselines=baselines,
+            traces=traces,
+            quality=EventQuality(
+                n_traces=len(rel_err),
+                n_pixels=len(pixels),
+                n_pixels_passed=n_passed,
+                reference_pixel=int(groups[info.reference].pixel),
+                reconstruction_error=round(float(np.median(rel_err)), 6),
+                objective_start=round(float(info.objective[0]), 6),
+                objective_end=round(float(info.objective[-1]), 6),
+                kl_history=[round(float(v), 6) for v in info.kl],
+                flags=flags,
+            ),
+            parameters=self.settings.as_parameters(),
+            provenance=_provenance(event),
+        )
+
+
+def _relative_error(traces: np.ndarray, recon: np.ndarray) -> np.ndarray:
+    """|x - x_hat|^2 / |x|^2 per trace."""
+    x = np.asarray(traces, dtype=np.float64)
+    num = np.sum((x - recon) ** 2, axis=-1)
+    den = np.sum(x**2, axis=-1)
+    return num / np.where(den > 0, den, 1.0)
+
+
+def _provenance(event: EventData) -> dict[str, Any]:
+    return {"code_version": __version__, "input": event.provenance}
