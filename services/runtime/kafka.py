@@ -1,0 +1,141 @@
+"""Kafka clients built from :class:`ServiceSettings`, and start-up chores.
+
+- :func:`connect_admin` waits for the broker with exponential back-off, logging each
+  failed attempt clearly, and returns an admin client once it answers.
+- :func:`ensure_topics` creates missing topics (partitions and replication from the
+  settings; bundles, results and the public STF topic compacted), idempotently.
+- :func:`make_producer`: ``acks="all"``, idempotent, so an acknowledged send is durable
+  and a retried send is not duplicated.
+- :func:`make_consumer`: manual offset commits, earliest reset, the range assignor (the
+  same partition of every input topic goes to the same consumer, so an event's origin
+  and its records, both keyed by event id, meet in one process).
+
+No transactions: they are not needed for at-least-once delivery and the embedded broker
+does not filter aborted records.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.runtime.settings import COMPACTED, ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker stayed unreachable for longer than the start-up timeout."""
+
+
+def connect_admin(
+    settings: ServiceSettings,
+    stop: threading.Event | None = None,
+    initial_backoff: float = 0.5,
+) -> KafkaAdminClient:
+    """An admin client, retrying with exponential back-off until the broker answers.
+
+    Gives up with :class:`BrokerUnavailable` after ``kafka_startup_timeout_s`` (never when
+    unset) or when ``stop`` is set.
+    """
+    servers = ",".join(settings.client_config()["bootstrap_servers"])
+    started = time.monotonic()
+    backoff = initial_backoff
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            admin = KafkaAdminClient(
+                **settings.client_config(), request_timeout_ms=10000, bootstrap_timeout_ms=3000
+            )
+            if attempt > 1:
+                log.info("Kafka broker at %s reachable after %d attempts", servers, attempt)
+            return admin
+        except (KafkaError, OSError) as exc:
+            waited = time.monotonic() - started
+            timeout = settings.kafka_startup_timeout_s
+            if timeout is not None and waited >= timeout:
+                raise BrokerUnavailable(
+                    f"Kafka broker at {servers} unreachable for {waited:.0f} s "
+                    f"(timeout {timeout} s): {exc}"
+                ) from exc
+            log.warning(
+                "Kafka broker at %s not reachable (attempt %d, %s); retrying in %.1f s",
+                servers,
+                attempt,
+                type(exc).__name__,
+                backoff,
+                extra={"bootstrap_servers": servers, "attempt": attempt, "retry_in_s": backoff},
+            )
+            if stop is not None and stop.wait(backoff):
+                raise BrokerUnavailable("stopped while waiting for the broker") from exc
+            if stop is None:
+                time.sleep(backoff)
+            backoff = min(backoff * 2, settings.kafka_connect_backoff_max_s)
+
+
+def ensure_topics(
+    admin: KafkaAdminClient, settings: ServiceSettings, names: Iterable[str]
+) -> list[str]:
+    """Create the logical topics ``names`` that do not exist yet; returns those created."""
+    existing = set(admin.list_topics())
+    created = []
+    for name in names:
+        full = settings.topic(name)
+        if full in existing:
+            continue
+        configs = {"cleanup.policy": "compact"} if name in COMPACTED else {}
+        topic = NewTopic(
+            full,
+            settings.topic_partitions,
+            settings.topic_replication_factor,
+            topic_configs=configs,
+        )
+        try:
+            admin.create_topics([topic])
+            created.append(full)
+            log.info(
+                "created topic %s (%d partitions)",
+                full,
+                settings.topic_partitions,
+                extra={"topic": full},
+            )
+        except TopicAlreadyExistsError:
+            pass  # another replica created it in between
+    return created
+
+
+def make_producer(settings: ServiceSettings) -> KafkaProducer:
+    """A durable producer: every send acknowledged by all in-sync replicas, idempotent."""
+    return KafkaProducer(
+        **settings.client_config(),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_request_size=settings.kafka_max_request_size,
+        compression_type=None,
+    )
+
+
+def make_consumer(settings: ServiceSettings, service: str) -> KafkaConsumer:
+    """A group consumer that never commits on its own (the service commits)."""
+    return KafkaConsumer(
+        **settings.client_config(),
+        group_id=settings.group_id(service),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
+        max_poll_records=settings.kafka_max_poll_records,
+        fetch_max_bytes=max(settings.kafka_max_request_size, 52428800),
+        max_partition_fetch_bytes=settings.kafka_max_request_size,
+        partition_assignment_strategy=[RangePartitionAssignor],
+    )
