@@ -1,0 +1,425 @@
+"""ObsPy records -> model traces: the real-data path of symae.
+
+One record (an ObsPy ``Trace`` in counts, plus the ``Inventory`` that describes its
+channel and the event ``Origin``) becomes one ``PreprocessedTrace``:
+
+1. vertical component only; channel looked up in the inventory at the record time;
+2. epicentral distance (within the contract's window) and azimuth; predicted P arrival
+   and take-off angle from TauP (``symae.data.arrivals``);
+3. the record must cover the window (-100 s .. +100 s around P by default) plus a margin
+   without gaps; up to ``max_margin_s`` more on each side is used when present;
+4. response removed to displacement (pre-filter and water level configurable), or
+   passed through for a unit displacement response (``symae.data.response``);
+5. zero-phase anti-alias low-pass, band-limited (Lanczos) resampling onto the model
+   grid, which starts exactly at P + ``window_start``;
+6. SNR: RMS of the P window over RMS of the pre-P noise, both demeaned;
+7. Tukey taper, cut ``nt`` samples from ``cut_start``, taper again, standardise.
+
+Nothing here reads files: ``preprocess_trace`` works on one in-memory trace (the
+streaming ingest calls it), ``preprocess_stream`` merges the segments of each channel
+first. ``assemble_event`` applies the event-level polarity correction and groups the
+traces by focal-sphere pixel. Refused records raise or return ``Rejected`` reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from obspy import Stream, Trace, UTCDateTime
+from obspy.core.inventory import Inventory
+from obspy.geodetics import gps2dist_azimuth, locations2degrees
+from obspy.signal.interpolation import lanczos_interpolation
+from scipy.signal import butter, sosfiltfilt
+from scipy.signal.windows import tukey
+
+from symae.config import DataContract
+from symae.data.arrivals import arrival_table
+from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.focal import pixel_of, pixels_of
+from symae.data.polarity import polarity_signs
+from symae.data.rejections import Rejected, Rejection, RejectReason
+from symae.data.response import PASS_THROUGH, classify, to_displacement
+from symae.data.stations import ChannelInfo, channel_at
+
+STANDARDISE_EPS = 1e-5  # added to the standard deviation, as the reference does
+LANCZOS_A = 20  # half-width of the Lanczos kernel in input samples
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Every knob of the real-data path; saved as provenance with each built event."""
+
+    contract: DataContract = field(default_factory=DataContract)
+    # cosine taper corners (Hz) applied in the frequency domain with the deconvolution
+    pre_filt: tuple[float, float, float, float] | None = (0.004, 0.01, 1.0, 2.0)
+    water_level: float | None = 60.0  # dB, as in ObsPy's remove_response
+    snr_min: float = 2.0  # RMS amplitude ratio, P window over pre-P noise
+    noise_window: tuple[float, float] = (-90.0, -10.0)  # s relative to predicted P
+    signal_window: tuple[float, float] = (-5.0, 60.0)  # s relative to predicted P
+    min_margin_s: float = 30.0  # record needed beyond each end of the window
+    max_margin_s: float = 200.0  # record used beyond each end of the window, at most
+    antialias: float = 0.4  # low-pass corner as a fraction of the model sampling rate
+    tukey_alpha: float = 0.1
+    taup_grid_step_deg: float = 0.1  # 0: exact TauP call per trace
+
+    def __post_init__(self) -> None:
+        c = self.contract
+        for name in ("noise_window", "signal_window"):
+            lo, hi = getattr(self, name)
+            if not c.window_start <= lo < hi <= c.window_end:
+                raise ValueError(
+                    f"{name} {(lo, hi)} must be increasing and inside the window "
+                    f"[{c.window_start}, {c.window_end}] s"
+                )
+        if self.pre_filt is not None and list(self.pre_filt) != sorted(self.pre_filt):
+            raise ValueError(f"pre_filt corners must increase, got {self.pre_filt}")
+        if not 0 <= self.min_margin_s <= self.max_margin_s:
+            raise ValueError(
+                f"need 0 <= min_margin_s <= max_margin_s, got {self.min_margin_s}, "
+                f"{self.max_margin_s}"
+            )
+        if not 0 < self.antialias < 0.5:
+            raise ValueError(f"antialias must be in (0, 0.5), got {self.antialias}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if isinstance(values.get("contract"), dict):
+            values["contract"] = DataContract.from_dict(values["contract"])
+        for name in ("pre_filt", "noise_window", "signal_window"):
+            if values.get(name) is not None:
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+
+@dataclass
+class PreprocessedTrace:
+    """One model trace and where it comes from."""
+
+    station_id: str  # SEED id NET.STA.LOC.CHA
+    data: np.ndarray  # (nt,) float32, standardised displacement
+    station_lat: float
+    station_lon: float
+    distance_deg: float
+    azimuth_deg: float  # source to station, clockwise from north
+    takeoff_deg: float  # P take-off angle from the downward vertical
+    p_time: float  # predicted P arrival, POSIX seconds (UTC)
+    snr: float
+    pixel: int  # HEALPix RING pixel of (take-off angle, azimuth)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Source-receiver geometry and the predicted P arrival of one channel."""
+
+    channel: ChannelInfo
+    distance_deg: float
+    azimuth_deg: float
+    takeoff_deg: float
+    p_time: UTCDateTime
+
+
+@lru_cache(maxsize=4096)
+def _origin_time(iso: str) -> UTCDateTime:
+    return UTCDateTime(iso)
+
+
+def predict(
+    seed_id: str, time: UTCDateTime, inventory: Inventory, origin: Origin, config: PreprocessConfig
+) -> Geometry:
+    """Channel, distance, azimuth, take-off angle and P time; raises ``Rejected``."""
+    c = config.contract
+    channel = channel_at(inventory, seed_id, time)
+    dist = locations2degrees(origin.latitude, origin.longitude, channel.latitude, channel.longitude)
+    if not c.min_distance_deg <= dist <= c.max_distance_deg:
+        raise Rejected(
+            RejectReason.DISTANCE,
+            f"{seed_id} at {dist:.2f} deg, expected {c.min_distance_deg}-{c.max_distance_deg} deg",
+        )
+    azimuth = gps2dist_azimuth(
+        origin.latitude, origin.longitude, channel.latitude, channel.longitude
+    )[1]
+    table = arrival_table(c.taup_model, c.phase, config.taup_grid_step_deg)
+    arrival = table(origin.depth_km, dist)
+    if arrival is None:
+        raise Rejected(
+            RejectReason.NO_ARRIVAL,
+            f"{c.taup_model} has no {c.phase} at {dist:.2f} deg from {origin.depth_km} km depth",
+        )
+    return Geometry(
+        channel=channel,
+        distance_deg=float(dist),
+        azimuth_deg=float(azimuth),
+        takeoff_deg=arrival.takeoff_deg,
+        p_time=_origin_time(origin.time) + arrival.time,
+    )
+
+
+def check_component(seed_id: str, contract: DataContract) -> None:
+    """Raise ``Rejected`` unless the channel code ends with the contract's component."""
+    channel = seed_id.rsplit(".", 1)[-1]
+    if not channel.endswith(contract.component):
+        raise Rejected(
+            RejectReason.WRONG_COMPONENT,
+            f"{seed_id}: component {channel[-1:]!r}, expected {contract.component!r}",
+        )
+
+
+@lru_cache(maxsize=64)
+def _antialias_sos(fs: float, corner: float) -> np.ndarray:
+    return butter(8, corner, btype="lowpass", fs=fs, output="sos")
+
+
+def condition_window(window: np.ndarray, contract: DataContract, alpha: float = 0.1) -> np.ndarray:
+    """Full window -> model trace: taper, cut ``nt`` samples, taper, standardise.
+
+    ``window`` holds ``contract.window_length`` samples starting at P + window_start.
+    The trace is scaled to unit peak before standardising so the +1e-5 guard on the
+    standard deviation does not depend on the physical units. Raises ``Rejected``
+    (flat) when nothing is left.
+    """
+    x = np.asarray(window, dtype=np.float64)
+    if x.shape != (contract.window_length,):
+        raise ValueError(f"expected a window of {contract.window_length} samples, got {x.shape}")
+    x = x * tukey(x.size, alpha)
+    x = x[contract.cut_start : contract.cut_start + contract.nt] * tukey(contract.nt, alpha)
+    peak = np.max(np.abs(x))
+    if not peak > 0:
+        raise Rejected(RejectReason.FLAT, "window is zero after tapering")
+    x = x / peak
+    return ((x - x.mean()) / (x.std() + STANDARDISE_EPS)).astype(np.float32)
+
+
+def _rms_ratio(window: np.ndarray, config: PreprocessConfig) -> float:
+    c = config.contract
+    t = c.window_start + c.dt * np.arange(window.size)
+    noise = window[(t >= config.noise_window[0]) & (t <= config.noise_window[1])]
+    signal = window[(t >= config.signal_window[0]) & (t <= config.signal_window[1])]
+    noise_rms = float(np.std(noise))
+    return float(np.std(signal)) / noise_rms if noise_rms > 0 else math.inf
+
+
+def _span(trace: Trace, geom: Geometry, config: PreprocessConfig) -> tuple[int, int]:
+    """Sample range [i0, i1) of ``trace`` to process; checks coverage and gaps."""
+    c = config.contract
+    sr, start = trace.stats.sampling_rate, trace.stats.starttime
+    need0 = geom.p_time + c.window_start - config.min_margin_s
+    need1 = geom.p_time + c.window_end + config.min_margin_s
+    tol = 0.5 / sr
+    if start > need0 + tol or trace.stats.endtime < need1 - tol:
+        raise Rejected(
+            RejectReason.TOO_SHORT,
+            f"{trace.id} covers {start}..{trace.stats.endtime}, needs {need0}..{need1} "
+            f"(P {geom.p_time} {c.window_start:+g}/{c.window_end:+g} s, margin "
+            f"{config.min_margin_s:g} s)",
+        )
+    r0 = max(0, math.floor((need0 - start) * sr + 1e-6))
+    r1 = min(trace.stats.npts, math.ceil((need1 - start) * sr - 1e-6) + 1)
+    i0 = max(0, math.floor((need0 - config.max_margin_s + config.min_margin_s - start) * sr))
+    i1 = min(trace.stats.npts, math.ceil((need1 + config.max_margin_s - config.min_margin_s - start) * sr) + 1)
+    mask = np.ma.getmaskarray(trace.data) if np.ma.isMaskedArray(trace.data) else None
+    if mask is not None and mask.any():
+        bad = np.flatnonzero(mask[r0:r1])
+        if bad.size:
+            raise Rejected(
+                RejectReason.GAP,
+                f"{trace.id} misses {bad.size} samples from {start + (r0 + bad[0]) / sr} "
+                f"inside the needed span",
+            )
+        before = np.flatnonzero(mask[i0:r0])
+        after = np.flatnonzero(mask[r1:i1])
+        i0 = i0 + before[-1] + 1 if before.size else i0
+        i1 = r1 + after[0] if after.size else i1
+    return i0, i1
+
+
+def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> PreprocessedTrace:
+    """Turn one gap-free channel record into a model trace; raises ``Rejected``."""
+    c = config.contract
+    sr = trace.stats.sampling_rate
+    i0, i1 = _span(trace, geom, config)
+    raw = np.asarray(np.ma.getdata(trace.data)[i0:i1], dtype=np.float64)
+    if not np.all(np.isfinite(raw)):
+        raise Rejected(RejectReason.NAN, f"{trace.id} has {np.sum(~np.isfinite(raw))} non-finite samples")
+    if np.ptp(raw) == 0:
+        raise Rejected(RejectReason.FLAT, f"{trace.id} is constant ({raw[0]!r}) around P")
+    seed_id = trace.id
+    if classify(geom.channel.response, seed_id) == PASS_THROUGH:
+        disp = raw - raw.mean()
+    else:
+        disp = to_displacement(
+            raw, 1.0 / sr, geom.channel.response, config.pre_filt, config.water_level
+        )
+    if not np.all(np.isfinite(disp)):
+        raise Rejected(RejectReason.NAN, f"{seed_id}: response removal produced non-finite samples")
+    corner = config.antialias * c.sampling_rate
+    if corner < 0.5 * sr:
+        disp = sosfiltfilt(_antialias_sos(sr, corner), disp)
+    window_t0 = geom.p_time + c.window_start
+    first = float((trace.stats.starttime + i0 / sr) - window_t0)  # s, relative to window start
+    window = lanczos_interpolation(
+        np.ascontiguousarray(disp), first, 1.0 / sr, 0.0, c.dt, c.window_length, a=LANCZOS_A
+    )
+    if np.std(window) == 0:
+        raise Rejected(RejectReason.FLAT, f"{seed_id}: displacement window has no variance")
+    snr = _rms_ratio(window, config)
+    if snr < config.snr_min:
+        raise Rejected(
+            RejectReason.LOW_SNR, f"{seed_id}: SNR {snr:.2f} below threshold {config.snr_min:g}"
+        )
+    return PreprocessedTrace(
+        station_id=seed_id,
+        data=condition_window(window, c, config.tukey_alpha),
+        station_lat=geom.channel.latitude,
+        station_lon=geom.channel.longitude,
+        distance_deg=geom.distance_deg,
+        azimuth_deg=geom.azimuth_deg,
+        takeoff_deg=geom.takeoff_deg,
+        p_time=float(geom.p_time.timestamp),
+        snr=snr,
+        pixel=pixel_of(geom.takeoff_deg, geom.azimuth_deg, c.nside),
+    )
+
+
+def preprocess_trace(
+    trace: Trace, inventory: Inventory, origin: Origin, config: PreprocessConfig | None = None
+) -> PreprocessedTrace:
+    """One in-memory record -> one model trace; raises ``Rejected`` with a reason.
+
+    Pure: no file or network access, the inputs are not modified. A masked trace
+    (ObsPy's representation of a merged record with holes) is rejected as ``gap`` when
+    a hole falls inside the needed span.
+    """
+    config = config or PreprocessConfig()
+    check_component(trace.id, config.contract)
+    geom = predict(trace.id, trace.stats.starttime, inventory, origin, config)
+    return process(trace, geom, config)
+
+
+def _segment_faults(traces: list[Trace]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """(gaps, overlaps) between consecutive segments as POSIX-second intervals."""
+    segs = sorted(traces, key=lambda t: t.stats.starttime)
+    gaps, overlaps = [], []
+    for a, b in zip(segs, segs[1:], strict=False):
+        dt = a.stats.delta
+        a_end, b_start = a.stats.endtime.timestamp, b.stats.starttime.timestamp
+        if b_start <= a_end + 0.5 * dt:
+            overlaps.append((b_start, min(a_end, b.stats.endtime.timestamp)))
+        elif b_start > a_end + 1.5 * dt:
+            gaps.append((a_end, b_start))
+    return gaps, overlaps
+
+
+def merge_channel(traces: list[Trace]) -> tuple[Trace, list[tuple[float, float]]]:
+    """Merge the segments of one channel (copies); returns it and its overlap intervals.
+
+    Duplicated samples merge cleanly; holes and conflicting overlaps become masked
+    samples, which ``process`` rejects when they fall inside the needed span.
+    """
+    if len(traces) == 1:
+        return traces[0], []
+    _, overlaps = _segment_faults(traces)
+    rates = {t.stats.sampling_rate for t in traces}
+    if len(rates) > 1:
+        raise Rejected(
+            RejectReason.GAP,
+            f"{traces[0].id}: segments with sampling rates {sorted(rates)} cannot be joined",
+        )
+    merged = Stream([t.copy() for t in traces]).merge(method=0)
+    return merged[0], overlaps
+
+
+def preprocess_stream(
+    stream: Stream, inventory: Inventory, origin: Origin, config: PreprocessConfig | None = None
+) -> tuple[list[PreprocessedTrace], list[Rejection]]:
+    """Every channel of ``stream`` (segments merged per SEED id) -> traces and rejections."""
+    config = config or PreprocessConfig()
+    by_id: dict[str, list[Trace]] = defaultdict(list)
+    for tr in stream:
+        by_id[tr.id].append(tr)
+    accepted: list[PreprocessedTrace] = []
+    rejections: list[Rejection] = []
+    for seed_id, traces in by_id.items():
+        try:
+            check_component(seed_id, config.contract)
+            start = min(t.stats.starttime for t in traces)
+            geom = predict(seed_id, start, inventory, origin, config)
+            trace, overlaps = merge_channel(traces)
+            try:
+                accepted.append(process(trace, geom, config))
+            except Rejected as err:
+                if err.reason is RejectReason.GAP and overlaps:
+                    raise _as_overlap(err, overlaps, trace) from None
+                raise
+        except Rejected as err:
+            rejections.append(Rejection.from_error(seed_id, err))
+    return accepted, rejections
+
+
+def _as_overlap(err: Rejected, overlaps: list[tuple[float, float]], trace: Trace) -> Rejected:
+    """Re-label a masked-sample rejection caused by a conflicting overlap."""
+    mask = np.ma.getmaskarray(trace.data)
+    times = trace.stats.starttime.timestamp + np.flatnonzero(mask) * trace.stats.delta
+    for lo, hi in overlaps:
+        if np.any((times >= lo - trace.stats.delta) & (times <= hi + trace.stats.delta)):
+            spans = ", ".join(f"{UTCDateTime(a)}..{UTCDateTime(b)}" for a, b in overlaps)
+            return Rejected(
+                RejectReason.OVERLAP,
+                f"{trace.id}: overlapping segments with different samples ({spans})",
+            )
+    return err
+
+
+def assemble_event(
+    origin: Origin,
+    traces: list[PreprocessedTrace],
+    contract: DataContract,
+    provenance: dict[str, Any] | None = None,
+) -> EventData:
+    """Polarity-correct an event's traces and group them by focal-sphere pixel."""
+    if not traces:
+        raise ValueError(f"event {origin.event_id!r}: no traces to assemble")
+    stack = np.stack([t.data for t in traces]).astype(np.float32)  # (n, nt)
+    contract.check_traces(stack)
+    pixels = pixels_of(
+        np.array([t.takeoff_deg for t in traces]), np.array([t.azimuth_deg for t in traces]),
+        contract.nside,
+    )
+    for t, p in zip(traces, pixels, strict=True):
+        if t.pixel != p:
+            raise ValueError(
+                f"{t.station_id}: pixel {t.pixel} but nside {contract.nside} gives {p} for "
+                f"take-off {t.takeoff_deg:.2f}, azimuth {t.azimuth_deg:.2f}"
+            )
+    signs = polarity_signs(stack)
+    stack *= signs[:, None]
+    groups: dict[int, TraceGroup] = {}
+    for pixel in np.unique(pixels):
+        idx = np.flatnonzero(pixels == pixel)
+        members = [traces[i] for i in idx]
+        groups[int(pixel)] = TraceGroup(
+            event_id=origin.event_id,
+            pixel=int(pixel),
+            traces=stack[idx],
+            station_id=[t.station_id for t in members],
+            fields={
+                "station_lat": np.array([t.station_lat for t in members]),
+                "station_lon": np.array([t.station_lon for t in members]),
+                "distance_deg": np.array([t.distance_deg for t in members]),
+                "azimuth_deg": np.array([t.azimuth_deg for t in members]),
+                "takeoff_deg": np.array([t.takeoff_deg for t in members]),
+                "p_time": np.array([t.p_time for t in members]),
+                "snr": np.array([t.snr for t in members], dtype=np.float32),
+                "polarity": signs[idx],
+            },
+        )
+    return EventData(origin=origin, groups=groups, provenance=dict(provenance or {}))
