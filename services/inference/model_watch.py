@@ -11,10 +11,12 @@ serving. A refused version is not retried until its ``model.json`` changes.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
@@ -96,3 +98,29 @@ class ModelWatch(Generic[M]):
         self.ref, self.model = ref, model
         self._on_swap(ref, model)
         return True
+
+
+def registry_resolver(spec: str, registry: Path | None = None) -> Callable[[], ModelRef]:
+    """A ``resolve`` for :class:`ModelWatch` over the local model registry.
+
+    ``default`` follows the *name* of the shipped default model, so a newer version of
+    it registered by the trainer job is taken up; ``latest``, ``name`` and a directory
+    path are resolved by :func:`symae.artifacts.resolve` on every call.
+    """
+    from symae import artifacts
+
+    if spec == "default":
+        spec = artifacts.read_model_dir(artifacts.resolve("default"), check=False).name
+
+    def resolve() -> ModelRef:
+        path = artifacts.resolve(spec, registry)
+        meta_bytes = (path / artifacts.MODEL_JSON).read_bytes()
+        info = artifacts.read_model_dir(path, check=False)
+        return ModelRef(
+            name=info.name,
+            version=info.version,
+            path=str(path),
+            fingerprint=hashlib.sha256(meta_bytes).hexdigest(),
+        )
+
+    return resolve

@@ -1,0 +1,66 @@
+"""``symae serve inference``: extract STFs from bundles on ONNX Runtime (no torch).
+
+Consumes ``<prefix>.bundles``, runs the SymAE extraction (``symae.extract``) with the
+CUDA execution provider when present and the CPU one otherwise, and emits one RESULT.json
+per bundle revision on ``<prefix>.results``. The model follows ``SYMAE_MODEL`` in the
+registry (``SYMAE_MODEL_REGISTRY``) and is swapped without a restart when a new version
+appears; a broken version is refused and the old one kept
+(``symae_model_reloads_total{outcome="failed"}``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from services.runtime.settings import ServiceSettings, add_settings_arguments
+
+HELP = "serve inference: bundles -> STF extraction on ONNX Runtime -> results"
+
+
+class InferenceSettings(ServiceSettings):
+    """Settings of the inference service (each also ``SYMAE_<NAME>``)."""
+
+    model: str = Field(
+        "default",
+        description="model to serve: default (follows the shipped model's name), latest, "
+        "NAME, NAME:VERSION (pinned) or a model directory",
+    )
+    model_registry: Path | None = Field(None, description="registry root (default: ~/.local/share/symae/models)")
+    ort_provider: Literal["auto", "cuda", "cpu"] = "auto"
+    expect_gpu: bool = Field(False, description="a GPU should be present (reported in metrics)")
+    max_batch_events: int = Field(8, gt=0, description="events sharing one extraction batch")
+    model_check_interval_s: float = Field(5.0, gt=0, description="registry check period")
+    # extraction batches take seconds: fetch few bundles per poll, allow long batches
+    kafka_max_poll_records: int = Field(8, gt=0)
+    kafka_max_poll_interval_ms: int = Field(120000, gt=0)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_settings_arguments(parser, InferenceSettings)
+
+
+def run(args: argparse.Namespace) -> int:
+    from services.inference.model_watch import ModelRef, registry_resolver
+    from services.inference.processor import InferenceProcessor
+    from services.runtime import run_service, settings_from_args
+    from symae.artifacts import read_model_dir
+    from symae.extract.extractor import Extractor
+
+    settings = settings_from_args(InferenceSettings, args)
+
+    def load(ref: ModelRef) -> Extractor:
+        read_model_dir(ref.path)  # every checksum, before any graph is opened
+        return Extractor.load(ref.path, provider=settings.ort_provider)
+
+    processor = InferenceProcessor(
+        resolve=registry_resolver(settings.model, settings.model_registry),
+        load=load,
+        max_batch_events=settings.max_batch_events,
+        model_check_interval_s=settings.model_check_interval_s,
+        expect_gpu=settings.expect_gpu,
+    )
+    return run_service("inference", settings, processor)

@@ -1,0 +1,204 @@
+"""The inference service's processor: bundles in, extraction results out.
+
+Bundles are held as they arrive and extracted together after each poll (``tick``), in
+batches of at most ``max_batch_events`` events sharing every ONNX call. Within what is
+waiting, only the newest revision of an event is extracted (an older one is already
+superseded). The model is checked for a new registry version before each batch, so a
+swap always falls between events. Held bundles are not committed (``retained``): a
+crash re-delivers them.
+
+A result's key is ``<event id>|<revision>|<model name>:<model version>`` and its value
+the RESULT.json of that extraction; the same bundle through the same model gives the
+same key and the same bytes, so a re-delivery after a crash is an identical duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from services.inference.model_watch import ModelRef, ModelWatch
+from services.runtime import BUNDLES, RESULTS, Incoming, Outgoing, PoisonMessage, Processor
+from services.schemas import BundleMessage
+from symae.data.dataset import EventData
+from symae.extract.result import ExtractionResult, ModelInfo
+
+if TYPE_CHECKING:
+    from services.runtime import ServiceApp
+
+log = logging.getLogger(__name__)
+
+
+class Extraction(Protocol):
+    """What the processor needs of :class:`symae.extract.Extractor`."""
+
+    model: ModelInfo
+
+    def coherent_information(self, events: Sequence[EventData]) -> list[Any]: ...
+
+    def assemble(self, event: EventData, info: Any, revision: int = 0) -> ExtractionResult: ...
+
+
+def result_key(event_id: str, revision: int, model_name: str, model_version: str) -> str:
+    """The deterministic key of a result: event id, revision and model version."""
+    return f"{event_id}|{revision}|{model_name}:{model_version}"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One bundle waiting for extraction."""
+
+    msg: Incoming
+    bundle: BundleMessage
+    event: EventData
+
+
+class InferenceProcessor(Processor):
+    """Extract every bundle with the current model; emit one result per bundle revision."""
+
+    inputs = {BUNDLES: BundleMessage}
+    outputs = (RESULTS,)
+
+    def __init__(
+        self,
+        resolve: Callable[[], ModelRef],
+        load: Callable[[ModelRef], Extraction],
+        max_batch_events: int = 8,
+        model_check_interval_s: float = 5.0,
+        expect_gpu: bool = False,
+    ) -> None:
+        self._resolve = resolve
+        self._load = load
+        self.max_batch_events = max_batch_events
+        self.model_check_interval_s = model_check_interval_s
+        self.expect_gpu = expect_gpu
+        self._pending: list[Pending] = []
+        self.app: ServiceApp | None = None
+        self.watch: ModelWatch[Extraction] | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, app: ServiceApp) -> None:
+        self.app = app
+        metrics = app.metrics
+
+        def swapped(ref: ModelRef, model: Extraction) -> None:
+            self._report_model(model)
+            metrics.model_reload(ok=True)
+
+        self.watch = ModelWatch(
+            self._resolve,
+            self._load,
+            interval_s=self.model_check_interval_s,
+            on_swap=swapped,
+            on_refused=lambda ref, exc: metrics.model_reload(ok=False),
+        )
+        self._report_model(self.watch.model)
+        metrics.set_gpu_expected(self.expect_gpu)
+
+    def _report_model(self, model: Extraction) -> None:
+        info = model.model
+        provider = info.provider
+        assert self.app is not None
+        self.app.metrics.set_model(info.name, info.version, provider)
+        if self.expect_gpu and "CUDA" not in provider:
+            log.error(
+                "a GPU was expected (SYMAE_EXPECT_GPU) but model %s:%s runs on %s",
+                info.name, info.version, provider or "an unknown provider",
+            )
+
+    # ------------------------------------------------------------------ messages
+    def handle(self, msg: Incoming) -> Sequence[Outgoing]:
+        bundle: BundleMessage = msg.value
+        try:
+            event = bundle.to_event_data()
+        except ValueError as exc:
+            raise PoisonMessage("bad_bundle", str(exc)) from exc
+        self._pending.append(Pending(msg, bundle, event))
+        self._set_in_flight()
+        return []
+
+    def tick(self, now: float) -> Sequence[Outgoing]:
+        if not self._pending:
+            return []
+        waiting, self._pending = self._pending, []
+        newest: dict[str, Pending] = {}
+        for p in waiting:
+            held = newest.get(p.bundle.event_id)
+            if held is None or p.bundle.revision >= held.bundle.revision:
+                newest[p.bundle.event_id] = p
+        todo = list(newest.values())
+        outputs: list[Outgoing] = []
+        for start in range(0, len(todo), self.max_batch_events):
+            outputs.extend(self._extract(todo[start : start + self.max_batch_events]))
+        self._set_in_flight()
+        return outputs
+
+    def retained(self) -> Mapping[tuple[str, int], int]:
+        lowest: dict[tuple[str, int], int] = {}
+        for p in self._pending:
+            tp = (p.msg.topic, p.msg.partition)
+            lowest[tp] = min(lowest.get(tp, p.msg.offset), p.msg.offset)
+        return lowest
+
+    def on_revoked(self, partitions: Sequence[tuple[str, int]]) -> None:
+        gone = set(partitions)
+        self._pending = [p for p in self._pending if (p.msg.topic, p.msg.partition) not in gone]
+        self._set_in_flight()
+
+    def _set_in_flight(self) -> None:
+        if self.app is not None:
+            self.app.metrics.set_in_flight(len(self._pending))
+
+    # ------------------------------------------------------------------ extraction
+    def _extract(self, batch: list[Pending]) -> list[Outgoing]:
+        assert self.watch is not None and self.app is not None
+        model = self.watch.current()  # between events: the only place a swap happens
+        started = time.perf_counter()
+        try:
+            infos = model.coherent_information([p.event for p in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                return [self._failed(batch[0], exc)]
+            log.warning("batch of %d failed (%s); extracting one by one", len(batch), exc)
+            return [out for p in batch for out in self._extract([p])]
+        self.app.metrics.observe_batch(len(batch))
+        outputs = []
+        for p, info in zip(batch, infos, strict=True):
+            try:
+                result = model.assemble(p.event, info, p.bundle.revision)
+            except Exception as exc:
+                outputs.append(self._failed(p, exc))
+                continue
+            outputs.append(self._output(p, result))
+        elapsed = time.perf_counter() - started
+        for _ in batch:
+            self.app.metrics.observe_latency("extraction", elapsed / len(batch))
+        log.info(
+            "extracted %d event(s) in %.2f s with %s:%s", len(batch), elapsed,
+            model.model.name, model.model.version,
+            extra={"event_ids": [p.bundle.event_id for p in batch]},
+        )
+        return outputs
+
+    def _output(self, p: Pending, result: ExtractionResult) -> Outgoing:
+        b = p.bundle
+        stream = {
+            "first_record_time": b.first_record_time,
+            "last_record_time": b.last_record_time,
+            "bundle_emitted_at": b.emitted_at,
+            "n_rejected_records": sum(b.rejections.values()),
+        }
+        result = result.model_copy(update={"provenance": {**result.provenance, "stream": stream}})
+        key = result_key(b.event_id, b.revision, result.model.name, result.model.version)
+        return Outgoing(RESULTS, key=key, value=result)
+
+    def _failed(self, p: Pending, exc: Exception) -> Outgoing:
+        assert self.app is not None
+        log.error(
+            "%s: extraction of %s r%d failed: %s", p.msg.where, p.bundle.event_id,
+            p.bundle.revision, exc, extra={"where": p.msg.where, "event_id": p.bundle.event_id},
+        )
+        return self.app.dead_letter(p.msg, "extraction_failed", f"{type(exc).__name__}: {exc}")
