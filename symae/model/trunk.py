@@ -4,6 +4,7 @@ conv k50 1->5, conv k20 5->10, avgpool 4, conv k20 10->20, conv k5 20->50, avgpo
 flatten ((nt/16) x 50 = 600 at nt = 192), dense -> width. Every layer is followed by a
 LeakyReLU (slope 0.1). Convolutions use "same" padding, written as an explicit pad so
 even kernels behave identically in PyTorch and in the exported ONNX graphs.
+Average pooling is a reshape and a mean (see ``avg_pool4``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,15 @@ class SameConv1d(nn.Conv1d):
         return super().forward(F.pad(x, self.pad))
 
 
+def avg_pool4(h: torch.Tensor) -> torch.Tensor:
+    """Average pooling by 4 along the last axis, (T, C, L) -> (T, C, L/4).
+
+    Written as reshape + mean rather than ``nn.AvgPool1d`` so its gradient is made of
+    plain ops and the latent-optimisation step exports to ONNX.
+    """
+    return h.reshape(h.shape[0], h.shape[1], -1, 4).mean(dim=-1)
+
+
 class ConvTrunk(nn.Module):
     """Traces (..., nt) -> features (..., width); leading dimensions are kept."""
 
@@ -42,7 +52,6 @@ class ConvTrunk(nn.Module):
         self.convs = nn.ModuleList(
             [SameConv1d(1, 5, 50), SameConv1d(5, 10, 20), SameConv1d(10, 20, 20), SameConv1d(20, 50, 5)]
         )
-        self.pool = nn.AvgPool1d(4)
         self.dense = nn.Linear((nt // 16) * 50, width)
         self.act = nn.LeakyReLU(slope)
         init_weights(self)
@@ -51,8 +60,8 @@ class ConvTrunk(nn.Module):
         lead = x.shape[:-1]
         h = x.reshape(-1, 1, self.nt)  # (T, 1, nt)
         h = self.act(self.convs[0](h))  # (T, 5, nt)
-        h = self.pool(self.act(self.convs[1](h)))  # (T, 10, nt/4)
+        h = avg_pool4(self.act(self.convs[1](h)))  # (T, 10, nt/4)
         h = self.act(self.convs[2](h))  # (T, 20, nt/4)
-        h = self.pool(self.act(self.convs[3](h)))  # (T, 50, nt/16)
+        h = avg_pool4(self.act(self.convs[3](h)))  # (T, 50, nt/16)
         h = self.act(self.dense(h.flatten(1)))  # (T, width)
         return h.reshape(*lead, -1)

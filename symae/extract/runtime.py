@@ -1,0 +1,147 @@
+"""Run a model directory's ONNX graphs with ONNX Runtime, as numpy functions (no torch).
+
+``OnnxModel.load(spec, provider)`` resolves a model (path, ``name[:version]``,
+``default``, ``latest``), verifies its checksums, and opens one inference session per
+graph. Provider ``auto`` uses CUDA when ONNX Runtime can actually open a CUDA session
+and the CPU otherwise; ``cuda`` insists on CUDA (clear error when it is unavailable);
+``cpu`` forces the CPU. ``SYMAE_ORT_PROVIDER`` sets the default. Inputs are checked
+against the model's data contract (trace length, finiteness, non-empty).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from symae.artifacts import ModelInfo, load
+
+log = logging.getLogger(__name__)
+PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+
+
+def _session_options(threads: int | None) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3  # errors only: a missing GPU is reported by us, once
+    if threads:
+        opts.intra_op_num_threads = threads
+    return opts
+
+
+def open_session(path: Path, provider: str, threads: int | None = None) -> ort.InferenceSession:
+    """Open one graph on ``provider`` (auto | cuda | cpu)."""
+    if provider not in ("auto", *PROVIDERS):
+        raise ValueError(f"provider must be one of auto, cuda, cpu; got {provider!r}")
+    wanted = ["CPUExecutionProvider"] if provider == "cpu" else [PROVIDERS["cuda"], PROVIDERS["cpu"]]
+    wanted = [p for p in wanted if p in ort.get_available_providers()]
+    session = ort.InferenceSession(str(path), _session_options(threads), providers=wanted)
+    if provider == "cuda" and PROVIDERS["cuda"] not in session.get_providers():
+        raise RuntimeError(
+            f"provider 'cuda' requested but ONNX Runtime could not open {path.name} on CUDA "
+            f"(available: {ort.get_available_providers()}, session got {session.get_providers()})"
+        )
+    return session
+
+
+def _f32(array: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+class OnnxModel:
+    """The exported graphs of one model, callable with numpy arrays."""
+
+    def __init__(self, info: ModelInfo, provider: str | None = None, threads: int | None = None):
+        self.info = info
+        self.config = info.model_config
+        provider = provider or os.environ.get("SYMAE_ORT_PROVIDER", "auto")
+        graphs = info.require_onnx()
+        self.sessions = {name: open_session(path, provider, threads) for name, path in graphs.items()}
+        self.provider = self.sessions["coherent"].get_providers()[0]
+        log.info("model %s:%s on %s", info.name, info.version, self.provider)
+
+    @classmethod
+    def load(
+        cls,
+        spec: str | Path = "default",
+        provider: str | None = None,
+        registry: Path | None = None,
+        threads: int | None = None,
+    ) -> OnnxModel:
+        return cls(load(spec, registry), provider, threads)
+
+    @property
+    def uses_gpu(self) -> bool:
+        return self.provider == PROVIDERS["cuda"]
+
+    def _check(self, traces: np.ndarray, ndim: int) -> np.ndarray:
+        traces = _f32(traces)
+        nt = self.config.nt
+        if traces.ndim != ndim or traces.shape[-1] != nt:
+            want = "(G, n, nt)" if ndim == 3 else "(T, nt)"
+            raise ValueError(f"expected traces of shape {want} with nt={nt}, got {traces.shape}")
+        if 0 in traces.shape:
+            raise ValueError(f"empty input of shape {traces.shape}")
+        if not np.all(np.isfinite(traces)):
+            raise ValueError("traces contain NaN or inf")
+        return traces
+
+    def coherent(
+        self, traces: np.ndarray, mask: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Groups (G, n, nt), mask (G, n) -> pooled mu (G, p), logvar (G, p), shift (G, n)."""
+        traces = self._check(traces, 3)
+        mask = np.ones(traces.shape[:2], np.float32) if mask is None else _f32(mask)
+        if mask.shape != traces.shape[:2]:
+            raise ValueError(f"mask shape {mask.shape} != traces shape {traces.shape[:2]}")
+        empty = np.flatnonzero(mask.sum(axis=1) <= 0).tolist()
+        if empty:
+            raise ValueError(f"groups {empty} have no real traces (mask all zero)")
+        mu, logvar, shift = self.sessions["coherent"].run(None, {"traces": traces, "mask": mask})
+        return mu, logvar, shift
+
+    def nuisance(self, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Traces (T, nt) -> mu (T, q), log_sigma (T, q), shift (T,)."""
+        mu, log_sigma, shift = self.sessions["nuisance"].run(None, {"traces": self._check(traces, 2)})
+        return mu, log_sigma, shift
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Codes (T, p+q) -> traces (T, nt) in the aligned frame."""
+        codes = _f32(codes)
+        width = self.config.p + self.config.q
+        if codes.ndim != 2 or codes.shape[1] != width or codes.shape[0] == 0:
+            raise ValueError(f"expected codes of shape (T, {width}), got {codes.shape}")
+        return self.sessions["decoder"].run(None, {"codes": codes})[0]
+
+    def reencode(self, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each trace (T, nt) alone as a group of one, no shift -> mu (T, p), logvar (T, p)."""
+        mu, logvar = self.sessions["reencode"].run(None, {"traces": self._check(traces, 2)})
+        return mu, logvar
+
+    def latent_step(
+        self,
+        codes: np.ndarray,
+        ref_mu: np.ndarray,
+        ref_logvar: np.ndarray,
+        j1: float,
+        j2: float,
+        alpha: float,
+        lr: float,
+    ) -> tuple[np.ndarray, float, float, float]:
+        """One descent step of J on the codes (N, q): (codes_out, J, kl, l1) at the input codes."""
+        codes = _f32(codes)
+        if codes.ndim != 2 or codes.shape[1] != self.config.q or codes.shape[0] == 0:
+            raise ValueError(f"expected codes of shape (N, {self.config.q}), got {codes.shape}")
+        feed = {
+            "codes": codes,
+            "ref_mu": _f32(ref_mu).reshape(self.config.p),
+            "ref_logvar": _f32(ref_logvar).reshape(self.config.p),
+            "j1": np.asarray(j1, dtype=np.float32).reshape(()),
+            "j2": np.asarray(j2, dtype=np.float32).reshape(()),
+            "alpha": np.asarray(alpha, dtype=np.float32).reshape(()),
+            "lr": np.asarray(lr, dtype=np.float32).reshape(()),
+        }
+        out, objective, kl, l1 = self.sessions["latent_step"].run(None, feed)
+        return out, float(objective), float(kl), float(l1)

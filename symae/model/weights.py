@@ -1,0 +1,73 @@
+"""Weights on disk: safetensors in, safetensors out (never pickle)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from symae import __version__
+from symae.artifacts import WEIGHTS, ModelInfo, load, make_version, write_model_json
+from symae.config import DataContract
+from symae.model.symvae import SymVAE, count_parameters
+from symae.model_config import TrainConfig
+
+
+def save_weights(model: SymVAE, path: Path) -> None:
+    """Write the model's parameters as safetensors (contiguous CPU copies)."""
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(path))
+
+
+def load_weights(model: SymVAE, path: Path) -> SymVAE:
+    """Load safetensors weights into ``model``; names and shapes must match exactly."""
+    state = load_file(str(path))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(f"{path}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
+    return model
+
+
+def load_model(spec: str | Path = "default", registry: Path | None = None) -> tuple[SymVAE, ModelInfo]:
+    """Resolve a model (path, ``name[:version]``, ``default``, ``latest``), verify, rebuild it."""
+    info = load(spec, registry)
+    model = SymVAE(info.model_config)
+    load_weights(model, info.path / WEIGHTS)
+    return model.eval(), info
+
+
+def save_model_dir(
+    model: SymVAE,
+    model_dir: Path,
+    name: str,
+    train: TrainConfig,
+    contract: DataContract,
+    data: dict[str, Any] | None = None,
+    history: list[dict[str, Any]] | None = None,
+    version: str | None = None,
+    created: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+) -> ModelInfo:
+    """Write weights and a complete model.json (config, provenance, history, checksums)."""
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    created = created or datetime.now(UTC)
+    save_weights(model, model_dir / WEIGHTS)
+    meta = {
+        "name": name,
+        "version": version or make_version(created, model.config),
+        "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "code_version": __version__,
+        "torch_version": torch.__version__,
+        "parameters": count_parameters(model),
+        "model": model.config.to_dict(),
+        "train": train.to_dict(),
+        "contract": contract.to_dict(),
+        "data": data or {},
+        "history": history or [],
+        **(extra or {}),
+    }
+    return ModelInfo(model_dir, write_model_json(model_dir, meta))

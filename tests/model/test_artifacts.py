@@ -1,0 +1,100 @@
+"""Model directories: weights round-trip, checksum refusal, registry resolution."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import torch
+
+from symae.artifacts import (
+    ArtifactError,
+    list_models,
+    load,
+    make_version,
+    read_model_dir,
+    register,
+    resolve,
+)
+from symae.config import DataContract
+from symae.model import SymVAE
+from symae.model.weights import load_model, save_model_dir
+from symae.model_config import ModelConfig, TrainConfig
+
+CONFIG = ModelConfig(nt=192, p=4, q=3)
+
+
+def _save(model_dir: Path, name: str = "tiny", created: datetime | None = None, seed: int = 0):
+    torch.manual_seed(seed)
+    model = SymVAE(CONFIG).eval()
+    history = [{"stage": 0, "epoch": 0, "train": {"neg_elbo": 1.0}, "test": {"neg_elbo": 2.0}}]
+    info = save_model_dir(
+        model, model_dir, name, TrainConfig(), DataContract(),
+        data={"files": ["x.h5"]}, history=history, created=created,
+    )  # fmt: skip
+    return model, info
+
+
+def test_round_trip_restores_identical_model(tmp_path: Path) -> None:
+    model, info = _save(tmp_path / "m")
+    loaded, loaded_info = load_model(tmp_path / "m")
+    assert loaded_info.model_config == CONFIG
+    assert loaded_info.meta["history"] == info.meta["history"]
+    x = torch.randn(2, 5, 192)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x).recon, model(x).recon, rtol=0, atol=0)
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    for key in ("name", "version", "created", "code_version", "model", "train", "data", "history", "files"):
+        assert key in meta
+    assert meta["version"].endswith("-nt192-p4-q3-k1")
+
+
+def test_altered_weights_are_refused(tmp_path: Path) -> None:
+    _save(tmp_path / "m")
+    weights = tmp_path / "m" / "weights.safetensors"
+    blob = bytearray(weights.read_bytes())
+    blob[-1] ^= 0xFF
+    weights.write_bytes(bytes(blob))
+    with pytest.raises(ArtifactError, match="sha256 mismatch"):
+        load_model(tmp_path / "m")
+
+
+def test_missing_file_is_refused(tmp_path: Path) -> None:
+    _save(tmp_path / "m")
+    (tmp_path / "m" / "weights.safetensors").unlink()
+    with pytest.raises(ArtifactError, match="listed in model.json but missing"):
+        read_model_dir(tmp_path / "m")
+
+
+def test_not_a_model_dir(tmp_path: Path) -> None:
+    with pytest.raises(ArtifactError, match="not a model directory"):
+        read_model_dir(tmp_path)
+
+
+def test_version_string() -> None:
+    created = datetime(2026, 11, 25, 17, 12, tzinfo=UTC)
+    assert make_version(created, ModelConfig()) == "20261125T1712-nt192-p30-q30-k1"
+
+
+def test_registry_resolves_name_version_and_latest(tmp_path: Path, monkeypatch) -> None:
+    registry = tmp_path / "registry"
+    monkeypatch.setenv("SYMAE_MODEL_REGISTRY", str(registry))
+    _, old = _save(tmp_path / "a", "alpha", datetime(2026, 1, 1, tzinfo=UTC), seed=1)
+    _, new = _save(tmp_path / "b", "alpha", datetime(2026, 2, 1, tzinfo=UTC), seed=2)
+    _, beta = _save(tmp_path / "c", "beta", datetime(2026, 3, 1, tzinfo=UTC), seed=3)
+    for info in (old, new, beta):
+        register(info.path)
+    with pytest.raises(ArtifactError, match="already exists"):
+        register(new.path)
+    assert resolve("alpha") == registry / "alpha" / new.version
+    assert resolve(f"alpha:{old.version}") == registry / "alpha" / old.version
+    assert resolve("latest") == registry / "beta" / beta.version
+    assert load("alpha").version == new.version
+    listed = {(m.name, m.version) for m in list_models(include_default=False)}
+    assert listed == {("alpha", old.version), ("alpha", new.version), ("beta", beta.version)}
+    with pytest.raises(ArtifactError, match="no model 'gamma'"):
+        resolve("gamma")
+    with pytest.raises(ArtifactError, match="holds no models"):
+        resolve("latest", registry=tmp_path / "empty")
