@@ -26,10 +26,7 @@ import numpy as np
 
 
 class ModelGraphs(Protocol):
-    """The five graphs of a model directory, as numpy functions (``docs/architecture.md``)."""
-
-    p: int
-    q: int
+    """The five graphs of a model directory as numpy functions (``symae.extract.runtime.OnnxModel``)."""
 
     def coherent(self, traces: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """(G, n, nt), (G, n) -> mu (G, p), logvar (G, p), shift (G, n)."""
@@ -37,7 +34,7 @@ class ModelGraphs(Protocol):
     def nuisance(self, traces: np.ndarray) -> tuple[np.ndarray, ...]:
         """(T, nt) -> mu (T, q), log_sigma (T, q), shift (T,)."""
 
-    def decoder(self, codes: np.ndarray) -> np.ndarray:
+    def decode(self, codes: np.ndarray) -> np.ndarray:
         """(T, p + q) -> (T, nt), aligned frame."""
 
     def reencode(self, traces: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -175,12 +172,12 @@ def coherent_information_many(
     )
 
     # reconstruction of every trace by its own group's code, put back in its own frame
-    recon = graphs.decoder(np.concatenate([g_mu[group_of_trace], n_mu], axis=1))
+    recon = graphs.decode(np.concatenate([g_mu[group_of_trace], n_mu], axis=1))
     recon = fourier_advance(recon, -shifts)
 
     # informativeness: decode with the reference code, re-encode alone, KL to the reference
     ref_of_trace = reference[event_of_group[group_of_trace]]
-    probe = _demean(graphs.decoder(np.concatenate([g_mu[ref_of_trace], n_mu], axis=1)))
+    probe = _demean(graphs.decode(np.concatenate([g_mu[ref_of_trace], n_mu], axis=1)))
     r_mu, r_logvar = graphs.reencode(probe.astype(np.float32))[:2]
     scores = kl_diagonal(g_mu[ref_of_trace], g_logvar[ref_of_trace], r_mu, r_logvar)
 
@@ -220,7 +217,7 @@ def coherent_information_many(
         np.concatenate([np.repeat(g_mu[g][None], len(optimised[event_of_group[g]]), 0), optimised[event_of_group[g]]], axis=1)
         for g in range(len(all_groups))
     ]
-    virtual = _demean(graphs.decoder(np.concatenate(rows).astype(np.float32)))
+    virtual = _demean(graphs.decode(np.concatenate(rows).astype(np.float32)))
     counts = np.cumsum([0, *[len(r) for r in rows]])
     group_start = 0
     for e, n in enumerate(n_groups):

@@ -92,10 +92,11 @@ class Extractor:
         settings: ExtractionSettings | None = None,
     ) -> Extractor:
         """Open ``model`` ("default", a model directory or a registry ``name[:version]``)."""
-        from symae.extract.graphs import load_graphs
+        from symae.extract.runtime import OnnxModel
 
-        graphs, info, contract = load_graphs(model, provider)
-        return cls(graphs, info, contract, settings)
+        onnx = OnnxModel.load(model, provider)
+        info = ModelInfo(name=onnx.info.name, version=onnx.info.version, provider=onnx.provider)
+        return cls(onnx, info, onnx.info.contract, settings)
 
     # ---- checks -------------------------------------------------------------------
     def _groups_of(self, event: EventData) -> list[TraceGroup]:
