@@ -1,0 +1,124 @@
+"""Coloured seismic noise and its scaling to a requested signal-to-noise ratio.
+
+SNR is defined exactly as preprocessing measures it (``symae.data.preprocess``): the
+standard deviation of the displacement in the signal window (``signal_window``, default
+-5..60 s around the predicted P) over that in the pre-P noise window (``noise_window``,
+default -90..-10 s), after the anti-alias low-pass, on the model time grid. The
+generator low-passes the clean record and the noise the same way, samples them on the
+model grid, and solves for the noise scale that makes the ratio of the *sum* equal the
+target (a quadratic in the scale), so the SNR that preprocessing later reports is the
+requested one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+from symae.data.preprocess import PreprocessConfig
+
+
+@dataclass(frozen=True)
+class NoiseShape:
+    """Displacement noise amplitude spectrum: a power law plus a microseism peak."""
+
+    slope: float  # amplitude ~ f^-slope above the corner
+    microseism_weight: float
+    microseism_hz: float
+    corner_hz: float = 0.01  # flat below, so the record has no runaway drift
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator) -> NoiseShape:
+        return cls(
+            slope=float(rng.uniform(0.5, 1.5)),
+            microseism_weight=float(rng.uniform(0.0, 3.0)),
+            microseism_hz=float(rng.uniform(0.12, 0.25)),
+        )
+
+    def amplitude(self, freqs: np.ndarray) -> np.ndarray:
+        f = np.maximum(np.asarray(freqs, dtype=np.float64), self.corner_hz)
+        power_law = (f / 0.1) ** (-self.slope)
+        peak = self.microseism_weight * np.exp(-0.5 * (np.log(f / self.microseism_hz) / 0.3) ** 2)
+        return power_law + peak
+
+
+def coloured_noise(
+    rng: np.random.Generator, shape: NoiseShape, npts: int, dt: float, band: np.ndarray | None = None
+) -> np.ndarray:
+    """Unit-variance noise with spectrum ``shape``; ``band`` multiplies the spectrum."""
+    spectrum = rng.standard_normal(npts // 2 + 1) + 1j * rng.standard_normal(npts // 2 + 1)
+    spectrum *= shape.amplitude(np.fft.rfftfreq(npts, dt))
+    spectrum[0] = 0.0
+    if band is not None:
+        spectrum *= band
+    x = np.fft.irfft(spectrum, npts)
+    return x / np.std(x)
+
+
+@lru_cache(maxsize=16)
+def lowpass_sos(fs: float, corner: float) -> np.ndarray:
+    """8th-order Butterworth low-pass (applied forward and backward)."""
+    return butter(8, corner, btype="lowpass", fs=fs, output="sos")
+
+
+def window_samples(
+    x: np.ndarray, dt: float, p_offset: float, times: np.ndarray, fs_model: float, antialias: float
+) -> np.ndarray:
+    """Low-pass ``x`` (sampled every ``dt`` s) and read it at ``times`` s after P.
+
+    ``p_offset`` is the predicted P arrival in seconds after the first sample of ``x``.
+    """
+    fs = 1.0 / dt
+    corner = antialias * fs_model
+    y = sosfiltfilt(lowpass_sos(fs, corner), x) if corner < 0.5 * fs else x
+    return np.interp(p_offset + times, dt * np.arange(x.size), y)
+
+
+def noise_scale(
+    signal: tuple[np.ndarray, np.ndarray], noise: tuple[np.ndarray, np.ndarray], snr: float
+) -> float:
+    """Scale ``a`` with std(s_sig + a n_sig) / std(s_noise + a n_noise) = ``snr``.
+
+    ``signal`` and ``noise`` are (signal-window samples, noise-window samples) of the
+    clean record and of the unscaled noise.
+    """
+    if snr <= 1.0:
+        raise ValueError(f"SNR must be > 1 (signal window includes the noise), got {snr}")
+    (s1, s2), (n1, n2) = signal, noise
+    s1, s2, n1, n2 = (v - v.mean() for v in (s1, s2, n1, n2))
+    t2 = snr * snr
+    qa = np.mean(n1 * n1) - t2 * np.mean(n2 * n2)
+    qb = 2.0 * (np.mean(s1 * n1) - t2 * np.mean(s2 * n2))
+    qc = np.mean(s1 * s1) - t2 * np.mean(s2 * s2)
+    roots = np.roots([qa, qb, qc])
+    real = roots[np.isreal(roots)].real
+    positive = real[real > 0]
+    if positive.size == 0:
+        raise ValueError(f"no noise level gives SNR {snr:g} for this record")
+    return float(positive.min())
+
+
+def scale_for_snr(
+    clean: np.ndarray, noise: np.ndarray, dt: float, p_offset: float, snr: float,
+    config: PreprocessConfig,
+) -> float:
+    """Noise scale giving ``clean + scale * noise`` the SNR that preprocessing will measure.
+
+    ``clean`` and ``noise`` are raw-rate records (sample interval ``dt``) whose predicted
+    P lies ``p_offset`` seconds after their first sample.
+    """
+    c = config.contract
+    t = c.window_start + c.dt * np.arange(c.window_length)
+    sig_t = t[(t >= config.signal_window[0]) & (t <= config.signal_window[1])]
+    noi_t = t[(t >= config.noise_window[0]) & (t <= config.noise_window[1])]
+
+    def windows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(  # type: ignore[return-value]
+            window_samples(x, dt, p_offset, times, c.sampling_rate, config.antialias)
+            for times in (sig_t, noi_t)
+        )
+
+    return noise_scale(windows(clean), windows(noise), snr)
