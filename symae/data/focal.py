@@ -13,7 +13,7 @@ import numpy as np
 
 
 def _check(takeoff: np.ndarray, nside: int) -> None:
-    if not healpy.isnsideok(nside):
+    if not healpy.isnsideok(nside, nest=True):
         raise ValueError(f"nside must be a power of 2, got {nside}")
     bad = (takeoff < 0) | (takeoff > 180) | ~np.isfinite(takeoff)
     if np.any(bad):
