@@ -349,7 +349,9 @@ class BundleMessage(_Message):
             origin=self.origin.to_origin(),
             groups=groups,
             truth_stf=truth.stf.to_numpy() if truth is not None else None,
-            truth_attrs=dict(truth.attrs) if truth is not None else {},
+            truth_attrs={**truth.attrs, "t0": truth.t0, "dt": truth.dt}
+            if truth is not None
+            else {},
             provenance={**self.provenance, "revision": self.revision},
         )
 

@@ -1,0 +1,265 @@
+"""The ingest processor: origins and raw records -> event bundles (revisions).
+
+Per message:
+
+- an origin opens an event (a repeated origin for an open event is ignored) and
+  releases records that arrived before it;
+- a record for an open event: a second record with the same SEED id is a duplicate
+  and ignored (counted, not dead-lettered); then the per-event record limit
+  (``too_many_records``), the sample limit (``oversize``), decoding
+  (``undecodable``), finiteness (``nan``) and the inventory (``unknown_station``) are
+  checked and the record is preprocessed (the ``RejectReason`` values of
+  ``symae.data.preprocess``); every refusal goes to the dead-letter topic;
+- a record whose origin has not arrived waits ``unknown_event_grace_s``, then goes to
+  the dead-letter topic as ``unknown_event``; one for an event already closed, as
+  ``late``.
+
+After every poll, :meth:`IngestProcessor.tick` emits a bundle for each event the
+:class:`~services.ingest.state.ReadinessPolicy` finds due, and closes events
+``event_close_s`` after their origin.
+
+Crash safety: the offsets of an open event's origin and records are reported by
+:meth:`retained`, so the runtime never commits past them; after a crash or a
+rebalance they are re-read and the same state (and the same bundle revisions) is
+rebuilt. Revisions are numbered by trace count, so a re-emitted bundle is an identical
+re-delivery under the same key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from services.ingest.records import Inventories, decode_record
+from services.ingest.settings import IngestSettings
+from services.ingest.state import EventState, ReadinessPolicy
+from services.runtime import BUNDLES, ORIGINS, RAW, Incoming, Outgoing, PoisonMessage, Processor
+from services.schemas import BundleMessage, OriginMessage, RawRecord
+from symae import __version__
+from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_trace
+from symae.data.rejections import Rejected
+
+if TYPE_CHECKING:
+    from services.runtime import ServiceApp
+
+log = logging.getLogger(__name__)
+
+CLOSED_MEMORY = 100_000  # closed event ids remembered to flag late records
+
+
+class IngestProcessor(Processor):
+    """Stateful ingest: see the module docstring."""
+
+    inputs = {ORIGINS: OriginMessage, RAW: RawRecord}
+    outputs = (BUNDLES,)
+
+    def __init__(self, settings: IngestSettings, inventories: Inventories | None = None) -> None:
+        self.settings = settings
+        self.policy = ReadinessPolicy(
+            min_traces=settings.min_traces,
+            min_pixels=settings.min_pixels,
+            deadline_s=settings.ready_deadline_s,
+            revision_interval_s=settings.revision_interval_s,
+        )
+        config = PreprocessConfig()
+        if settings.snr_min is not None:
+            config = PreprocessConfig(snr_min=settings.snr_min)
+        self.config = config
+        self.inventories = inventories or Inventories.from_path(settings.inventory)
+        self.events: dict[str, EventState] = {}
+        self.pending: dict[str, list[tuple[float, Incoming]]] = {}  # event id -> (arrival, msg)
+        self.closed: OrderedDict[str, None] = OrderedDict()
+        self.app: ServiceApp | None = None
+
+    def start(self, app: ServiceApp) -> None:
+        self.app = app
+
+    # ------------------------------------------------------------------ messages
+    def handle(self, msg: Incoming) -> Sequence[Outgoing]:
+        if msg.topic == ORIGINS:
+            return self._origin(msg)
+        return self._record(msg)
+
+    def _origin(self, msg: Incoming) -> list[Outgoing]:
+        origin: OriginMessage = msg.value
+        event_id = origin.event_id
+        if event_id in self.events or event_id in self.closed:
+            log.info("origin of %s again (%s); keeping the first", event_id, msg.where)
+            return []
+        self.events[event_id] = EventState(
+            origin=origin,
+            origin_partition=msg.partition,
+            origin_offset=msg.offset,
+            origin_time=msg.timestamp,
+        )
+        log.info("event %s opened", event_id, extra={"event_id": event_id, "where": msg.where})
+        outputs: list[Outgoing] = []
+        for _, held in self.pending.pop(event_id, []):
+            outputs.extend(self._record(held))
+        self._gauge()
+        return outputs
+
+    def _record(self, msg: Incoming) -> list[Outgoing]:
+        """Check and preprocess one record; dead letters are returned, never raised."""
+        record: RawRecord = msg.value
+        event = self.events.get(record.event_id)
+        if event is None:
+            if record.event_id in self.closed:
+                return [self._reject(msg, "late", f"event {record.event_id} is closed")]
+            if time.time() - msg.timestamp > self.settings.event_close_s:
+                # re-read after a restart: its event was closed (or dead-lettered) before
+                log.debug("%s belongs to an event closed before a restart; skipped", msg.where)
+                return []
+            self.pending.setdefault(record.event_id, []).append((time.time(), msg))
+            return []
+        if record.seed_id in event.seen:
+            log.debug("duplicate %s for %s ignored", record.seed_id, record.event_id)
+            if self.app is not None:
+                self.app.metrics.rejection("duplicate")
+            return []
+        event.note_record(msg.partition, msg.offset, msg.timestamp, record.seed_id)
+        try:
+            if event.n_records > self.settings.max_records_per_event:
+                raise PoisonMessage(
+                    "too_many_records",
+                    f"event {record.event_id} reached its limit of "
+                    f"{self.settings.max_records_per_event} records",
+                )
+            trace = decode_record(record, self.settings.max_samples_per_record)
+            inventory = self.inventories.for_record(record)
+            start = time.perf_counter()
+            try:
+                processed = preprocess_trace(
+                    trace, inventory, event.origin.to_origin(), self.config
+                )
+            except Rejected as exc:
+                raise PoisonMessage(exc.reason.value, exc.message) from exc
+            finally:
+                if self.app is not None:
+                    self.app.metrics.observe_latency("preprocess", time.perf_counter() - start)
+        except PoisonMessage as exc:
+            event.rejections[exc.reason] += 1
+            return [self._reject(msg, exc.reason, exc.detail)]
+        event.traces[record.seed_id] = processed
+        return []
+
+    def _reject(self, msg: Incoming, reason: str, detail: str) -> Outgoing:
+        log.info(
+            "%s refused: %s: %s",
+            msg.where,
+            reason,
+            detail,
+            extra={"where": msg.where, "reason": reason, "key": msg.key},
+        )
+        assert self.app is not None, "processor used before start()"
+        return self.app.dead_letter(msg, reason, detail)
+
+    # ------------------------------------------------------------------ periodic
+    def tick(self, now: float) -> Sequence[Outgoing]:
+        outputs: list[Outgoing] = []
+        grace = self.settings.unknown_event_grace_s
+        for event_id, held in list(self.pending.items()):
+            waiting = [(t, m) for t, m in held if now - t < grace]
+            if len(waiting) == len(held):
+                continue
+            if waiting:
+                self.pending[event_id] = waiting
+            else:
+                del self.pending[event_id]
+            reason = f"no origin for event {event_id} within {grace:g} s"
+            outputs.extend(
+                self._reject(m, "unknown_event", reason) for t, m in held if now - t >= grace
+            )
+        for event in list(self.events.values()):
+            if self.policy.due(event, now):
+                outputs.append(self._bundle(event, now))
+            if now - event.origin_time >= self.settings.event_close_s:
+                self._close(event)
+        self._gauge()
+        return outputs
+
+    def _bundle(self, event: EventState, now: float) -> Outgoing:
+        traces = event.ordered_traces()
+        data = assemble_event(
+            event.origin.to_origin(),
+            traces,
+            self.config.contract,
+            provenance={"ingest": {"code_version": __version__, "records": event.n_records}},
+        )
+        bundle = BundleMessage.from_event(
+            data,
+            origin=event.origin,
+            contract=self.config.contract,
+            first_record_time=event.first_record_time,
+            last_record_time=event.last_record_time,
+            rejections=dict(sorted(event.rejections.items())),
+        )
+        if event.emitted_at is None and self.app is not None:
+            self.app.metrics.observe_latency("readiness_wait", now - event.first_record_time)
+        event.emitted_traces = len(traces)
+        event.emitted_at = now
+        log.info(
+            "event %s revision %d: %d traces on %d pixels",
+            event.event_id,
+            bundle.revision,
+            bundle.n_traces,
+            bundle.n_pixels,
+            extra={"event_id": event.event_id, "revision": bundle.revision},
+        )
+        return Outgoing(BUNDLES, key=event.event_id, value=bundle)
+
+    def _close(self, event: EventState) -> None:
+        del self.events[event.event_id]
+        self.closed[event.event_id] = None
+        while len(self.closed) > CLOSED_MEMORY:
+            self.closed.popitem(last=False)
+        if not event.traces:
+            log.warning(
+                "event %s closed without a usable trace (%d records)",
+                event.event_id,
+                event.n_records,
+                extra={"event_id": event.event_id},
+            )
+        else:
+            log.info("event %s closed", event.event_id, extra={"event_id": event.event_id})
+
+    def _gauge(self) -> None:
+        if self.app is not None:
+            self.app.metrics.set_in_flight(len(self.events))
+
+    # ------------------------------------------------------------------ offsets
+    def retained(self) -> Mapping[tuple[str, int], int]:
+        """Lowest offset per partition of every message an open event or a wait holds."""
+        low: dict[tuple[str, int], int] = {}
+
+        def hold(topic: str, partition: int, offset: int) -> None:
+            key = (topic, partition)
+            low[key] = min(offset, low.get(key, offset))
+
+        for event in self.events.values():
+            hold(ORIGINS, event.origin_partition, event.origin_offset)
+            if event.raw_partition is not None and event.raw_offsets:
+                hold(RAW, event.raw_partition, min(event.raw_offsets))
+        for held in self.pending.values():
+            for _, m in held:
+                hold(RAW, m.partition, m.offset)
+        return low
+
+    def on_revoked(self, partitions: Sequence[tuple[str, int]]) -> None:
+        """Forget the events and waiting records of partitions handed to another replica."""
+        gone = set(partitions)
+        for event_id, event in list(self.events.items()):
+            if (ORIGINS, event.origin_partition) in gone or (
+                event.raw_partition is not None and (RAW, event.raw_partition) in gone
+            ):
+                del self.events[event_id]
+        for event_id, held in list(self.pending.items()):
+            kept = [(t, m) for t, m in held if (RAW, m.partition) not in gone]
+            if kept:
+                self.pending[event_id] = kept
+            else:
+                del self.pending[event_id]
+        self._gauge()

@@ -1,0 +1,93 @@
+"""Raw record checks before preprocessing: size, decoding, finiteness, inventory.
+
+Each check raises :class:`~services.runtime.PoisonMessage` with the reason code the
+dead-letter topic carries: ``oversize``, ``undecodable``, ``nan``, ``unknown_station``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from obspy import Trace, read_inventory
+from obspy.core.inventory import Inventory
+
+from services.runtime import PoisonMessage
+from services.schemas import RawRecord
+from symae.data.rejections import RejectReason
+
+log = logging.getLogger(__name__)
+
+
+def decode_record(record: RawRecord, max_samples: int) -> Trace:
+    """The record's samples as an ObsPy Trace, after the size and finiteness checks."""
+    if record.npts > max_samples:
+        raise PoisonMessage(
+            "oversize", f"{record.seed_id}: {record.npts} samples, at most {max_samples} allowed"
+        )
+    try:
+        trace = record.to_trace()
+    except ValueError as exc:
+        raise PoisonMessage("undecodable", f"{record.seed_id}: {exc}") from exc
+    bad = int(np.count_nonzero(~np.isfinite(trace.data)))
+    if bad:
+        raise PoisonMessage(RejectReason.NAN.value, f"{record.seed_id}: {bad} non-finite samples")
+    return trace
+
+
+class Inventories:
+    """Inventories for records: the one a record carries, else the local one.
+
+    Parsed StationXML documents are kept (a station sends its channel description with
+    every record; parsing it each time would dominate the cost of small records).
+    """
+
+    def __init__(self, local: Inventory | None = None, cache_size: int = 1024) -> None:
+        self.local = local
+        self._cache: OrderedDict[str, Inventory] = OrderedDict()
+        self._size = cache_size
+
+    @classmethod
+    def from_path(cls, path: Path | None) -> Inventories:
+        """Load every StationXML file at ``path`` (a file or a folder of ``*.xml``)."""
+        if path is None:
+            return cls()
+        files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
+        if not files:
+            raise FileNotFoundError(f"no StationXML (*.xml) in {str(path)!r}")
+        inventory = Inventory(networks=[], source="symae-ingest")
+        for file in files:
+            inventory.extend(read_inventory(str(file), format="STATIONXML").networks)
+        log.info("local inventory: %d networks from %d files", len(inventory.networks), len(files))
+        return cls(local=inventory)
+
+    def for_record(self, record: RawRecord) -> Inventory:
+        if record.stationxml is None:
+            if self.local is None:
+                raise PoisonMessage(
+                    RejectReason.UNKNOWN_STATION.value,
+                    f"{record.seed_id}: record carries no StationXML and no local inventory "
+                    "is configured (SYMAE_INVENTORY)",
+                )
+            return self.local
+        digest = hashlib.sha1(record.stationxml.encode("ascii")).hexdigest()
+        cached = self._cache.get(digest)
+        if cached is not None:
+            self._cache.move_to_end(digest)
+            return cached
+        try:
+            xml = record.stationxml_bytes()
+            assert xml is not None
+            inventory = read_inventory(io.BytesIO(xml), format="STATIONXML")
+        except Exception as exc:  # noqa: BLE001 - ObsPy raises many types on bad XML
+            raise PoisonMessage(
+                "undecodable", f"{record.seed_id}: StationXML does not parse: {exc}"
+            ) from exc
+        self._cache[digest] = inventory
+        while len(self._cache) > self._size:
+            self._cache.popitem(last=False)
+        return inventory

@@ -1,0 +1,34 @@
+"""Settings of the ingest service (environment ``SYMAE_*`` or flags)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from services.runtime.settings import ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    """Readiness policy, limits and the optional local inventory of the ingest service."""
+
+    min_traces: int = Field(8, ge=1, description="traces that make an event ready")
+    min_pixels: int = Field(3, ge=1, description="focal-sphere pixels that make it ready")
+    ready_deadline_s: float = Field(
+        120.0, gt=0, description="an event with any trace is ready this long after its first record"
+    )
+    revision_interval_s: float = Field(
+        5.0, ge=0, description="least time between two revisions of one event"
+    )
+    event_close_s: float = Field(
+        1800.0, gt=0, description="an event is closed (state freed) this long after its origin"
+    )
+    unknown_event_grace_s: float = Field(
+        30.0, ge=0, description="how long a record waits for its origin before the DLQ"
+    )
+    max_records_per_event: int = Field(1000, ge=1)
+    max_samples_per_record: int = Field(2_000_000, ge=1)
+    snr_min: float | None = Field(None, description="override the preprocessing SNR threshold")
+    inventory: Path | None = Field(
+        None, description="StationXML file or folder for records that carry none"
+    )

@@ -1,0 +1,86 @@
+"""Per-event state of the ingest service and its readiness policy (pure logic, no Kafka).
+
+An :class:`EventState` holds an event's origin, the model traces accepted so far (one
+per SEED id), which SEED ids were seen, rejection counts, and the Kafka offsets of the
+messages it was built from: until the event is closed those offsets are not committed,
+so a restart re-reads them and rebuilds the same state.
+
+Times are broker timestamps (POSIX s) of the messages, so a rebuilt state reaches the
+same decisions as the original one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from services.schemas import OriginMessage
+from symae.data.preprocess import PreprocessedTrace
+
+
+@dataclass(frozen=True)
+class ReadinessPolicy:
+    """When an event's bundle goes out, and how often it is revised.
+
+    Ready when it has ``min_traces`` traces on ``min_pixels`` focal-sphere pixels, or,
+    with at least one trace, ``deadline_s`` after its first record. A new revision goes
+    out when traces were added since the last one and ``revision_interval_s`` has passed.
+    """
+
+    min_traces: int = 8
+    min_pixels: int = 3
+    deadline_s: float = 120.0
+    revision_interval_s: float = 5.0
+
+    def due(self, event: EventState, now: float) -> bool:
+        """Whether ``event`` should emit a (new) revision at time ``now``."""
+        n = len(event.traces)
+        if n == 0 or n == event.emitted_traces:
+            return False
+        if event.emitted_at is not None and now - event.emitted_at < self.revision_interval_s:
+            return False
+        complete = n >= self.min_traces and event.n_pixels >= self.min_pixels
+        return complete or now - event.first_record_time >= self.deadline_s
+
+
+@dataclass
+class EventState:
+    """What ingest knows about one event."""
+
+    origin: OriginMessage
+    origin_partition: int
+    origin_offset: int
+    origin_time: float  # broker timestamp of the origin message
+    traces: dict[str, PreprocessedTrace] = field(default_factory=dict)  # seed id -> trace
+    seen: set[str] = field(default_factory=set)  # seed ids received (accepted or not)
+    rejections: Counter[str] = field(default_factory=Counter)
+    raw_partition: int | None = None
+    raw_offsets: list[int] = field(default_factory=list)
+    first_record_time: float = float("inf")
+    last_record_time: float = float("-inf")
+    emitted_traces: int = 0  # traces in the last emitted revision
+    emitted_at: float | None = None  # wall time of the last emission
+
+    @property
+    def event_id(self) -> str:
+        return self.origin.event_id
+
+    @property
+    def n_records(self) -> int:
+        return len(self.seen)
+
+    @property
+    def n_pixels(self) -> int:
+        return len({t.pixel for t in self.traces.values()})
+
+    def note_record(self, partition: int, offset: int, timestamp: float, seed_id: str) -> None:
+        """Remember a record (its offset is held until the event closes)."""
+        self.raw_partition = partition
+        self.raw_offsets.append(offset)
+        self.seen.add(seed_id)
+        self.first_record_time = min(self.first_record_time, timestamp)
+        self.last_record_time = max(self.last_record_time, timestamp)
+
+    def ordered_traces(self) -> list[PreprocessedTrace]:
+        """Accepted traces sorted by SEED id (a bundle does not depend on arrival order)."""
+        return [self.traces[k] for k in sorted(self.traces)]

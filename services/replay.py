@@ -1,0 +1,400 @@
+"""``symae replay``: publish origins and raw records to Kafka, as a live feed would.
+
+Three sources of events:
+
+- ``--synthetic N --seed S``: N events of the synthetic generator (``symae.synth``),
+  random sources; the true STF travels in the origin message for scoring;
+- ``--scardec N``: the first N events of the SCARDEC benchmark (real STFs at their real
+  hypocentres, synthetic records), truth included;
+- ``--from-dir DIR`` (repeatable): one event per folder of real files: waveforms
+  (miniSEED, SAC, anything ObsPy reads), StationXML and one QuakeML event.
+
+Each event's origin is published and acknowledged before its records, so ingest
+always sees the origin first within a partition (both are keyed by event id). Without
+``--speed`` everything goes out as fast as the broker takes it; with ``--speed F``
+records are paced at F times real time: a record is published when it would be
+complete (its end time) relative to the origin time, and events start
+``--interval`` seconds apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import io
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from services.runtime.settings import (
+    ORIGINS,
+    RAW,
+    ServiceSettings,
+    SettingsError,
+    add_settings_arguments,
+    settings_from_args,
+)
+
+if TYPE_CHECKING:
+    from obspy import Inventory, Stream
+    from obspy.core.event import Event
+
+    from services.schemas import OriginMessage, RawRecord, TruthSTF
+    from symae.data.dataset import EventData
+
+log = logging.getLogger(__name__)
+
+HELP = "publish origins and raw records (synthetic, SCARDEC benchmark or real files) to Kafka"
+
+SYNTHETIC_BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
+WAVEFORM_SUFFIXES = {".mseed", ".miniseed", ".ms", ".sac", ".seed", ".msd"}
+
+
+@dataclass
+class ReplayEvent:
+    """One event ready to publish: its origin and its records (with their end times)."""
+
+    origin: OriginMessage
+    records: list[RawRecord]
+    # seconds after the origin time at which each record is complete
+    ready_after_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class ReplaySummary:
+    """What a replay published, per event (used by tests, the demo and benchmarks)."""
+
+    events: dict[str, int] = field(default_factory=dict)  # event id -> records sent
+    origins: int = 0
+    records: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origins": self.origins,
+            "records": self.records,
+            "bytes": self.bytes,
+            "seconds": round(self.seconds, 3),
+            "events": self.events,
+        }
+
+
+# ----------------------------------------------------------------------- building events
+def stationxml_of(inventory: Inventory, seed_id: str) -> bytes:
+    """The StationXML of one channel (what a record carries so ingest needs no inventory)."""
+    net, sta, loc, cha = seed_id.split(".")
+    selected = inventory.select(network=net, station=sta, location=loc, channel=cha)
+    if not selected.networks:
+        raise ValueError(f"channel {seed_id} is not in the inventory")
+    buf = io.BytesIO()
+    selected.write(buf, format="STATIONXML")
+    return buf.getvalue()
+
+
+def event_from_stream(
+    origin: OriginMessage, stream: Stream, inventory: Inventory | None, compress: bool = False
+) -> ReplayEvent:
+    """Records of ``stream`` (one per trace), each carrying its channel's StationXML."""
+    from services.schemas import RawRecord
+
+    origin_time = origin.time.timestamp()
+    records, ready = [], []
+    xml_cache: dict[str, bytes | None] = {}
+    for trace in sorted(stream, key=lambda t: (t.stats.endtime, t.id)):
+        if inventory is not None and trace.id not in xml_cache:
+            try:
+                xml_cache[trace.id] = stationxml_of(inventory, trace.id)
+            except ValueError:
+                log.warning("%s: no StationXML for %s; sent without", origin.event_id, trace.id)
+                xml_cache[trace.id] = None
+        records.append(
+            RawRecord.from_trace(
+                origin.event_id, trace, stationxml=xml_cache.get(trace.id), compress=compress
+            )
+        )
+        ready.append(max(0.0, trace.stats.endtime.timestamp - origin_time))
+    return ReplayEvent(origin=origin, records=records, ready_after_s=ready)
+
+
+def truth_of(event_data: EventData) -> TruthSTF:
+    """The generator's true STF as the origin message carries it."""
+    from services.schemas import BinaryArray, TruthSTF
+    from symae.config import DataContract
+
+    contract = DataContract()
+    return TruthSTF(
+        stf=BinaryArray.from_numpy(np.asarray(event_data.truth_stf, dtype=np.float32)),
+        t0=contract.t0,
+        dt=contract.dt,
+        attrs=json.loads(json.dumps(event_data.truth_attrs, default=_plain)),
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def synthetic_events(n: int, seed: int, n_stations: int = 30) -> Iterator[ReplayEvent]:
+    """``n`` synthetic events; event ``i`` depends only on (``seed``, ``i``)."""
+    from services.schemas import OriginMessage
+    from symae.synth.config import SynthConfig
+    from symae.synth.generator import synthesize_event
+    from symae.synth.source import parametric_source, synthetic_origin_time
+
+    config = SynthConfig(n_stations=n_stations)
+    for i in range(n):
+        rng = np.random.default_rng([seed, i])
+        source = parametric_source(
+            rng,
+            f"synth-{seed}-{i:04d}",
+            config.mw_range,
+            config.depth_range_km,
+            config.raw_dt,
+            config.directivity,
+            synthetic_origin_time(SYNTHETIC_BASE_TIME, i),
+        )
+        event = synthesize_event(rng, source, config)
+        origin = OriginMessage.from_origin(source.origin, truth=truth_of(event.event_data))
+        yield event_from_stream(origin, event.stream, event.inventory)
+
+
+def scardec_events(n: int, seed: int, n_stations: int = 30) -> Iterator[ReplayEvent]:
+    """The first ``n`` SCARDEC benchmark events (origin-time order) with synthetic records."""
+    from services.schemas import OriginMessage
+    from symae.data.scardec import list_events
+    from symae.paths import scardec_dir
+    from symae.synth.config import SynthConfig
+    from symae.synth.generator import synthesize_event
+    from symae.synth.source import scardec_source
+
+    config = SynthConfig(n_stations=n_stations)
+    for i, scardec in enumerate(list_events(scardec_dir(), limit=n)):
+        rng = np.random.default_rng([seed, i])
+        source = scardec_source(scardec, config.raw_dt, rng, config.directivity)
+        event = synthesize_event(rng, source, config)
+        origin = OriginMessage.from_origin(source.origin, truth=truth_of(event.event_data))
+        yield event_from_stream(origin, event.stream, event.inventory)
+
+
+def origin_from_quakeml(event: Event, fallback_id: str) -> OriginMessage:
+    """The preferred origin, magnitude and moment tensor of an ObsPy event."""
+    from services.schemas import OriginMessage
+
+    origin = event.preferred_origin() or (event.origins[0] if event.origins else None)
+    if origin is None:
+        raise ValueError(f"QuakeML event {event.resource_id} has no origin")
+    magnitude = event.preferred_magnitude() or (event.magnitudes[0] if event.magnitudes else None)
+    tensor = None
+    mech = event.preferred_focal_mechanism() or (
+        event.focal_mechanisms[0] if event.focal_mechanisms else None
+    )
+    if mech is not None and mech.moment_tensor is not None and mech.moment_tensor.tensor:
+        t = mech.moment_tensor.tensor
+        tensor = {
+            "Mrr": t.m_rr,
+            "Mtt": t.m_tt,
+            "Mpp": t.m_pp,
+            "Mrt": t.m_rt,
+            "Mrp": t.m_rp,
+            "Mtp": t.m_tp,
+        }
+    event_id = str(event.resource_id.id).rsplit("/", 1)[-1].replace("=", "_").replace("?", "_")
+    if not event_id or event_id.startswith("smi:local"):
+        event_id = fallback_id
+    descriptions = [d.text for d in event.event_descriptions if d.text]
+    return OriginMessage(
+        event_id=event_id,
+        time=origin.time.datetime.replace(tzinfo=UTC),
+        latitude=origin.latitude,
+        longitude=origin.longitude,
+        depth_km=(origin.depth or 0.0) / 1000.0,
+        magnitude=magnitude.mag if magnitude is not None else None,
+        magnitude_type=(magnitude.magnitude_type or "M") if magnitude is not None else "Mw",
+        region=descriptions[0] if descriptions else "",
+        moment_tensor=tensor,
+    )
+
+
+def directory_event(folder: Path) -> ReplayEvent:
+    """One event from a folder: waveforms + StationXML + one QuakeML file."""
+    from obspy import Inventory, Stream, read, read_events, read_inventory
+
+    stream, inventory, events = Stream(), Inventory(networks=[], source="symae replay"), []
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+        if path.suffix.lower() in WAVEFORM_SUFFIXES:
+            stream += read(str(path))
+        elif path.suffix.lower() == ".xml":
+            head = path.read_text(errors="replace")[:2000]
+            if "<FDSNStationXML" in head:
+                inventory.extend(read_inventory(str(path), format="STATIONXML").networks)
+            elif "quakeml" in head.lower():
+                events.extend(read_events(str(path), format="QUAKEML"))
+    if len(events) != 1:
+        raise ValueError(f"{folder}: expected one QuakeML event, found {len(events)}")
+    if not stream:
+        raise ValueError(f"{folder}: no waveform files ({', '.join(sorted(WAVEFORM_SUFFIXES))})")
+    origin = origin_from_quakeml(events[0], fallback_id=folder.name)
+    return event_from_stream(origin, stream, inventory if inventory.networks else None)
+
+
+# ----------------------------------------------------------------------- publishing
+def schedule(
+    events: Iterable[ReplayEvent], speed: float | None, interval_s: float
+) -> Iterator[tuple[float, ReplayEvent, int]]:
+    """(due seconds after start, event, record index or -1 for the origin) in due order.
+
+    Without ``speed`` everything is due at once (events in order, origin first).
+    """
+    if speed is None:
+        for event in events:
+            yield 0.0, event, -1
+            for i in range(len(event.records)):
+                yield 0.0, event, i
+        return
+    heap: list[tuple[float, int, int, int]] = []
+    table: list[ReplayEvent] = []
+    for k, event in enumerate(events):
+        table.append(event)
+        start = k * interval_s
+        heapq.heappush(heap, (start, k, -1, -1))
+        for i, ready in enumerate(event.ready_after_s):
+            heapq.heappush(heap, (start + ready / speed, k, i, i))
+    while heap:
+        due, k, _, i = heapq.heappop(heap)
+        yield due, table[k], i
+
+
+def publish(
+    settings: ServiceSettings,
+    events: Iterable[ReplayEvent],
+    speed: float | None = None,
+    interval_s: float = 0.0,
+    metrics: Any | None = None,
+) -> ReplaySummary:
+    """Publish ``events`` (origins acknowledged before their records); returns a summary."""
+    from services.runtime.kafka import connect_admin, ensure_topics, make_producer
+
+    admin = connect_admin(settings)
+    try:
+        ensure_topics(admin, settings, [ORIGINS, RAW])
+    finally:
+        admin.close()
+    producer = make_producer(settings)
+    summary = ReplaySummary()
+    started = time.monotonic()
+    origins_topic, raw_topic = settings.topic(ORIGINS), settings.topic(RAW)
+    try:
+        for due, event, index in schedule(events, speed, interval_s):
+            wait = started + due - time.monotonic()
+            if wait > 0:
+                producer.flush()
+                time.sleep(wait)
+            key = event.origin.event_id.encode()
+            if index < 0:
+                data = event.origin.model_dump_json().encode()
+                producer.send(origins_topic, key=key, value=data).get(timeout=60)
+                summary.origins += 1
+                summary.events.setdefault(event.origin.event_id, 0)
+                topic = origins_topic
+            else:
+                data = event.records[index].model_dump_json().encode()
+                producer.send(raw_topic, key=key, value=data)
+                summary.records += 1
+                summary.events[event.origin.event_id] = (
+                    summary.events.get(event.origin.event_id, 0) + 1
+                )
+                topic = raw_topic
+            summary.bytes += len(data)
+            if metrics is not None:
+                metrics.record_out(topic)
+        producer.flush()
+    finally:
+        producer.close(timeout=10)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+# ----------------------------------------------------------------------- command
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    source = parser.add_argument_group("events (one source)")
+    source.add_argument("--synthetic", type=int, metavar="N", help="N synthetic events")
+    source.add_argument("--scardec", type=int, metavar="N", help="first N SCARDEC benchmark events")
+    source.add_argument(
+        "--from-dir",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="folder of one real event (waveforms, StationXML, QuakeML); repeatable",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the generator")
+    parser.add_argument("--stations", type=int, default=30, help="stations per generated event")
+    parser.add_argument("--speed", type=float, help="real-time factor (unset: as fast as possible)")
+    parser.add_argument(
+        "--interval", type=float, default=60.0, help="s between event starts when paced"
+    )
+    parser.add_argument("--manifest", type=Path, help="write a JSON summary of what was sent")
+    add_settings_arguments(parser, ServiceSettings)
+
+
+def run(args: argparse.Namespace) -> int:
+    from services.runtime.health import HealthServer, HealthState
+    from services.runtime.logging import configure_logging
+    from services.runtime.metrics import Metrics
+
+    chosen = [x for x in (args.synthetic, args.scardec, args.from_dir) if x]
+    if len(chosen) != 1:
+        print("symae replay: give exactly one of --synthetic N, --scardec N, --from-dir DIR")
+        return 2
+    if args.speed is not None and args.speed <= 0:
+        print(f"symae replay: --speed must be > 0, got {args.speed}")
+        return 2
+    try:
+        settings = settings_from_args(ServiceSettings, args)
+    except SettingsError as exc:
+        print(f"symae replay: {exc}")
+        return 2
+    configure_logging("replay", settings.log_level, settings.log_format)
+    if args.synthetic:
+        events: Iterable[ReplayEvent] = synthetic_events(args.synthetic, args.seed, args.stations)
+    elif args.scardec:
+        events = scardec_events(args.scardec, args.seed, args.stations)
+    else:
+        events = (directory_event(folder) for folder in args.from_dir)
+    metrics = Metrics("replay")
+    health = HealthState()
+    try:
+        server: HealthServer | None = HealthServer(
+            settings.metrics_port, health, metrics.exposition
+        ).start()
+    except OSError as exc:
+        log.warning("no metrics endpoint: port %d: %s", settings.metrics_port, exc)
+        server = None
+    try:
+        health.set_ready(True)
+        summary = publish(settings, events, args.speed, args.interval, metrics)
+    finally:
+        if server is not None:
+            server.stop()
+    log.info(
+        "published %d origins and %d records (%.1f MB) in %.1f s",
+        summary.origins,
+        summary.records,
+        summary.bytes / 1e6,
+        summary.seconds,
+    )
+    if args.manifest:
+        args.manifest.parent.mkdir(parents=True, exist_ok=True)
+        args.manifest.write_text(json.dumps(summary.to_dict(), indent=1) + "\n")
+    return 0
