@@ -131,13 +131,11 @@ def phase_amplitudes(
 ) -> dict[str, np.ndarray]:
     """Signed vertical amplitudes of P, pP and sP per station, relative to M0 = 1.
 
-    Also returns the source-region velocities used (``alpha_h``, ``beta_h``, km/s).
+    The S/P amplitude factor (alpha/beta)^3 uses the velocities at the source.
     """
     m = moment_tensor_ned(source.origin.moment_tensor or {}) / source.m0
     p_km = arrivals.ray_param_s_per_km
-    r_ratio = (EARTH_RADIUS_KM - source.origin.depth_km) / EARTH_RADIUS_KM
-    alpha_h = r_ratio * np.sin(np.radians(arrivals.takeoff_deg["P"])) / p_km
-    beta_h = r_ratio * np.sin(np.radians(arrivals.takeoff_deg["sP"])) / p_km
+    alpha_h, beta_h = arrivals.alpha_km_s, arrivals.beta_km_s
     a, b = config.surface_alpha_km_s, config.surface_beta_km_s
     # incidence at the surface, written as the take-off angle of an upgoing ray
     inc_p = 180.0 - np.degrees(np.arcsin(np.clip(p_km * a, 0, 1)))
@@ -148,8 +146,8 @@ def phase_amplitudes(
     amp_sp = sv_radiation(m, np.nan_to_num(arrivals.takeoff_deg["sP"], nan=180.0), azimuth_deg)
     amp_sp = amp_sp * free_surface_to_p(inc_s, "SV", a, b) * (alpha_h / beta_h) ** 3
     amp_pp[~np.isfinite(arrivals.time["pP"])] = 0.0
-    amp_sp[~np.isfinite(arrivals.time["sP"]) | ~np.isfinite(beta_h)] = 0.0
-    return {"P": amp_p, "pP": amp_pp, "sP": np.nan_to_num(amp_sp), "alpha_h": alpha_h, "beta_h": beta_h}
+    amp_sp[~np.isfinite(arrivals.time["sP"])] = 0.0
+    return {"P": amp_p, "pP": amp_pp, "sP": np.nan_to_num(amp_sp)}
 
 
 def highpass_spectrum(freqs: np.ndarray, corner_hz: float, order: int = 4) -> np.ndarray:
@@ -205,7 +203,7 @@ def synthesize_event(
     freqs = np.fft.rfftfreq(nfft, dt)
     band = highpass_spectrum(freqs, config.highpass_hz)
     band_npts = highpass_spectrum(np.fft.rfftfreq(npts, dt), config.highpass_hz)
-    alpha_m = amps["alpha_h"] * 1e3
+    alpha_m = arrivals.alpha_km_s * 1e3
     scale = 2.0 / (4 * np.pi * config.rho_source * alpha_m**3 * np.radians(distance) * EARTH_RADIUS_KM * 1e3)
 
     stream = Stream()

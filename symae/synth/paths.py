@@ -1,9 +1,13 @@
 """Travel paths from source to station: depth-phase delays, attenuation, receiver side.
 
-``PhaseTable`` answers P, pP and sP travel times, take-off angles and ray parameters for
-any (depth, distance) from a grid of exact ``obspy.taup`` results, computed lazily one
-depth row at a time and interpolated bilinearly (1 degree in distance, 10 km in depth:
-below 0.05 s of error in the pP-P and sP-P delays, see ``tests/synth``). A row costs
+``PhaseTable`` answers P, pP and sP travel times, ray parameters and take-off angles for
+any (depth, distance). Times and ray parameters come from a grid of exact
+``obspy.taup`` results, computed lazily one depth row at a time and interpolated
+bilinearly (1 degree in distance, 10 km in depth; a few hundredths of a second of error
+in the depth-phase delays, see ``tests/synth``). Take-off angles are not interpolated
+across depth, because velocity jumps at crustal discontinuities: they follow from the
+interpolated ray parameter and the model's velocity at the exact source depth (below
+the source for P, above it for the upgoing pP and sP legs), as TauP computes them. A row costs
 about half a second once; every later event at a depth in the same 10 km bin costs
 microseconds, which is what makes the generator fast.
 
@@ -35,6 +39,8 @@ class PhaseArrivals:
     time: dict[str, np.ndarray]
     takeoff_deg: dict[str, np.ndarray]
     ray_param_s_per_km: np.ndarray  # P ray parameter at the surface
+    alpha_km_s: float  # P velocity just below the source
+    beta_km_s: float  # S velocity just above the source
 
 
 class PhaseTable:
@@ -65,8 +71,8 @@ class PhaseTable:
         return max(k * self.depth_step, 1.0)
 
     def _compute_row(self, k: int) -> np.ndarray:
-        # columns: t_P, t_pP, t_sP, takeoff_P, takeoff_pP, takeoff_sP, ray parameter (s/rad)
-        row = np.full((self.distances.size, 7), np.nan)
+        # columns: t_P, t_pP, t_sP, then their ray parameters (s/rad)
+        row = np.full((self.distances.size, 6), np.nan)
         for j, dist in enumerate(self.distances):
             arrivals = self._model.get_travel_times(
                 source_depth_in_km=self.node_depth(k),
@@ -78,9 +84,7 @@ class PhaseTable:
                 if first:
                     a = min(first, key=lambda a: a.time)
                     row[j, n] = a.time
-                    row[j, 3 + n] = a.takeoff_angle
-                    if phase == "P":
-                        row[j, 6] = a.ray_param
+                    row[j, 3 + n] = a.ray_param
         return row
 
     def _row(self, k: int) -> np.ndarray:
@@ -104,11 +108,26 @@ class PhaseTable:
         z0, z1 = self.node_depth(k), self.node_depth(k + 1)
         w = float(np.clip((depth_km - z0) / (z1 - z0), 0.0, 1.0))
         row = (1.0 - w) * self._row(k) + w * self._row(k + 1)
-        cols = np.stack([np.interp(dist, self.distances, row[:, c]) for c in range(7)], axis=-1)
+        cols = np.stack([np.interp(dist, self.distances, row[:, c]) for c in range(6)], axis=-1)
+        v_mod = self._model.model.s_mod.v_mod
+        alpha_below = float(v_mod.evaluate_below(depth_km, "p")[0])
+        alpha_above = float(v_mod.evaluate_above(depth_km, "p")[0])
+        beta_above = float(v_mod.evaluate_above(depth_km, "s")[0])
+        radius = EARTH_RADIUS_KM - depth_km
+
+        def angle(ray_param: np.ndarray, velocity: float) -> np.ndarray:
+            return np.degrees(np.arcsin(np.clip(ray_param * velocity / radius, -1.0, 1.0)))
+
         return PhaseArrivals(
             time={p: cols[:, n] for n, p in enumerate(PHASES)},
-            takeoff_deg={p: cols[:, 3 + n] for n, p in enumerate(PHASES)},
-            ray_param_s_per_km=cols[:, 6] / EARTH_RADIUS_KM,
+            takeoff_deg={
+                "P": angle(cols[:, 3], alpha_below),
+                "pP": 180.0 - angle(cols[:, 4], alpha_above),
+                "sP": 180.0 - angle(cols[:, 5], beta_above),
+            },
+            ray_param_s_per_km=cols[:, 3] / EARTH_RADIUS_KM,
+            alpha_km_s=alpha_below,
+            beta_km_s=beta_above,
         )
 
 
