@@ -41,7 +41,7 @@ from symae.model import SymVAE
 from symae.model.weights import save_model_dir
 from symae.model_config import ModelConfig, TrainConfig
 torch.manual_seed(int(sys.argv[3]))
-model = SymVAE(ModelConfig(nt=192, p=4, q=3)).eval()
+model = SymVAE(ModelConfig(nt=192, p=6, q=5)).eval()
 save_model_dir(model, Path(sys.argv[1]), sys.argv[2], TrainConfig(), DataContract())
 export_model_dir(sys.argv[1])
 """
