@@ -56,13 +56,14 @@ class EventScore:
         }
 
 
-def truth_series(event: EventData) -> Series:
+def truth_series(event: EventData, t0: float, dt: float) -> Series:
+    """The event's true STF; ``t0``/``dt`` apply when the event does not state its own."""
     if event.truth_stf is None:
         raise ValueError(f"event {event.event_id!r} carries no true STF")
     return Series(
         np.asarray(event.truth_stf, dtype=np.float64),
-        float(event.truth_attrs.get("t0", 0.0)),
-        float(event.truth_attrs.get("dt", 1.0)),
+        float(event.truth_attrs.get("t0", t0)),
+        float(event.truth_attrs.get("dt", dt)),
     )
 
 
@@ -72,7 +73,7 @@ def _series(stf: Stf) -> Series:
 
 def score_result(event: EventData, result: ExtractionResult) -> EventScore:
     """Metrics of SymAE's event STF and of every baseline against the event's truth."""
-    truth = truth_series(event)
+    truth = truth_series(event, result.stf.t0, result.stf.dt)
     o = event.origin
     score = EventScore(
         event_id=event.event_id,

@@ -33,12 +33,13 @@ def azimuth_colour(azimuth_deg: float) -> tuple[float, float, float, float]:
     return plt.get_cmap("twilight_shifted")((azimuth_deg % 360.0) / 360.0)
 
 
-def _truth_stf(event: EventData | None) -> tuple[np.ndarray, np.ndarray] | None:
+def _truth_stf(event: EventData | None, like: Stf) -> tuple[np.ndarray, np.ndarray] | None:
+    """Times and peak-1 values of the true STF (on ``like``'s axis unless the event says)."""
     if event is None or event.truth_stf is None:
         return None
     truth = np.asarray(event.truth_stf, dtype=np.float64)
-    t0 = float(event.truth_attrs.get("t0", 0.0))
-    dt = float(event.truth_attrs.get("dt", 1.0))
+    t0 = float(event.truth_attrs.get("t0", like.t0))
+    dt = float(event.truth_attrs.get("dt", like.dt))
     peak = truth.max() if truth.max() > 0 else 1.0
     return t0 + dt * np.arange(len(truth)), truth / peak
 
@@ -72,7 +73,7 @@ def plot_virtual_vs_raw(result: ExtractionResult, event: EventData | None, path:
     _band(ax, result.stf, "tab:blue", "SymAE virtual envelope")
     if "mean_envelope" in result.baselines:
         _band(ax, result.baselines["mean_envelope"], "tab:grey", "raw mean envelope")
-    truth = _truth_stf(event)
+    truth = _truth_stf(event, result.stf)
     if truth is not None:
         ax.plot(*truth, color="k", lw=1.0, ls="--", label="true STF")
     ax.set_xlabel("time after predicted P (s)")
@@ -120,7 +121,7 @@ def plot_optimisation(info: CoherentInformation, path: Path) -> None:
 def plot_event_stf(result: ExtractionResult, event: EventData | None, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(WIDTH_IN / 2, 2.6))
     _band(ax, result.stf, "tab:blue", "event STF +-1 std")
-    truth = _truth_stf(event)
+    truth = _truth_stf(event, result.stf)
     if truth is not None:
         ax.plot(*truth, color="k", lw=1.0, ls="--", label="true STF")
     ax.set_xlabel("time after predicted P (s)")
