@@ -1,0 +1,34 @@
+"""Sources with chosen mechanisms and depths for the generator tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symae.data.dataset import Origin
+from symae.synth.radiation import double_couple
+from symae.synth.source import Source, seismic_moment
+
+
+def boxcar_source(
+    event_id: str,
+    depth_km: float,
+    strike: float = 0.0,
+    dip: float = 90.0,
+    rake: float = 0.0,
+    mw: float = 7.0,
+    dt: float = 0.05,
+) -> Source:
+    """An 8 s smooth pulse at (10 N, 40 E) with a chosen double couple."""
+    t = np.arange(0.0, 8.0 + dt, dt)
+    rate = np.sin(np.pi * t / 8.0) ** 2
+    rate *= seismic_moment(mw) / (rate.sum() * dt)
+    origin = Origin(
+        event_id=event_id,
+        time="2021-06-01T12:00:00.000000Z",
+        latitude=10.0,
+        longitude=40.0,
+        depth_km=depth_km,
+        magnitude=mw,
+        moment_tensor=double_couple(strike, dip, rake, seismic_moment(mw)),
+    )
+    return Source(origin=origin, kind="parametric", t0=0.0, dt=dt, moment_rate=rate)
