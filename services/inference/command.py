@@ -46,11 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from services.inference.model_watch import ModelRef, registry_resolver
     from services.inference.processor import InferenceProcessor
-    from services.runtime import run_service, settings_from_args
+    from services.runtime import SettingsError, run_service, settings_from_args
     from symae.artifacts import read_model_dir
     from symae.extract.extractor import Extractor
 
-    settings = settings_from_args(InferenceSettings, args)
+    try:
+        settings = settings_from_args(InferenceSettings, args)
+    except SettingsError as exc:
+        print(f"symae serve inference: {exc}")
+        return 2
 
     def load(ref: ModelRef) -> Extractor:
         read_model_dir(ref.path)  # every checksum, before any graph is opened

@@ -31,8 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from services.publish.processor import PublishProcessor
-    from services.runtime import run_service, settings_from_args
+    from services.runtime import SettingsError, run_service, settings_from_args
 
-    settings = settings_from_args(PublishSettings, args)
+    try:
+        settings = settings_from_args(PublishSettings, args)
+    except SettingsError as exc:
+        print(f"symae serve publish: {exc}")
+        return 2
     processor = PublishProcessor(settings.products_dir, settings.http_port)
     return run_service("publish", settings, processor)

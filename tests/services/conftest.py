@@ -8,6 +8,7 @@ session broker, so tests never see each other's messages.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -137,6 +138,17 @@ class ServiceProcess:
             self.proc.kill()
             self.proc.wait()
             pytest.fail(f"{self.args[:2]} did not stop on SIGTERM:\n{self.log()}")
+
+
+def metric(text: str, series: str, /, **labels: str) -> float:
+    """The value of one sample of the Prometheus text exposition (0 when absent)."""
+    for line in text.splitlines():
+        if not line.startswith(series + "{") and not line.startswith(series + " "):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from symae.extract.result import ExtractionResult
 
 from .conftest import (
     ServiceProcess,
+    metric,
     produce,
     random_bundle,
     read_topic,
@@ -22,17 +22,6 @@ from .conftest import (
 )
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
-
-
-def metric(text: str, series: str, /, **labels: str) -> float:
-    """The value of one sample of the Prometheus text exposition (0 when absent)."""
-    for line in text.splitlines():
-        if not line.startswith(series + "{") and not line.startswith(series + " "):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line.split(" ")[0]))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 def start_inference(
