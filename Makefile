@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv tools demo test lint bench clean
 
 venv: $(STAMP)
 
@@ -20,7 +20,23 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(PY) -m symae.demo
 
-test: $(STAMP)
+# System validators the deploy/ tests call (promtool, docker-compose config), installed
+# from Debian packages only when missing (apt-get update only then). kubectl comes with
+# the machine: Debian's kubernetes-client (1.20) predates the kustomize features deploy/k8s
+# uses (components), so a missing kubectl is reported, not replaced by it.
+TOOLS := promtool:prometheus docker-compose:docker-compose
+
+tools:
+	@command -v kubectl >/dev/null 2>&1 || { echo "kubectl >= 1.27 is needed (kubectl kustomize)"; exit 1; }
+	@missing=""; for t in $(TOOLS); do \
+	  command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: $(STAMP) tools
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
