@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +12,14 @@ import yaml
 
 from services.runtime.settings import COMPACTED, TOPICS
 
-from .support import COMPOSE_FILE, DEPLOY, REPO, TRAINER_ENTRYPOINT, require_tool, settings_env_names
+from .support import (
+    COMPOSE_FILE,
+    DEPLOY,
+    REPO,
+    TRAINER_ENTRYPOINT,
+    require_tool,
+    settings_env_names,
+)
 
 PROFILES = ("gpu", "cpu", "train", "replay")
 
