@@ -4,8 +4,10 @@ Loading a TauP model costs milliseconds and one ray computation about 4 ms, more
 the rest of a trace's preprocessing. Travel time and take-off angle vary smoothly with
 distance inside the teleseismic window, so ``ArrivalTable`` computes them once per
 (source depth, distance node) on a regular distance grid and interpolates linearly
-between nodes (error below 1 ms in time for a 0.1 degree step). Every trace of an event
-shares the depth, so an event needs only the few dozen nodes its stations touch.
+between nodes. With the default 0.5 degree step the error over 30-90 degrees and
+10-650 km depth stays below 3 ms in time and 0.05 degree in take-off angle (0.25 degree:
+below 1 ms). Every trace of an event shares the depth, so an event needs at most about
+120 nodes however many stations it has.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class ArrivalTable:
     ``grid_step_deg`` of 0 computes every request exactly (no interpolation).
     """
 
-    def __init__(self, model: str = "iasp91", phase: str = "P", grid_step_deg: float = 0.1):
+    def __init__(self, model: str = "iasp91", phase: str = "P", grid_step_deg: float = 0.5):
         if grid_step_deg < 0:
             raise ValueError(f"grid_step_deg must be >= 0, got {grid_step_deg}")
         self.model_name = model

@@ -9,9 +9,10 @@ channel and the event ``Origin``) becomes one ``PreprocessedTrace``:
 3. the record must cover the window (-100 s .. +100 s around P by default) plus a margin
    without gaps; up to ``max_margin_s`` more on each side is used when present;
 4. response removed to displacement (pre-filter and water level configurable), or
-   passed through for a unit displacement response (``symae.data.response``);
-5. zero-phase anti-alias low-pass, band-limited (Lanczos) resampling onto the model
-   grid, which starts exactly at P + ``window_start``;
+   passed through for a unit displacement response, with a zero-phase anti-alias
+   low-pass in the same frequency-domain step (``symae.data.response``);
+5. band-limited (Lanczos) resampling onto the model grid, which starts exactly at
+   P + ``window_start``;
 6. SNR: RMS of the P window over RMS of the pre-P noise, both demeaned;
 7. Tukey taper, cut ``nt`` samples from ``cut_start``, taper again, standardise.
 
@@ -34,7 +35,6 @@ from obspy import Stream, Trace, UTCDateTime
 from obspy.core.inventory import Inventory
 from obspy.geodetics import gps2dist_azimuth, locations2degrees
 from obspy.signal.interpolation import lanczos_interpolation
-from scipy.signal import butter, sosfiltfilt
 from scipy.signal.windows import tukey
 
 from symae.config import DataContract
@@ -65,7 +65,7 @@ class PreprocessConfig:
     max_margin_s: float = 200.0  # record used beyond each end of the window, at most
     antialias: float = 0.4  # low-pass corner as a fraction of the model sampling rate
     tukey_alpha: float = 0.1
-    taup_grid_step_deg: float = 0.1  # 0: exact TauP call per trace
+    taup_grid_step_deg: float = 0.5  # 0: exact TauP call per trace
 
     def __post_init__(self) -> None:
         c = self.contract
@@ -174,11 +174,6 @@ def check_component(seed_id: str, contract: DataContract) -> None:
         )
 
 
-@lru_cache(maxsize=64)
-def _antialias_sos(fs: float, corner: float) -> np.ndarray:
-    return butter(8, corner, btype="lowpass", fs=fs, output="sos")
-
-
 def condition_window(window: np.ndarray, contract: DataContract, alpha: float = 0.1) -> np.ndarray:
     """Full window -> model trace: taper, cut ``nt`` samples, taper, standardise.
 
@@ -253,17 +248,17 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
     if np.ptp(raw) == 0:
         raise Rejected(RejectReason.FLAT, f"{trace.id} is constant ({raw[0]!r}) around P")
     seed_id = trace.id
-    if classify(geom.channel.response, seed_id) == PASS_THROUGH:
-        disp = raw - raw.mean()
-    else:
-        disp = to_displacement(
-            raw, 1.0 / sr, geom.channel.response, config.pre_filt, config.water_level
-        )
+    corner = config.antialias * c.sampling_rate
+    disp = to_displacement(
+        raw,
+        1.0 / sr,
+        None if classify(geom.channel.response, seed_id) == PASS_THROUGH else geom.channel.response,
+        config.pre_filt,
+        config.water_level,
+        lowpass_hz=corner if corner < 0.5 * sr else None,
+    )
     if not np.all(np.isfinite(disp)):
         raise Rejected(RejectReason.NAN, f"{seed_id}: response removal produced non-finite samples")
-    corner = config.antialias * c.sampling_rate
-    if corner < 0.5 * sr:
-        disp = sosfiltfilt(_antialias_sos(sr, corner), disp)
     window_t0 = geom.p_time + c.window_start
     first = float((trace.stats.starttime + i0 / sr) - window_t0)  # s, relative to window start
     window = lanczos_interpolation(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 
 import numpy as np
 from obspy.core.inventory import InstrumentSensitivity, Response
@@ -25,8 +26,8 @@ from obspy.core.inventory.response import (
     PolesZerosResponseStage,
     PolynomialResponseStage,
 )
-from obspy.signal.invsim import cosine_sac_taper, invert_spectrum
-from scipy.fft import irfft, next_fast_len, rfft
+from obspy.signal.invsim import cosine_sac_taper
+from scipy.fft import irfft, next_fast_len, rfft, rfftfreq
 from scipy.signal.windows import tukey
 
 from symae.data.rejections import Rejected, RejectReason
@@ -35,6 +36,8 @@ from symae.data.rejections import Rejected, RejectReason
 PHYSICAL_UNITS = {"M", "M/S", "M/S**2", "M/S/S", "M/S2", "NM", "NM/S", "NM/S**2"}
 PASS_THROUGH = "pass_through"
 DECONVOLVE = "deconvolve"
+LOWPASS_ORDER = 8  # Butterworth order of the anti-alias low-pass (applied forward and back)
+COARSE_POINTS = 512  # response samples above the pre-filter, for its peak
 
 
 def unit_displacement_response() -> Response:
@@ -99,21 +102,21 @@ def classify(response: Response | None, seed_id: str) -> str:
 
 
 class _FilterCache:
-    """Deconvolution filters keyed by response identity and processing parameters."""
+    """Frequency-domain filters keyed by response identity and processing parameters."""
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._items: OrderedDict[tuple, tuple[Response, np.ndarray]] = OrderedDict()
+        self._items: OrderedDict[tuple, tuple[Response | None, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, response: Response, dt: float, nfft: int, pre_filt, water_level) -> np.ndarray:
-        key = (id(response), round(dt, 12), nfft, pre_filt, water_level)
+    def get(self, response: Response | None, dt: float, nfft: int, *params) -> np.ndarray:
+        key = (id(response), round(dt, 12), nfft, *params)
         with self._lock:
             item = self._items.get(key)
             if item is not None and item[0] is response:
                 self._items.move_to_end(key)
                 return item[1]
-        filt = _inverse_filter(response, dt, nfft, pre_filt, water_level)
+        filt = _frequency_filter(response, dt, nfft, *params)
         with self._lock:
             self._items[key] = (response, filt)
             while len(self._items) > self._size:
@@ -128,26 +131,72 @@ class _FilterCache:
 FILTERS = _FilterCache()
 
 
-def _inverse_filter(
+def _invert(spec: np.ndarray, peak: float, water_level: float | None) -> np.ndarray:
+    """1 / spec, with magnitudes raised to ``peak * 10**(-water_level / 20)`` first."""
+    spec = spec.copy()
+    if water_level is not None:
+        floor = peak * 10.0 ** (-water_level / 20.0)
+        low = np.abs(spec) < floor
+        spec[low] = floor * np.exp(1j * np.angle(spec[low]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(spec != 0, 1.0 / spec, 0.0)
+
+
+def _inverse_response(
     response: Response,
+    freqs: np.ndarray,
+    pre_filt: tuple[float, float, float, float] | None,
+    water_level: float | None,
+) -> np.ndarray:
+    """Water-levelled inverse of the displacement response on the rFFT grid ``freqs``.
+
+    Above the last pre-filter corner the result is multiplied by zero, so the response
+    is evaluated on the full grid only below it (a fifth of the grid for 20 Hz data and
+    the default 2 Hz corner) and on a coarse grid above it, to find the response peak
+    the water level is relative to (as in ObsPy, the peak up to Nyquist).
+    """
+    if pre_filt is None or pre_filt[3] >= freqs[-1]:
+        band = np.ones(freqs.size, dtype=bool)
+        coarse = np.empty(0)
+    else:
+        band = freqs < pre_filt[3]
+        coarse = np.linspace(pre_filt[3], freqs[-1], COARSE_POINTS)
+    values = response.get_evalresp_response_for_frequencies(
+        np.concatenate([freqs[band], coarse]), output="DISP", hide_sensitivity_mismatch_warning=True
+    )
+    inverse = np.zeros(freqs.size, dtype=np.complex128)
+    inverse[band] = _invert(
+        np.asarray(values[: band.sum()], dtype=np.complex128),
+        float(np.max(np.abs(values))),
+        water_level,
+    )
+    return inverse
+
+
+def _frequency_filter(
+    response: Response | None,
     dt: float,
     nfft: int,
     pre_filt: tuple[float, float, float, float] | None,
     water_level: float | None,
+    lowpass_hz: float | None,
 ) -> np.ndarray:
-    spec, freqs = response.get_evalresp_response(
-        t_samp=dt, nfft=nfft, output="DISP", hide_sensitivity_mismatch_warning=True
-    )
-    spec = np.asarray(spec, dtype=np.complex128).copy()
-    if water_level is None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            spec = np.where(spec != 0, 1.0 / spec, 0.0)
+    """Inverse response (or 1 for pass-through) x pre-filter taper x zero-phase low-pass.
+
+    The low-pass is the squared magnitude of an order-8 Butterworth, the response of
+    running that filter forward and backward, so it shifts nothing.
+    """
+    freqs = rfftfreq(nfft, dt)
+    if response is None:
+        filt = np.ones(freqs.size, dtype=np.complex128)
     else:
-        invert_spectrum(spec, water_level)
+        filt = _inverse_response(response, freqs, pre_filt, water_level)
     if pre_filt is not None:
-        spec *= cosine_sac_taper(freqs, flimit=pre_filt)
-    spec[~np.isfinite(spec)] = 0.0
-    return spec
+        filt *= cosine_sac_taper(freqs, flimit=pre_filt)
+    if lowpass_hz is not None:
+        filt *= 1.0 / (1.0 + (freqs / lowpass_hz) ** (2 * LOWPASS_ORDER))
+    filt[~np.isfinite(filt)] = 0.0
+    return filt
 
 
 def fft_length(npts: int) -> int:
@@ -158,24 +207,35 @@ def fft_length(npts: int) -> int:
     return n
 
 
+@lru_cache(maxsize=64)
+def _taper(n: int, fraction: float) -> np.ndarray:
+    return tukey(n, 2 * fraction)
+
+
+def detrend_taper(data: np.ndarray, taper_fraction: float = 0.05) -> np.ndarray:
+    """Remove the least-squares line and cosine-taper ``taper_fraction`` at each end."""
+    x = np.asarray(data, dtype=np.float64)
+    t = np.arange(x.size, dtype=np.float64) - 0.5 * (x.size - 1)
+    slope = float(np.sum(t * x) / np.sum(t * t)) if x.size > 1 else 0.0  # no BLAS threads
+    return (x - x.mean() - slope * t) * _taper(x.size, taper_fraction)
+
+
 def to_displacement(
     data: np.ndarray,
     dt: float,
-    response: Response,
+    response: Response | None,
     pre_filt: tuple[float, float, float, float] | None,
     water_level: float | None,
+    lowpass_hz: float | None = None,
     taper_fraction: float = 0.05,
 ) -> np.ndarray:
     """Deconvolve ``data`` (counts) to displacement in metres, float64.
 
-    The record is demeaned, linearly detrended and cosine-tapered
-    (``taper_fraction`` at each end) before the frequency-domain division.
+    ``response`` None passes the samples through (already displacement); the pre-filter
+    band and the optional zero-phase low-pass apply either way, so both kinds of record
+    end in the same band. The record is detrended and tapered (``detrend_taper``) first.
     """
-    x = np.asarray(data, dtype=np.float64)
-    n = x.size
-    t = np.arange(n, dtype=np.float64)
-    x = x - np.polyval(np.polyfit(t, x, 1), t)
-    x *= tukey(n, 2 * taper_fraction)
-    nfft = fft_length(n)
-    filt = FILTERS.get(response, dt, nfft, pre_filt, water_level)
-    return irfft(rfft(x, nfft) * filt, nfft)[:n]
+    x = detrend_taper(data, taper_fraction)
+    nfft = fft_length(x.size)
+    filt = FILTERS.get(response, dt, nfft, pre_filt, water_level, lowpass_hz)
+    return irfft(rfft(x, nfft) * filt, nfft)[: x.size]
