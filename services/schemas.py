@@ -413,7 +413,7 @@ def _parse_time(value: str) -> datetime:
 
 def _iso(value: datetime) -> str:
     utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ")
 
 
 # file stem in docs/schemas/ -> model
