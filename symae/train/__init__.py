@@ -1,0 +1,1 @@
+"""Training of the SymVAE (torch): batching, schedule, checkpoints, DDP, ``symae train``."""

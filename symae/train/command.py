@@ -1,0 +1,56 @@
+"""``symae train``: train a SymVAE on HDF5 data sets and write a model directory."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "train a SymVAE (three-stage schedule) on HDF5 data sets into a model directory"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="default",
+                        help="shipped config name (tiny, default, reference) or a JSON file")  # fmt: skip
+    parser.add_argument("--data", nargs="+", required=True, metavar="FILE.h5",
+                        help="one or several symae HDF5 data sets")  # fmt: skip
+    parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write")
+    parser.add_argument("--name", default="symae", help="model name in model.json and the registry")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto: CUDA when available, else CPU")  # fmt: skip
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from MODEL_DIR/checkpoint exactly where it stopped")  # fmt: skip
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="stop after this many epochs of this run (checkpoint kept)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    parser.add_argument("--export", action="store_true", help="also export the ONNX graphs")
+    parser.add_argument("--register", action="store_true",
+                        help="copy the finished model into the registry (SYMAE_MODEL_REGISTRY)")  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from symae.artifacts import register
+    from symae.model_config import load_config
+    from symae.train.trainer import train
+
+    model_config, train_config = load_config(args.config)
+    if args.seed is not None:
+        train_config = dataclasses.replace(train_config, seed=args.seed)
+    result = train(
+        model_config, train_config, args.data, args.out, name=args.name, device=args.device,
+        resume=args.resume, max_epochs=args.max_epochs, progress=not args.no_progress,
+    )  # fmt: skip
+    if not result.completed:
+        print(f"stopped after {result.epochs_run} epoch(s); continue with --resume")
+        return 0
+    if result.info is None:  # a non-main torchrun process
+        return 0
+    if args.export:
+        from symae.export import export_model_dir
+
+        export_model_dir(result.model_dir)
+    print(f"model {result.info.name}:{result.info.version} written to {result.model_dir}")
+    if args.register:
+        print(f"registered as {register(result.model_dir)}")
+    return 0
