@@ -13,7 +13,8 @@
 # Environment:
 #   SYMAE_MODEL_REGISTRY   registry root (default /models)
 #   SYMAE_TRAIN_NPROC      processes (one per GPU); default: CUDA devices torch sees, >= 1
-#   SYMAE_TRAIN_WORKDIR    scratch folder for the model being trained (default /work/run)
+#   SYMAE_TRAIN_WORKDIR    folder of the model being trained and its checkpoint (default
+#                          /work/run); keep it on a volume to continue with --resume
 set -eu
 
 registry="${SYMAE_MODEL_REGISTRY:-/models}"
@@ -24,7 +25,10 @@ case "$nproc" in
 esac
 
 model_dir="$workdir/model"
-rm -rf "$model_dir"
+case " $* " in
+  *" --resume "*) ;;             # continue the checkpoint in $model_dir (a persistent workdir)
+  *) rm -rf "$model_dir" ;;
+esac
 mkdir -p "$workdir" "$registry"
 
 if [ "$nproc" -gt 1 ]; then
@@ -33,6 +37,11 @@ if [ "$nproc" -gt 1 ]; then
 else
   echo "symae-train: one process"
   symae train "$@" --out "$model_dir"
+fi
+if [ ! -f "$model_dir/model.json" ]; then
+  echo "symae-train: training stopped before the model was complete (no $model_dir/model.json);" \
+       "nothing is published. Rerun with --resume on the same SYMAE_TRAIN_WORKDIR to continue." >&2
+  exit 1
 fi
 symae export "$model_dir"
 
