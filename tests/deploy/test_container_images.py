@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .support import DEPLOY, REPO, TRAINER_ENTRYPOINT
+from .support import DEPLOY, REPO, TRAINER_ENTRYPOINT, settings_env_names
 
 DOCKER = DEPLOY / "docker"
 DOCKERFILES = sorted(DOCKER.glob("*.Dockerfile"))
@@ -167,3 +167,17 @@ def test_trainer_entrypoint_refuses_a_bad_process_count(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 2
     assert "SYMAE_TRAIN_NPROC must be a positive integer, got 'two'" in proc.stderr
+
+
+def test_image_environment_names_are_settings_the_image_commands_read():
+    serving = set().union(
+        *(settings_env_names(c) for c in (["serve", "ingest"], ["serve", "inference"],
+                                          ["serve", "publish"], ["replay"]))
+    )  # fmt: skip
+    trainer = set(re.findall(r"\b(SYMAE_[A-Z_]+)", TRAINER_ENTRYPOINT.read_text()))
+    for dockerfile, known in (("serving.Dockerfile", serving), ("trainer.Dockerfile", trainer)):
+        text = re.sub(r"\\\n", " ", (DOCKER / dockerfile).read_text())
+        env_lines = [line for line in text.splitlines() if line.strip().startswith("ENV ")]
+        names = {n for line in env_lines for n in re.findall(r"\b(SYMAE_[A-Z_]+)=", line)}
+        assert names, f"{dockerfile} sets no SYMAE_ variable"
+        assert names <= known, f"{dockerfile}: {sorted(names - known)} are read by no command"
