@@ -110,10 +110,18 @@ def _match_files(
     return per_event
 
 
-def _event_stream(paths: list[Path], span: tuple[UTCDateTime, UTCDateTime]) -> Stream:
+def _event_stream(
+    paths: list[Path], span: tuple[UTCDateTime, UTCDateTime], report: BuildReport
+) -> Stream:
+    """The traces of ``paths`` that overlap ``span``; unreadable files are reported."""
     stream = Stream()
     for path in paths:
-        stream += Stream([tr for tr in read(str(path)) if _overlaps(tr.stats, span)])
+        try:
+            traces = read(str(path))
+        except Exception as exc:  # headers were readable but the data are not
+            report.rejections.append(Rejection(str(path), RejectReason.UNREADABLE, str(exc)))
+            continue
+        stream += Stream([tr for tr in traces if _overlaps(tr.stats, span)])
     return stream
 
 
@@ -144,7 +152,7 @@ def build_dataset(
             if eid in writer:
                 report.events_skipped[eid] = f"already in {out}"
                 continue
-            stream = _event_stream(per_event.get(eid, []), spans[eid])
+            stream = _event_stream(per_event.get(eid, []), spans[eid], report)
             accepted, rejected = preprocess_stream(stream, inventory, origin, config)
             report.rejections.extend(rejected)
             if not accepted:

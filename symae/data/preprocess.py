@@ -249,14 +249,20 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
         raise Rejected(RejectReason.FLAT, f"{trace.id} is constant ({raw[0]!r}) around P")
     seed_id = trace.id
     corner = config.antialias * c.sampling_rate
-    disp = to_displacement(
-        raw,
-        1.0 / sr,
-        None if classify(geom.channel.response, seed_id) == PASS_THROUGH else geom.channel.response,
-        config.pre_filt,
-        config.water_level,
-        lowpass_hz=corner if corner < 0.5 * sr else None,
-    )
+    response = geom.channel.response
+    try:
+        disp = to_displacement(
+            raw,
+            1.0 / sr,
+            None if classify(response, seed_id) == PASS_THROUGH else response,
+            config.pre_filt,
+            config.water_level,
+            lowpass_hz=corner if corner < 0.5 * sr else None,
+        )
+    except Rejected as err:
+        if err.message.startswith(seed_id):
+            raise
+        raise Rejected(err.reason, f"{seed_id}: {err.message}") from None
     if not np.all(np.isfinite(disp)):
         raise Rejected(RejectReason.NAN, f"{seed_id}: response removal produced non-finite samples")
     window_t0 = geom.p_time + c.window_start
@@ -329,7 +335,12 @@ def merge_channel(traces: list[Trace]) -> tuple[Trace, list[tuple[float, float]]
             RejectReason.GAP,
             f"{traces[0].id}: segments with sampling rates {sorted(rates)} cannot be joined",
         )
-    merged = Stream([t.copy() for t in traces]).merge(method=0)
+    copies = []
+    for t in traces:  # one dtype, or ObsPy refuses to merge
+        c = t.copy()
+        c.data = c.data.astype(np.float64)
+        copies.append(c)
+    merged = Stream(copies).merge(method=0)
     return merged[0], overlaps
 
 

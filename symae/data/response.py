@@ -161,9 +161,13 @@ def _inverse_response(
     else:
         band = freqs < pre_filt[3]
         coarse = np.linspace(pre_filt[3], freqs[-1], COARSE_POINTS)
-    values = response.get_evalresp_response_for_frequencies(
-        np.concatenate([freqs[band], coarse]), output="DISP", hide_sensitivity_mismatch_warning=True
-    )
+    try:
+        values = response.get_evalresp_response_for_frequencies(
+            np.concatenate([freqs[band], coarse]), output="DISP",
+            hide_sensitivity_mismatch_warning=True,
+        )
+    except Exception as exc:  # evalresp raises several types for malformed responses
+        raise Rejected(RejectReason.NO_RESPONSE, f"evaluating the response failed: {exc}") from exc
     inverse = np.zeros(freqs.size, dtype=np.complex128)
     inverse[band] = _invert(
         np.asarray(values[: band.sum()], dtype=np.complex128),

@@ -141,3 +141,18 @@ def test_counts_cover_every_reason(bfo_stream, bfo_inventory, gulf_origin):
     counts = count_reasons(rejected)
     assert list(counts) == [r.value for r in RejectReason]
     assert counts["wrong_component"] == 2 and sum(counts.values()) == 2
+
+
+def test_response_evalresp_cannot_evaluate_is_no_response(z10, bfo_inventory, gulf_origin):
+    channel(bfo_inventory).response.response_stages[1].input_units = "PA"  # stages disagree
+    err = reason_of(z10, bfo_inventory, gulf_origin)
+    assert err.reason is RejectReason.NO_RESPONSE
+    assert err.message.startswith("II.BFO.00.BHZ: evaluating the response failed")
+
+
+def test_segments_of_different_dtypes_merge(z10, bfo_inventory, gulf_origin):
+    first = z10.slice(P_TIME - 300, P_TIME).copy()
+    second = z10.slice(P_TIME - 20, P_TIME + 300).copy()
+    second.data = second.data.astype(np.float32)  # same samples, another dtype
+    accepted, rejected = preprocess_stream(obspy.Stream([first, second]), bfo_inventory, gulf_origin)
+    assert rejected == [] and len(accepted) == 1
