@@ -1,0 +1,58 @@
+"""The ingest readiness policy and event state (pure logic)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from services.ingest.state import EventState, ReadinessPolicy
+from services.schemas import OriginMessage
+from symae.data.preprocess import PreprocessedTrace
+
+ORIGIN = OriginMessage(event_id="ev", time="2024-01-01T00:00:00Z", latitude=0, longitude=0,
+                       depth_km=10)  # fmt: skip
+
+
+def trace(seed_id: str, pixel: int) -> PreprocessedTrace:
+    return PreprocessedTrace(seed_id, np.zeros(192, np.float32), 0.0, 0.0, 50.0, 10.0, 20.0,
+                             0.0, 5.0, pixel)  # fmt: skip
+
+
+def event(pixels: list[int], first: float = 100.0) -> EventState:
+    state = EventState(origin=ORIGIN, origin_partition=0, origin_offset=0, origin_time=90.0)
+    for i, p in enumerate(pixels):
+        sid = f"XX.S{i}.00.BHZ"
+        state.note_record(0, 10 + i, first + i, sid)
+        state.traces[sid] = trace(sid, p)
+    return state
+
+
+POLICY = ReadinessPolicy(min_traces=4, min_pixels=2, deadline_s=60.0, revision_interval_s=5.0)
+
+
+def test_enough_traces_on_enough_pixels_is_ready() -> None:
+    assert POLICY.due(event([1, 1, 2, 2]), now=104.0)
+    assert not POLICY.due(event([1, 1, 1]), now=104.0)  # too few traces
+    assert not POLICY.due(event([1, 1, 1, 1, 1]), now=105.0)  # one pixel only
+
+
+def test_deadline_after_the_first_record() -> None:
+    few = event([3], first=100.0)
+    assert not POLICY.due(few, now=159.9)
+    assert POLICY.due(few, now=160.0)
+    assert not POLICY.due(event([]), now=1e9)  # nothing to send, however late
+
+
+def test_revisions_need_new_traces_and_the_interval() -> None:
+    state = event([1, 1, 2, 2])
+    state.emitted_traces, state.emitted_at = 4, 104.0
+    assert not POLICY.due(state, now=200.0)  # nothing new
+    state.traces["XX.NEW.00.BHZ"] = trace("XX.NEW.00.BHZ", 3)
+    assert not POLICY.due(state, now=108.0)  # too soon after the last revision
+    assert POLICY.due(state, now=109.0)
+
+
+def test_state_keeps_record_times_offsets_and_sorted_traces() -> None:
+    state = event([5, 1, 3], first=200.0)
+    assert state.first_record_time == 200.0 and state.last_record_time == 202.0
+    assert state.raw_offsets == [10, 11, 12] and state.n_records == 3 and state.n_pixels == 3
+    assert [t.station_id for t in state.ordered_traces()] == sorted(state.traces)
