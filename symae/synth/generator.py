@@ -131,20 +131,32 @@ def phase_amplitudes(
 ) -> dict[str, np.ndarray]:
     """Signed vertical amplitudes of P, pP and sP per station, relative to M0 = 1.
 
-    The S/P amplitude factor (alpha/beta)^3 uses the velocities at the source.
+    pP is P radiated upward times the free-surface P-to-P coefficient. sP is SV radiated
+    upward times the SV-to-P coefficient, scaled from S to P by conserving energy flux
+    along the ray tube (source velocities at the source, surface ones at the bounce);
+    geometric spreading beyond the source region is the same for all three phases.
     """
     m = moment_tensor_ned(source.origin.moment_tensor or {}) / source.m0
     p_km = arrivals.ray_param_s_per_km
     alpha_h, beta_h = arrivals.alpha_km_s, arrivals.beta_km_s
     a, b = config.surface_alpha_km_s, config.surface_beta_km_s
     # incidence at the surface, written as the take-off angle of an upgoing ray
-    inc_p = 180.0 - np.degrees(np.arcsin(np.clip(p_km * a, 0, 1)))
-    inc_s = 180.0 - np.degrees(np.arcsin(np.clip(p_km * b, 0, 1)))
+    sin_p, sin_s = np.clip(p_km * a, 0, 1), np.clip(p_km * b, 0, 1)
+    inc_p = 180.0 - np.degrees(np.arcsin(sin_p))
+    inc_s = 180.0 - np.degrees(np.arcsin(sin_s))
     amp_p = p_radiation(m, arrivals.takeoff_deg["P"], azimuth_deg)
-    amp_pp = p_radiation(m, np.nan_to_num(arrivals.takeoff_deg["pP"], nan=180.0), azimuth_deg)
-    amp_pp = amp_pp * free_surface_to_p(inc_p, "P", a, b)
-    amp_sp = sv_radiation(m, np.nan_to_num(arrivals.takeoff_deg["sP"], nan=180.0), azimuth_deg)
-    amp_sp = amp_sp * free_surface_to_p(inc_s, "SV", a, b) * (alpha_h / beta_h) ** 3
+    takeoff_pp = np.nan_to_num(arrivals.takeoff_deg["pP"], nan=180.0)
+    amp_pp = p_radiation(m, takeoff_pp, azimuth_deg) * free_surface_to_p(inc_p, "P", a, b)
+    takeoff_sp = np.nan_to_num(arrivals.takeoff_deg["sP"], nan=180.0)
+    # energy flux along the ray tube: S radiates (alpha/beta)^5 more energy per unit R^2
+    # into a solid angle (beta/alpha)^2 cos i / cos j as large, and the conversion at
+    # the surface carries the flux ratio alpha cos i_s / (beta cos j_s)
+    cos_i_h = np.cos(np.radians(arrivals.takeoff_deg["P"]))
+    cos_j_h = np.abs(np.cos(np.radians(takeoff_sp)))
+    tube = (alpha_h / beta_h) ** 1.5 * np.sqrt(cos_i_h / cos_j_h)
+    flux = np.sqrt(a * np.sqrt(1 - sin_p**2) / (b * np.sqrt(1 - sin_s**2)))
+    amp_sp = sv_radiation(m, takeoff_sp, azimuth_deg) * free_surface_to_p(inc_s, "SV", a, b)
+    amp_sp = amp_sp * tube * flux
     amp_pp[~np.isfinite(arrivals.time["pP"])] = 0.0
     amp_sp[~np.isfinite(arrivals.time["sP"])] = 0.0
     return {"P": amp_p, "pP": amp_pp, "sP": np.nan_to_num(amp_sp)}

@@ -11,8 +11,8 @@ the SV polarisation is ``e_sv = dl/di``. The far-field P displacement is
 The free-surface reflection (upgoing P or SV at the surface above the source turning
 into the downgoing P of pP or sP) is solved directly from the two zero-traction
 conditions for plane waves with the ray's horizontal slowness, in the same polarisation
-conventions, so no sign table is needed. The water layer above oceanic sources and the
-geometric-spreading differences between P, pP and sP are neglected.
+conventions, so no sign table is needed. The water layer above oceanic sources is
+neglected; the S-to-P amplitude scaling of sP is in ``symae.synth.generator``.
 """
 
 from __future__ import annotations

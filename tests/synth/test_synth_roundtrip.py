@@ -87,3 +87,19 @@ def _by_station(event) -> dict[str, tuple[int, np.ndarray, int]]:
         for g in event.groups.values()
         for s, x, p in zip(g.station_id, g.traces, g.fields["polarity"], strict=True)
     }
+
+
+def test_figures_are_publication_sized(synth_run: Path, capsys) -> None:
+    import matplotlib.image as mpimg
+
+    out = synth_run / "figures"
+    assert main(["data", "figures", str(synth_run / "direct.h5"), "--out", str(out)]) == 0
+    section = out / "record_section_synth_s4_0000.png"
+    occupancy = out / "pixel_occupancy.png"
+    for png in (section, occupancy):
+        assert mpimg.imread(png).shape[:2] == (450, 950)
+    # a coloured record section, not a blank canvas
+    assert np.std(mpimg.imread(section)[..., :3]) > 0.05
+    assert main(["data", "figures", str(synth_run / "direct.h5"), "--out", str(out),
+                 "--event-id", "nope"]) == 2
+    assert "no event 'nope'" in capsys.readouterr().err
