@@ -41,6 +41,7 @@ from symae.config import DataContract
 from symae.data.arrivals import arrival_table
 from symae.data.dataset import EventData, Origin, TraceGroup
 from symae.data.focal import pixel_of, pixels_of
+from symae.data.merge import as_overlap, merge_channel
 from symae.data.polarity import polarity_signs
 from symae.data.rejections import Rejected, Rejection, RejectReason
 from symae.data.response import PASS_THROUGH, classify, to_displacement
@@ -306,44 +307,6 @@ def preprocess_trace(
     return process(trace, geom, config)
 
 
-def _segment_faults(traces: list[Trace]) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """(gaps, overlaps) between consecutive segments as POSIX-second intervals."""
-    segs = sorted(traces, key=lambda t: t.stats.starttime)
-    gaps, overlaps = [], []
-    for a, b in zip(segs, segs[1:], strict=False):
-        dt = a.stats.delta
-        a_end, b_start = a.stats.endtime.timestamp, b.stats.starttime.timestamp
-        if b_start <= a_end + 0.5 * dt:
-            overlaps.append((b_start, min(a_end, b.stats.endtime.timestamp)))
-        elif b_start > a_end + 1.5 * dt:
-            gaps.append((a_end, b_start))
-    return gaps, overlaps
-
-
-def merge_channel(traces: list[Trace]) -> tuple[Trace, list[tuple[float, float]]]:
-    """Merge the segments of one channel (copies); returns it and its overlap intervals.
-
-    Duplicated samples merge cleanly; holes and conflicting overlaps become masked
-    samples, which ``process`` rejects when they fall inside the needed span.
-    """
-    if len(traces) == 1:
-        return traces[0], []
-    _, overlaps = _segment_faults(traces)
-    rates = {t.stats.sampling_rate for t in traces}
-    if len(rates) > 1:
-        raise Rejected(
-            RejectReason.GAP,
-            f"{traces[0].id}: segments with sampling rates {sorted(rates)} cannot be joined",
-        )
-    copies = []
-    for t in traces:  # one dtype, or ObsPy refuses to merge
-        c = t.copy()
-        c.data = c.data.astype(np.float64)
-        copies.append(c)
-    merged = Stream(copies).merge(method=0)
-    return merged[0], overlaps
-
-
 def preprocess_stream(
     stream: Stream, inventory: Inventory, origin: Origin, config: PreprocessConfig | None = None
 ) -> tuple[list[PreprocessedTrace], list[Rejection]]:
@@ -364,25 +327,11 @@ def preprocess_stream(
                 accepted.append(process(trace, geom, config))
             except Rejected as err:
                 if err.reason is RejectReason.GAP and overlaps:
-                    raise _as_overlap(err, overlaps, trace) from None
+                    raise as_overlap(err, overlaps, trace) from None
                 raise
         except Rejected as err:
             rejections.append(Rejection.from_error(seed_id, err))
     return accepted, rejections
-
-
-def _as_overlap(err: Rejected, overlaps: list[tuple[float, float]], trace: Trace) -> Rejected:
-    """Re-label a masked-sample rejection caused by a conflicting overlap."""
-    mask = np.ma.getmaskarray(trace.data)
-    times = trace.stats.starttime.timestamp + np.flatnonzero(mask) * trace.stats.delta
-    for lo, hi in overlaps:
-        if np.any((times >= lo - trace.stats.delta) & (times <= hi + trace.stats.delta)):
-            spans = ", ".join(f"{UTCDateTime(a)}..{UTCDateTime(b)}" for a, b in overlaps)
-            return Rejected(
-                RejectReason.OVERLAP,
-                f"{trace.id}: overlapping segments with different samples ({spans})",
-            )
-    return err
 
 
 def assemble_event(
