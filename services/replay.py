@@ -24,6 +24,7 @@ import heapq
 import io
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -210,9 +211,9 @@ def origin_from_quakeml(event: Event, fallback_id: str) -> OriginMessage:
             "Mrp": t.m_rp,
             "Mtp": t.m_tp,
         }
-    event_id = str(event.resource_id.id).rsplit("/", 1)[-1].replace("=", "_").replace("?", "_")
-    if not event_id or event_id.startswith("smi:local"):
-        event_id = fallback_id
+    # the last part of the resource id, as symae writes them (smi:local/symae/event/<id>)
+    event_id = re.sub(r"[^A-Za-z0-9_.:-]", "_", str(event.resource_id.id).rsplit("/", 1)[-1])
+    event_id = event_id.strip("_") or fallback_id
     descriptions = [d.text for d in event.event_descriptions if d.text]
     return OriginMessage(
         event_id=event_id,
