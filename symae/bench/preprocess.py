@@ -15,6 +15,7 @@ Per-core figures divide records by CPU seconds of this single-threaded process.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 HELP = "time real-record preprocessing (raw 20 Hz ten-minute records per second per core)"
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         arrival_table.cache_clear()
         process_all()
 
+    load = os.getloadavg()[0]
     rows = []
     for name, fn in (("cold (build: new stations)", cold), ("warm (service: known stations)", process_all)):
         wall, cpu = _measure(fn, args.repeats)
@@ -112,7 +114,9 @@ def run(args: argparse.Namespace) -> int:
     body += (
         "\nCold empties the response-filter and TauP caches before each repeat (every station "
         "new, as in a build); warm keeps them (a service seeing the same stations again). "
-        "Response evaluation (evalresp) dominates the cold cost.\n"
+        "Response evaluation (evalresp) and the TauP distance nodes dominate the cold cost. "
+        f"Load average at the start: {load:.1f}; wall-clock rates drop when other work shares "
+        "the cores, the CPU-time rate is the per-core figure.\n"
     )
     if not args.no_record:
         extra = f" --records {args.records} --repeats {args.repeats}"
