@@ -205,10 +205,15 @@ class ServiceApp:
         self.stop()
 
     def run(self) -> int:
-        """Serve until stopped; 0 on a clean stop, 1 when delivery failed."""
-        self._server = HealthServer(
-            self.settings.metrics_port, self.health, self.metrics.exposition
-        ).start()
+        """Serve until stopped: 0 on a clean stop, 1 when delivery failed, 2 when the
+        service could not start (metrics port taken, broker unreachable past the timeout)."""
+        try:
+            self._server = HealthServer(
+                self.settings.metrics_port, self.health, self.metrics.exposition
+            ).start()
+        except OSError as exc:
+            log.error("cannot serve metrics on port %d: %s", self.settings.metrics_port, exc)
+            return 2
         self.metrics_port = self._server.port
         try:
             self._connect()
@@ -221,6 +226,8 @@ class ServiceApp:
             log.error("%s; stopping without committing the batch", exc)
             return 1
         except BrokerUnavailable as exc:
+            if self.stop_event.is_set():
+                return 0
             log.error("%s", exc)
             return 2
         finally:
@@ -237,7 +244,7 @@ class ServiceApp:
             )
             self._broker = EmbeddedBroker(port=DEFAULT_PORT).start()
         self.health.set_ready(False, "connecting to Kafka")
-        admin = connect_admin(settings, stop=self.stop_event)
+        admin = connect_admin(settings, stop=self.stop_event, on_attempt=self.health.beat)
         try:
             wanted = list(dict.fromkeys([*self.processor.inputs, *self.processor.outputs, DLQ]))
             ensure_topics(admin, settings, wanted)

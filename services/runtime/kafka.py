@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -39,11 +39,13 @@ def connect_admin(
     settings: ServiceSettings,
     stop: threading.Event | None = None,
     initial_backoff: float = 0.5,
+    on_attempt: Callable[[], None] | None = None,
 ) -> KafkaAdminClient:
     """An admin client, retrying with exponential back-off until the broker answers.
 
     Gives up with :class:`BrokerUnavailable` after ``kafka_startup_timeout_s`` (never when
-    unset) or when ``stop`` is set.
+    unset) or when ``stop`` is set. ``on_attempt`` is called before every attempt (the
+    service's liveness beat: waiting for the broker is not being stuck).
     """
     servers = ",".join(settings.client_config()["bootstrap_servers"])
     started = time.monotonic()
@@ -51,6 +53,8 @@ def connect_admin(
     attempt = 0
     while True:
         attempt += 1
+        if on_attempt is not None:
+            on_attempt()
         try:
             admin = KafkaAdminClient(
                 **settings.client_config(), request_timeout_ms=10000, bootstrap_timeout_ms=3000
