@@ -1,0 +1,143 @@
+"""``symae bench train``: training steps per second, and forward throughput ORT vs PyTorch.
+
+Training: full Adam steps (forward, summed negative-ELBO loss, backward, update) of the
+reference-size model (nt 192, p = q = 30) on in-memory batches of the reference shape
+(32 groups x 20 traces) and of the ``tiny`` config shape, on the CPU and, when torch
+sees one, on the GPU. Data loading is excluded (batches are drawn before timing).
+
+Forward: the same random-weight model is exported to ONNX once; the coherent graph
+(shift + encoder + product-of-Gaussians pooling) and the decoder then run on the same
+inputs under PyTorch eager (``no_grad``) and ONNX Runtime (CPU provider) in one process,
+alternating, median of repeats; throughput in traces per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "time training steps/s (CPU, GPU when present) and forward traces/s, ONNX Runtime vs PyTorch"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats (default 5)")
+    parser.add_argument("--steps", type=int, default=5, help="training steps per repeat (default 5)")
+    parser.add_argument("--no-record", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
+
+
+def _step_rate(model_config, train_config, device, steps: int, repeats: int) -> float:
+    import torch
+
+    from symae.bench import median_time
+    from symae.model import SymVAE, symvae_loss
+
+    torch.manual_seed(0)
+    model = SymVAE(model_config).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    shape = (train_config.batch_groups, train_config.ntau, model_config.nt)
+    batches = [torch.randn(shape, device=device) for _ in range(steps)]
+
+    def run() -> None:
+        for x in batches:
+            out = model(x, sample=True)
+            loss = symvae_loss(x, out, model.decoder_logvar, train_config).total
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    return steps / median_time(run, repeats=repeats, warmup=1)
+
+
+def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
+    """(graph, traces, torch traces/s, ort traces/s) on identical inputs."""
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+    import torch
+
+    from symae.bench import median_time
+    from symae.config import DataContract
+    from symae.export import export_model_dir
+    from symae.extract.runtime import OnnxModel
+    from symae.model import SymVAE
+    from symae.model.weights import save_model_dir
+    from symae.model_config import ModelConfig, TrainConfig
+
+    torch.manual_seed(0)
+    config = ModelConfig()
+    model = SymVAE(config).eval()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        model_dir = Path(tmp) / "bench"
+        save_model_dir(model, model_dir, "bench", TrainConfig(), DataContract())
+        export_model_dir(model_dir)
+        onnx = OnnxModel.load(model_dir, provider="cpu")
+        rng = np.random.default_rng(0)
+        for groups, n in ((1, 20), (32, 20), (64, 50)):
+            x = rng.standard_normal((groups, n, config.nt)).astype(np.float32)
+            mask = np.ones((groups, n), np.float32)
+            xt, mt = torch.from_numpy(x), torch.from_numpy(mask)
+            with torch.no_grad():
+                t_torch = median_time(lambda xt=xt, mt=mt: model.coherent_posterior(xt, mt), repeats)
+            t_ort = median_time(lambda x=x, mask=mask: onnx.coherent(x, mask), repeats)
+            rows.append((f"coherent ({groups} x {n})", groups * n, groups * n / t_torch, groups * n / t_ort))
+        for n in (10, 640, 3200):
+            codes = rng.standard_normal((n, config.p + config.q)).astype(np.float32)
+            ct = torch.from_numpy(codes)
+            with torch.no_grad():
+                t_torch = median_time(lambda ct=ct: model.decode(ct), repeats)
+            t_ort = median_time(lambda codes=codes: onnx.decode(codes), repeats)
+            rows.append((f"decoder ({n})", n, n / t_torch, n / t_ort))
+    return rows
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from symae.bench import record
+    from symae.model import SymVAE, count_parameters
+    from symae.model_config import ModelConfig, TrainConfig, load_config
+
+    devices = [torch.device("cpu")]
+    if torch.cuda.is_available():
+        devices.append(torch.device("cuda"))
+    cases = [("reference (32 groups x 20 traces, p=q=30)", ModelConfig(), TrainConfig()),
+             ("tiny config (8 x 8, p=q=8)", *load_config("tiny"))]  # fmt: skip
+    lines = [
+        f"Model: {count_parameters(SymVAE(ModelConfig())):,} parameters (reference size); "
+        f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads.",
+        "",
+        "| training batch | device | steps/s | traces/s |",
+        "|---|---|---|---|",
+    ]
+    reference_cpu_rate = None
+    for label, mcfg, tcfg in cases:
+        for device in devices:
+            rate = _step_rate(mcfg, tcfg, device, args.steps, args.repeats)
+            reference_cpu_rate = reference_cpu_rate or rate
+            name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+            lines.append(f"| {label} | {name} | {rate:.2f} | {rate * tcfg.batch_groups * tcfg.ntau:,.0f} |")
+            print(lines[-1], flush=True)
+    hours = 20_000 / reference_cpu_rate / 3600
+    lines += [
+        "",
+        f"The reference schedule (20,000 steps) would take about {hours:.1f} h on this CPU.",
+        "",
+        "Forward throughput on identical inputs, one process, ONNX Runtime CPU provider vs "
+        "PyTorch eager (`no_grad`), reference-size model:",
+        "",
+        "| graph (inputs) | traces | PyTorch traces/s | ONNX Runtime traces/s | ORT / PyTorch |",
+        "|---|---|---|---|---|",
+    ]
+    for graph, n, r_torch, r_ort in _forward_rates(args.repeats):
+        lines.append(f"| {graph} | {n} | {r_torch:,.0f} | {r_ort:,.0f} | {r_ort / r_torch:.2f} |")
+        print(lines[-1], flush=True)
+    body = "\n".join(lines)
+    command = f"symae bench train --repeats {args.repeats} --steps {args.steps}"
+    if args.no_record:
+        print(body)
+    else:
+        record("Training and forward throughput", body, command)
+    return 0
