@@ -249,7 +249,7 @@ def synthesize_event(
             * attenuation_spectrum(freqs, t_star)
         )
         clean = np.fft.irfft(spectrum, nfft)[:npts]
-        displacement = clean + scale_for_snr(clean, noise, dt, p_offset, snr, pre) * noise
+        displacement = clean + scale_for_snr(spectrum, noise, nfft, dt, p_offset, snr, pre) * noise
 
         counts = displacement_to_counts(np.fft.rfft(displacement, nfft), nfft, dt, npts)
         header = {

@@ -7,7 +7,8 @@ default -90..-10 s), after the anti-alias low-pass, on the model time grid. The
 generator low-passes the clean record and the noise the same way, samples them on the
 model grid, and solves for the noise scale that makes the ratio of the *sum* equal the
 target (a quadratic in the scale), so the SNR that preprocessing later reports is the
-requested one.
+requested one. The low-pass is applied as its squared magnitude in the frequency domain
+(what a forward-backward filter does away from the record ends).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
+from scipy.signal import butter, sosfreqz
 
 from symae.data.preprocess import PreprocessConfig
 
@@ -59,22 +60,18 @@ def coloured_noise(
 
 
 @lru_cache(maxsize=16)
-def lowpass_sos(fs: float, corner: float) -> np.ndarray:
-    """8th-order Butterworth low-pass (applied forward and backward)."""
-    return butter(8, corner, btype="lowpass", fs=fs, output="sos")
+def _lowpass_power(nfft: int, dt: float, corner: float) -> np.ndarray:
+    sos = butter(8, corner, btype="lowpass", fs=1.0 / dt, output="sos")
+    _, h = sosfreqz(sos, worN=np.fft.rfftfreq(nfft, dt), fs=1.0 / dt)
+    return np.abs(h) ** 2
 
 
-def window_samples(
-    x: np.ndarray, dt: float, p_offset: float, times: np.ndarray, fs_model: float, antialias: float
-) -> np.ndarray:
-    """Low-pass ``x`` (sampled every ``dt`` s) and read it at ``times`` s after P.
-
-    ``p_offset`` is the predicted P arrival in seconds after the first sample of ``x``.
-    """
-    fs = 1.0 / dt
-    corner = antialias * fs_model
-    y = sosfiltfilt(lowpass_sos(fs, corner), x) if corner < 0.5 * fs else x
-    return np.interp(p_offset + times, dt * np.arange(x.size), y)
+def lowpassed(spectrum: np.ndarray, nfft: int, dt: float, corner: float, npts: int) -> np.ndarray:
+    """First ``npts`` samples of the record with rfft ``spectrum`` (length ``nfft``) after
+    the anti-alias low-pass of preprocessing, forward and backward (zero phase)."""
+    if corner >= 0.5 / dt:
+        return np.fft.irfft(spectrum, nfft)[:npts]
+    return np.fft.irfft(spectrum * _lowpass_power(nfft, dt, corner), nfft)[:npts]
 
 
 def noise_scale(
@@ -102,23 +99,27 @@ def noise_scale(
 
 
 def scale_for_snr(
-    clean: np.ndarray, noise: np.ndarray, dt: float, p_offset: float, snr: float,
-    config: PreprocessConfig,
+    clean_spectrum: np.ndarray, noise: np.ndarray, nfft: int, dt: float, p_offset: float,
+    snr: float, config: PreprocessConfig,
 ) -> float:
     """Noise scale giving ``clean + scale * noise`` the SNR that preprocessing will measure.
 
-    ``clean`` and ``noise`` are raw-rate records (sample interval ``dt``) whose predicted
-    P lies ``p_offset`` seconds after their first sample.
+    ``clean_spectrum`` is the rfft (length ``nfft``) of the clean record, ``noise`` the
+    unscaled noise record; both sampled every ``dt`` s with the predicted P ``p_offset``
+    seconds after their first sample. Both are low-passed as preprocessing does and read
+    on the model grid inside its signal and noise windows.
     """
     c = config.contract
+    corner = config.antialias * c.sampling_rate
+    npts = noise.size
     t = c.window_start + c.dt * np.arange(c.window_length)
     sig_t = t[(t >= config.signal_window[0]) & (t <= config.signal_window[1])]
     noi_t = t[(t >= config.noise_window[0]) & (t <= config.noise_window[1])]
+    grid = dt * np.arange(npts)
 
     def windows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return tuple(  # type: ignore[return-value]
-            window_samples(x, dt, p_offset, times, c.sampling_rate, config.antialias)
-            for times in (sig_t, noi_t)
-        )
+        return np.interp(p_offset + sig_t, grid, x), np.interp(p_offset + noi_t, grid, x)
 
-    return noise_scale(windows(clean), windows(noise), snr)
+    clean = lowpassed(clean_spectrum, nfft, dt, corner, npts)
+    quiet = lowpassed(np.fft.rfft(noise, nfft), nfft, dt, corner, npts)
+    return noise_scale(windows(clean), windows(quiet), snr)

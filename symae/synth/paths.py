@@ -87,7 +87,8 @@ class PhaseTable:
                     row[j, 3 + n] = a.ray_param
         return row
 
-    def _row(self, k: int) -> np.ndarray:
+    def row(self, k: int) -> np.ndarray:
+        """Row ``k`` of the grid (computed on first use): per distance, times and ray parameters."""
         with self._lock:
             row = self._rows.get(k)
         if row is None:
@@ -107,7 +108,7 @@ class PhaseTable:
         k = int(np.clip(np.floor(depth_km / self.depth_step), 0, None))
         z0, z1 = self.node_depth(k), self.node_depth(k + 1)
         w = float(np.clip((depth_km - z0) / (z1 - z0), 0.0, 1.0))
-        row = (1.0 - w) * self._row(k) + w * self._row(k + 1)
+        row = (1.0 - w) * self.row(k) + w * self.row(k + 1)
         cols = np.stack([np.interp(dist, self.distances, row[:, c]) for c in range(6)], axis=-1)
         v_mod = self._model.model.s_mod.v_mod
         alpha_below = float(v_mod.evaluate_below(depth_km, "p")[0])
@@ -183,12 +184,12 @@ class ReceiverSide:
         out = np.ones(f.shape, dtype=np.complex128)
         for tau, amp in zip(self.echo_delays, self.echo_amplitudes, strict=True):
             out += amp * np.exp(-2j * np.pi * f * tau)
-        t = np.arange(nfft) * dt
+        t = np.arange(min(nfft, int(8 * self.coda_decay_s / dt))) * dt  # to exp(-8)
         coda_rng = np.random.default_rng(self.coda_seed)
         onset = 0.5  # s, the coda starts just after the direct wave
         envelope = np.where(t >= onset, np.exp(-(t - onset) / self.coda_decay_s), 0.0)
         # discrete convolution sums about (pulse width / dt) coda samples, so scale by
         # sqrt(dt / 5 s): a 5 s pulse then gets a coda of rms coda_amplitude x its height
-        coda = coda_rng.standard_normal(nfft) * envelope * self.coda_amplitude * np.sqrt(dt / 5.0)
-        out += np.fft.rfft(coda)[: f.size]
+        coda = coda_rng.standard_normal(t.size) * envelope * self.coda_amplitude * np.sqrt(dt / 5.0)
+        out += np.fft.rfft(coda, nfft)[: f.size]
         return out
