@@ -22,21 +22,26 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 RUN python -m venv /opt/symae && /opt/symae/bin/pip install --upgrade pip
+
+FROM build-base AS build-cpu
+# dependencies first: a source change does not re-download them
+COPY deploy/docker/requirements-serving-cpu.txt /tmp/requirements.txt
+RUN /opt/symae/bin/pip install -r /tmp/requirements.txt
 COPY pyproject.toml README.md /src/
 COPY symae /src/symae
 COPY services /src/services
-
-FROM build-base AS build-cpu
-COPY deploy/docker/requirements-serving-cpu.txt /tmp/requirements.txt
-RUN /opt/symae/bin/pip install -r /tmp/requirements.txt \
- && /opt/symae/bin/pip install --no-deps /src \
+RUN /opt/symae/bin/pip install --no-deps /src \
  && /opt/symae/bin/python -m compileall -q /opt/symae/lib/python3.11/site-packages/symae \
         /opt/symae/lib/python3.11/site-packages/services
 
 FROM build-base AS build-gpu
+# dependencies first: a source change does not re-download them
 COPY deploy/docker/requirements-serving.txt /tmp/requirements.txt
-RUN /opt/symae/bin/pip install -r /tmp/requirements.txt \
- && /opt/symae/bin/pip install --no-deps /src \
+RUN /opt/symae/bin/pip install -r /tmp/requirements.txt
+COPY pyproject.toml README.md /src/
+COPY symae /src/symae
+COPY services /src/services
+RUN /opt/symae/bin/pip install --no-deps /src \
  && /opt/symae/bin/python -m compileall -q /opt/symae/lib/python3.11/site-packages/symae \
         /opt/symae/lib/python3.11/site-packages/services
 
