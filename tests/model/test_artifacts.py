@@ -98,3 +98,25 @@ def test_registry_resolves_name_version_and_latest(tmp_path: Path, monkeypatch) 
         resolve("gamma")
     with pytest.raises(ArtifactError, match="holds no models"):
         resolve("latest", registry=tmp_path / "empty")
+
+
+def test_default_resolves_to_the_shipped_model(tmp_path: Path, monkeypatch, capsys) -> None:
+    import symae.artifacts as artifacts
+    from symae import registry_command
+
+    shipped = tmp_path / "default_model"
+    monkeypatch.setattr(artifacts, "DEFAULT_MODEL_DIR", shipped)
+    monkeypatch.setenv("SYMAE_MODEL_REGISTRY", str(tmp_path / "registry"))
+    with pytest.raises(ArtifactError, match="no default model shipped"):
+        resolve("default")
+    _, info = _save(tmp_path / "staging", "shipped", datetime(2026, 5, 1, tzinfo=UTC))
+    target = register(info.path, registry=shipped)
+    assert resolve("default") == target
+    assert resolve("shipped") == target  # a name falls back to the shipped models
+    args = type("Args", (), {"registry": None, "add": None, "verify": True})()
+    assert registry_command.run(args) == 0
+    listing = capsys.readouterr().out
+    assert info.version in listing and "shipped" in listing and "ok" in listing
+    (target / "weights.safetensors").write_bytes(b"altered")
+    assert registry_command.run(args) == 1
+    assert "ALTERED" in capsys.readouterr().out

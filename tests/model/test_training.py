@@ -19,6 +19,7 @@ from symae.data.dataset import Dataset
 from symae.model.weights import load_model
 from symae.model_config import ModelConfig, Stage, TrainConfig, load_config
 from symae.train.trainer import train
+
 from .synthetic_set import write_synthetic_set
 
 REPO = Path(__file__).resolve().parents[2]
