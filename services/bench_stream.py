@@ -1,0 +1,134 @@
+"""``symae bench stream``: throughput and latency of the whole pipeline on this machine.
+
+One local stack (embedded broker; ingest, inference and publish as processes; see
+``services.local_stack``) and two phases on synthetic events generated beforehand (the
+generator's time is not counted):
+
+1. **saturation**: ``--events`` events replayed as fast as the broker takes them. Wall
+   time runs from the first record sent to the public STF of the last event's final
+   revision. Reported: events per minute, raw records per second, and the share of that
+   wall time the inference service spent outside extraction
+   (``1 - sum(symae_stage_latency_seconds{stage="extraction"}) / wall``): everything
+   that is not the model running (Kafka, decoding, ingest and publish competing for the
+   cores, readiness waits) shows up there.
+2. **steady low rate**: ``--paced-events`` events, one every ``--interval`` seconds.
+   Latency per event: broker time of its final public STF minus broker time of the last
+   raw record it includes (what ``end_to_end`` means in the metrics); p50 and p99.
+
+Figures go to ``docs/benchmarks.md`` (section "Streaming pipeline").
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HELP = "streaming pipeline: events/min, records/s, latency p50/p99, time outside extraction"
+SECTION = "Streaming pipeline"
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="default", help="model the inference service serves")
+    parser.add_argument("--events", type=int, default=8, help="events in the saturation phase")
+    parser.add_argument("--paced-events", type=int, default=6, help="events at the low rate")
+    parser.add_argument("--interval", type=float, default=20.0,
+                        help="s between events at the low rate")  # fmt: skip
+    parser.add_argument("--stations", type=int, default=30, help="stations per event")
+    parser.add_argument("--seed", type=int, default=5, help="generator seed")
+    parser.add_argument("--timeout", type=float, default=600.0, help="s to wait per phase")
+    parser.add_argument("--no-record", action="store_true", help="print only")
+
+
+def extraction_seconds(metrics_text: str) -> float:
+    """Total extraction time the inference service reports in its /metrics."""
+    pattern = r'^symae_stage_latency_seconds_sum\{[^}]*stage="extraction"[^}]*\} (\S+)$'
+    match = re.search(pattern, metrics_text, re.MULTILINE)
+    return float(match.group(1)) if match else 0.0
+
+
+def final_bundles(stack, settled: dict[str, int]) -> dict[str, object]:
+    """Event id -> the bundle of its settled (final) revision."""
+    from services.runtime.settings import BUNDLES
+    from services.schemas import BundleMessage
+
+    found = {}
+    for record in stack.read(BUNDLES):
+        bundle = BundleMessage.model_validate_json(record.value)
+        if settled.get(bundle.event_id) == bundle.revision:
+            found[bundle.event_id] = bundle
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.getLogger("kafka").setLevel(logging.ERROR)
+    from services.local_stack import LocalStack
+    from services.replay import publish, synthetic_events
+    from symae.bench import record
+
+    log.info("generating %d + %d synthetic events", args.events, args.paced_events)
+    saturation = list(synthetic_events(args.events, args.seed, args.stations))
+    paced = list(synthetic_events(args.events + args.paced_events, args.seed, args.stations))
+    paced = paced[args.events :]
+
+    with tempfile.TemporaryDirectory(prefix="symae-bench-stream-") as tmp:
+        with LocalStack(Path(tmp), args.model) as stack:
+            settings = stack.settings()
+            # 1. saturation
+            extraction_before = extraction_seconds(stack.services["inference"].metrics())
+            started = time.time()
+            summary = publish(settings, saturation)
+            settled = stack.wait_settled(set(summary.events), timeout=args.timeout)
+            stf_times = stack.stf_times()
+            wall = max(stf_times[(e, r)] for e, r in settled.items()) - started
+            extraction = (
+                extraction_seconds(stack.services["inference"].metrics()) - extraction_before
+            )
+            events_per_min = len(settled) / wall * 60.0
+            records_per_s = summary.records / wall
+            outside = 1.0 - extraction / wall
+            # 2. steady low rate
+            summary2 = publish(settings, paced, speed=1000.0, interval_s=args.interval)
+            settled2 = stack.wait_settled(set(summary2.events), timeout=args.timeout)
+            stf_times = stack.stf_times()
+            bundles = final_bundles(stack, settled2)
+            latencies = np.array([
+                stf_times[(e, r)] - bundles[e].last_record_time for e, r in settled2.items()
+            ])  # fmt: skip
+
+    p50, p99 = np.percentile(latencies, [50, 99])
+    body = "\n".join([
+        f"Model `{args.model}`, {args.stations} stations per synthetic event, one broker "
+        "and one process per service, all on this machine; ingest readiness and revision "
+        "settings at their defaults.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| saturation: events | {len(settled)} ({summary.records} raw records, "
+        f"{summary.bytes / 1e6:.1f} MB) |",
+        f"| saturation: wall time, first record to last STF | {wall:.1f} s |",
+        f"| sustained events per minute | {events_per_min:.1f} |",
+        f"| sustained raw records per second | {records_per_s:.1f} |",
+        f"| inference time in extraction | {extraction:.1f} s |",
+        f"| share of wall time outside extraction (target < 20 %) | {100 * outside:.0f} % |",
+        f"| low rate: events, one every {args.interval:g} s | {len(latencies)} |",
+        f"| end-to-end latency p50, last record to public STF | {p50:.1f} s |",
+        f"| end-to-end latency p99 | {p99:.1f} s |",
+    ])  # fmt: skip
+    command = (
+        f"symae bench stream --model {args.model} --events {args.events} "
+        f"--paced-events {args.paced_events} --interval {args.interval:g} "
+        f"--stations {args.stations}"
+    )
+    if args.no_record:
+        print(body)
+    else:
+        record(SECTION, body, command)
+    return 0
