@@ -22,6 +22,7 @@ from services.publish.products import (
     scalar_moment,
     write_products,
 )
+from services.publish.stf_message import SCHEMA_PATH, StfMessage, schema_text
 from services.publish.store import Arrival, LatestStore, folder_name, result_bytes
 from symae.extract.result import (
     EventQuality,
@@ -192,3 +193,13 @@ def test_product_rejects_mismatched_axes() -> None:
     with pytest.raises(ValueError, match="must be equal 1-D shapes"):
         StfProduct("e", 0, "m", "1", "2020-01-01T00:00:00Z", 0, 0, 10, None,
                    TIME, np.zeros(NT - 1), np.zeros(NT - 1), np.zeros(NT - 1))
+
+
+def test_public_stf_message_and_its_published_schema() -> None:
+    result = make_result("us7000b", revision=4)
+    message = StfMessage.from_result(result, "/events/us7000b")
+    assert message.scalar_moment_nm == pytest.approx(scalar_moment(7.9))
+    assert (message.revision, message.model.version) == (4, "1")
+    assert message.stf == result.stf
+    jsonschema.validate(json.loads(message.model_dump_json()), json.loads(SCHEMA_PATH.read_text()))
+    assert SCHEMA_PATH.read_text() == schema_text(), "run python -m services.publish.stf_message"
