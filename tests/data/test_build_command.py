@@ -110,3 +110,35 @@ def test_build_reports_bad_inputs(tmp_path, crafted, capsys):
     # every record rejected: the build says so and fails
     assert main(base + ["--inventory", str(inv_path), "--events", str(events), "--snr-min", "1e6"]) == 1
     assert "no trace passed preprocessing" in capsys.readouterr().err
+
+
+def test_records_are_matched_to_events_by_time(tmp_path, bfo_stream, bfo_inventory, gulf_origin):
+    """Two events 23 minutes apart: each gets only the file that covers its own P window."""
+    z = bfo_stream.select(component="Z")[0]
+    wave = tmp_path / "w"
+    wave.mkdir()
+    second_p = P_TIME + 23 * 60
+    z.slice(P_TIME - 300, P_TIME + 300).write(str(wave / "first.mseed"), format="MSEED")
+    z.slice(second_p - 300, second_p + 300).write(str(wave / "second.mseed"), format="MSEED")
+    inv_path = tmp_path / "bfo.xml"
+    bfo_inventory.write(str(inv_path), format="STATIONXML")
+    catalog = Catalog()
+    for name, shift in (("first", 0), ("second", 23 * 60)):
+        ev = Event(resource_id=ResourceIdentifier(f"smi:symae/event/{name}"))
+        ev.origins.append(Origin(time=obspy.UTCDateTime(gulf_origin.time) + shift,
+                                 latitude=gulf_origin.latitude, longitude=gulf_origin.longitude,
+                                 depth=gulf_origin.depth_km * 1e3))
+        catalog.append(ev)
+    events = tmp_path / "two.xml"
+    catalog.write(str(events), format="QUAKEML")
+    out = tmp_path / "two.h5"
+    main(["data", "build", "--waveforms", str(wave), "--inventory", str(inv_path),
+          "--events", str(events), "--out", str(out), "--snr-min", "0"])
+    with Dataset(out) as ds:
+        assert ds.event_ids() == ["first", "second"]
+        for name in ("first", "second"):
+            event = ds.event(name)
+            assert [p.rsplit("/", 1)[-1] for p in event.provenance["files"]] == [f"{name}.mseed"]
+            [group] = event.groups.values()
+            assert group.fields["p_time"][0] == pytest.approx(
+                (P_TIME if name == "first" else second_p).timestamp, abs=1.0)
