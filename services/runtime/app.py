@@ -32,6 +32,9 @@ Guarantees the loop gives a handler (at-least-once, no transactions):
   :meth:`Processor.retained`, the lowest offset it needs per partition: commits never go
   past it, so a crash re-delivers what was held in memory and the state is rebuilt;
 - :meth:`Processor.tick` is called after every poll (deadlines, periodic flushes);
+- each poll asks for no more messages than the measured handling cost lets the loop
+  finish in half of ``kafka_max_poll_interval_ms`` (time spent in ``tick`` is the
+  processor's to bound);
 - on SIGTERM/SIGINT the current batch finishes, outputs are flushed, offsets committed,
   and the consumer leaves its group; after a crash nothing more is committed;
 - partitions revoked in a rebalance are committed first, then
@@ -186,6 +189,7 @@ class ServiceApp:
         self._processed: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._last_commit = 0.0
+        self._cost: float | None = None  # seconds per message, measured
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._broker: EmbeddedBroker | None = None
@@ -264,13 +268,17 @@ class ServiceApp:
             self.health.beat()
             outputs: list[Outgoing] = []
             if self._consumer is not None:
-                batch = self._consumer.poll(timeout_ms=poll_ms)
+                batch = self._consumer.poll(timeout_ms=poll_ms, max_records=self._batch_size())
+                started, handled = time.perf_counter(), 0
                 for tp, records in batch.items():
                     logical = self._full_to_logical.get(tp.topic, tp.topic)
                     self.metrics.record_in(tp.topic, len(records))
                     for record in records:
                         outputs.extend(self._handle(logical, record))
                         self._processed[tp] = record.offset + 1
+                        handled += 1
+                if handled:
+                    self._learn_cost((time.perf_counter() - started) / handled)
             else:
                 self.stop_event.wait(poll_ms / 1e3)
             outputs.extend(self.processor.tick(time.time()))
@@ -280,6 +288,24 @@ class ServiceApp:
         log.info("draining: final flush and commit")
         self.produce(self.processor.tick(time.time()))
         self._commit(force=True)
+
+    def _learn_cost(self, seconds_per_message: float) -> None:
+        """Running mean of the handling time per message (weights recent batches)."""
+        self._cost = (
+            seconds_per_message
+            if self._cost is None
+            else (0.7 * self._cost + 0.3 * seconds_per_message)
+        )
+
+    def _batch_size(self) -> int:
+        """Messages per poll: at most ``kafka_max_poll_records``, and few enough to be
+        handled in half of ``kafka_max_poll_interval_ms`` at the measured cost, so a slow
+        service is never dropped from its consumer group for polling too rarely."""
+        limit = self.settings.kafka_max_poll_records
+        if not self._cost:
+            return min(limit, 10)  # until the cost is known
+        budget = 0.5 * self.settings.kafka_max_poll_interval_ms / 1e3
+        return max(1, min(limit, int(budget / self._cost)))
 
     def _shutdown(self) -> None:
         self.health.set_ready(False, "stopping")
