@@ -70,8 +70,8 @@ class EmbeddedBroker:
             print(broker.bootstrap_servers)   # "127.0.0.1:40123"
 
     ``start`` returns once the port accepts connections (or raises
-    :class:`BrokerError` with the broker's own output); ``stop`` sends SIGINT (Tansu's clean shutdown) and
-    waits, then kills after ``stop_timeout`` seconds.
+    :class:`BrokerError`; ``log_path`` keeps the broker's own output); ``stop`` sends
+    SIGINT (Tansu's clean shutdown), waits, and kills after ``stop_timeout`` seconds.
     """
 
     def __init__(

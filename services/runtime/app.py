@@ -410,7 +410,7 @@ class ServiceApp:
         self._last_commit = now
 
     def _update_lag(self) -> None:
-        assert self._consumer is not None or not self.processor.inputs
+        """Messages between what was handled and the end of each assigned partition."""
         if self._consumer is None:
             return
         for tp in self._consumer.assignment():
