@@ -260,9 +260,9 @@ class BundleMessage(_Message):
 
     ``revision`` is the number of traces in the bundle, so it grows as stations arrive
     and the same set of records always gives the same revision (a re-emission after a
-    restart is an identical re-delivery). ``first_record_time`` and
-    ``last_record_time`` are the broker timestamps of the earliest and latest raw record
-    included (POSIX s), for end-to-end latency.
+    restart is an identical re-delivery except for ``emitted_at``). ``first_record_time``
+    and ``last_record_time`` are the broker timestamps (POSIX s) of the earliest record
+    and of the last included one, for end-to-end latency.
     """
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -276,7 +276,8 @@ class BundleMessage(_Message):
     last_record_time: float
     emitted_at: float = Field(description="POSIX s when ingest emitted this revision")
     rejections: dict[str, int] = Field(
-        default_factory=dict, description="records of this event refused so far, by reason"
+        default_factory=dict,
+        description="records refused, by reason, among the records up to the last one included",
     )
     provenance: dict[str, Any] = Field(default_factory=dict)
 

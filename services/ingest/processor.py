@@ -120,7 +120,7 @@ class IngestProcessor(Processor):
             if self.app is not None:
                 self.app.metrics.rejection("duplicate")
             return []
-        event.note_record(msg.partition, msg.offset, msg.timestamp, record.seed_id)
+        note = event.note_record(msg.partition, msg.offset, msg.timestamp, record.seed_id)
         try:
             if event.n_records > self.settings.max_records_per_event:
                 raise PoisonMessage(
@@ -141,7 +141,7 @@ class IngestProcessor(Processor):
                 if self.app is not None:
                     self.app.metrics.observe_latency("preprocess", time.perf_counter() - start)
         except PoisonMessage as exc:
-            event.rejections[exc.reason] += 1
+            note.reason = exc.reason
             return [self._reject(msg, exc.reason, exc.detail)]
         event.traces[record.seed_id] = processed
         return []
@@ -183,19 +183,20 @@ class IngestProcessor(Processor):
 
     def _bundle(self, event: EventState, now: float) -> Outgoing:
         traces = event.ordered_traces()
+        summary = event.summary()
         data = assemble_event(
             event.origin.to_origin(),
             traces,
             self.config.contract,
-            provenance={"ingest": {"code_version": __version__, "records": event.n_records}},
+            provenance={"ingest": {"code_version": __version__, "records": summary.n_records}},
         )
         bundle = BundleMessage.from_event(
             data,
             origin=event.origin,
             contract=self.config.contract,
-            first_record_time=event.first_record_time,
-            last_record_time=event.last_record_time,
-            rejections=dict(sorted(event.rejections.items())),
+            first_record_time=summary.first_record_time,
+            last_record_time=summary.last_record_time,
+            rejections=summary.rejections,
         )
         if event.emitted_at is None and self.app is not None:
             self.app.metrics.observe_latency("readiness_wait", now - event.first_record_time)
@@ -241,8 +242,8 @@ class IngestProcessor(Processor):
 
         for event in self.events.values():
             hold(ORIGINS, event.origin_partition, event.origin_offset)
-            if event.raw_partition is not None and event.raw_offsets:
-                hold(RAW, event.raw_partition, min(event.raw_offsets))
+            if event.raw_partition is not None and event.notes:
+                hold(RAW, event.raw_partition, min(n.offset for n in event.notes))
         for held in self.pending.values():
             for _, m in held:
                 hold(RAW, m.partition, m.offset)

@@ -6,7 +6,10 @@ messages it was built from: until the event is closed those offsets are not comm
 so a restart re-reads them and rebuilds the same state.
 
 Times are broker timestamps (POSIX s) of the messages, so a rebuilt state reaches the
-same decisions as the original one.
+same decisions as the original one. Records of one event arrive in offset order on one
+partition, so the accepted traces are always a prefix (in offset order) of the event's
+accepted records: a bundle's content, summarised by :meth:`EventState.summary` over
+the records up to its last accepted one, depends only on its revision.
 """
 
 from __future__ import annotations
@@ -44,6 +47,25 @@ class ReadinessPolicy:
 
 
 @dataclass
+class RecordNote:
+    """One record of an event: where it was and whether it was refused (and why)."""
+
+    offset: int
+    timestamp: float
+    reason: str | None = None  # None: accepted (or duplicate-free and still pending)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Record-level facts of a bundle, over the records up to its last accepted one."""
+
+    first_record_time: float
+    last_record_time: float
+    n_records: int
+    rejections: dict[str, int]
+
+
+@dataclass
 class EventState:
     """What ingest knows about one event."""
 
@@ -53,11 +75,9 @@ class EventState:
     origin_time: float  # broker timestamp of the origin message
     traces: dict[str, PreprocessedTrace] = field(default_factory=dict)  # seed id -> trace
     seen: set[str] = field(default_factory=set)  # seed ids received (accepted or not)
-    rejections: Counter[str] = field(default_factory=Counter)
     raw_partition: int | None = None
-    raw_offsets: list[int] = field(default_factory=list)
+    notes: list[RecordNote] = field(default_factory=list)  # in arrival (= offset) order
     first_record_time: float = float("inf")
-    last_record_time: float = float("-inf")
     emitted_traces: int = 0  # traces in the last emitted revision
     emitted_at: float | None = None  # wall time of the last emission
 
@@ -73,13 +93,30 @@ class EventState:
     def n_pixels(self) -> int:
         return len({t.pixel for t in self.traces.values()})
 
-    def note_record(self, partition: int, offset: int, timestamp: float, seed_id: str) -> None:
+    def note_record(
+        self, partition: int, offset: int, timestamp: float, seed_id: str
+    ) -> RecordNote:
         """Remember a record (its offset is held until the event closes)."""
         self.raw_partition = partition
-        self.raw_offsets.append(offset)
         self.seen.add(seed_id)
         self.first_record_time = min(self.first_record_time, timestamp)
-        self.last_record_time = max(self.last_record_time, timestamp)
+        note = RecordNote(offset, timestamp)
+        self.notes.append(note)
+        return note
+
+    def summary(self) -> Summary:
+        """Times, record count and rejections over the records up to the last accepted."""
+        last = max((i for i, n in enumerate(self.notes) if n.reason is None), default=-1)
+        upto = self.notes[: last + 1]
+        if not upto:
+            raise ValueError(f"event {self.event_id}: no accepted record to summarise")
+        reasons = Counter(n.reason for n in upto if n.reason is not None)
+        return Summary(
+            first_record_time=min(n.timestamp for n in upto),
+            last_record_time=max(n.timestamp for n in upto),
+            n_records=len(upto),
+            rejections=dict(sorted(reasons.items())),
+        )
 
     def ordered_traces(self) -> list[PreprocessedTrace]:
         """Accepted traces sorted by SEED id (a bundle does not depend on arrival order)."""

@@ -53,6 +53,19 @@ def test_revisions_need_new_traces_and_the_interval() -> None:
 
 def test_state_keeps_record_times_offsets_and_sorted_traces() -> None:
     state = event([5, 1, 3], first=200.0)
-    assert state.first_record_time == 200.0 and state.last_record_time == 202.0
-    assert state.raw_offsets == [10, 11, 12] and state.n_records == 3 and state.n_pixels == 3
+    assert state.first_record_time == 200.0
+    assert [n.offset for n in state.notes] == [10, 11, 12]
+    assert state.n_records == 3 and state.n_pixels == 3
     assert [t.station_id for t in state.ordered_traces()] == sorted(state.traces)
+
+
+def test_summary_covers_records_up_to_the_last_accepted_one() -> None:
+    state = event([1, 2], first=300.0)  # accepted at 300, 301
+    state.note_record(0, 20, 302.0, "XX.BAD1.00.BHZ").reason = "low_snr"
+    sid = "XX.OK.00.BHZ"
+    state.note_record(0, 21, 303.0, sid)
+    state.traces[sid] = trace(sid, 4)
+    state.note_record(0, 22, 304.0, "XX.BAD2.00.BHZ").reason = "nan"  # after the last accepted
+    summary = state.summary()
+    assert (summary.first_record_time, summary.last_record_time) == (300.0, 303.0)
+    assert summary.n_records == 4 and summary.rejections == {"low_snr": 1}
