@@ -135,8 +135,15 @@ def _dynamic_shapes(graph: str) -> tuple[Any, ...]:
     return ({0: dim("T", min=1, max=MAX_DIM)},)
 
 
+def _quiet_exporter_logs() -> None:
+    """The ONNX exporter and optimiser log every pass at INFO; keep warnings only."""
+    for name in ("onnxscript", "onnx_ir", "torch.onnx", "torch._export", "torch.export"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def export_graphs(model: SymVAE, out_dir: Path) -> list[Path]:
     """Write the five ONNX graphs of ``model`` into ``out_dir``; return their paths."""
+    _quiet_exporter_logs()
     if model.config.k != 1:
         raise ValueError(
             f"ONNX export supports k = 1 coherent category only; this model has k = {model.config.k}"

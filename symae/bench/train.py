@@ -105,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         devices.append(torch.device("cuda"))
     cases = [("reference (32 groups x 20 traces, p=q=30)", ModelConfig(), TrainConfig()),
              ("tiny config (8 x 8, p=q=8)", *load_config("tiny"))]  # fmt: skip
+    import os
+
+    load_before = os.getloadavg()[0]
     lines = [
         f"Model: {count_parameters(SymVAE(ModelConfig())):,} parameters (reference size); "
         f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads.",
@@ -134,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
     for graph, n, r_torch, r_ort in _forward_rates(args.repeats):
         lines.append(f"| {graph} | {n} | {r_torch:,.0f} | {r_ort:,.0f} | {r_ort / r_torch:.2f} |")
         print(lines[-1], flush=True)
+    lines += [
+        "",
+        f"One-minute load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at "
+        "the end of the run: figures measured on a shared machine are lower bounds.",
+    ]
     body = "\n".join(lines)
     command = f"symae bench train --repeats {args.repeats} --steps {args.steps}"
     if args.no_record:

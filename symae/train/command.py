@@ -8,8 +8,9 @@ HELP = "train a SymVAE (three-stage schedule) on HDF5 data sets into a model dir
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", default="default",
-                        help="shipped config name (tiny, default, reference) or a JSON file")  # fmt: skip
+    parser.add_argument("--config", default=None,
+                        help="shipped config name (tiny, default, reference) or a JSON file; "
+                             "default: 'default', or the checkpoint's config with --resume")  # fmt: skip
     parser.add_argument("--data", nargs="+", required=True, metavar="FILE.h5",
                         help="one or several symae HDF5 data sets")  # fmt: skip
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write")
@@ -31,10 +32,16 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     from symae.artifacts import register
-    from symae.model_config import load_config
+    from symae.model_config import ModelConfig, TrainConfig, load_config
+    from symae.train.checkpoints import read_state
     from symae.train.trainer import train
 
-    model_config, train_config = load_config(args.config)
+    if args.config is None and args.resume:
+        state = read_state(args.out)
+        model_config = ModelConfig.from_dict(state.model)
+        train_config = TrainConfig.from_dict(state.train)
+    else:
+        model_config, train_config = load_config(args.config or "default")
     if args.seed is not None:
         train_config = dataclasses.replace(train_config, seed=args.seed)
     result = train(

@@ -139,3 +139,26 @@ def test_ddp_on_cpu_with_gloo_and_two_processes(tmp_path: Path, data_file: Path)
     assert meta["training"]["processes"] == 2
     assert len(meta["history"]) == 2
     assert all(np.isfinite(h["train"]["neg_elbo"]) for h in meta["history"])
+
+
+def test_k_categories_train(tmp_path: Path, data_file: Path) -> None:
+    mcfg, tcfg = _small_config(stages=(Stage(1, 1e-3),))
+    result = train(replace(mcfg, k=3), tcfg, [data_file], tmp_path / "k3", device="cpu", progress=False)
+    assert result.completed and result.info.meta["model"]["k"] == 3
+    record = result.info.meta["history"][0]
+    assert np.isfinite(record["train"]["loss"]) and record["train"]["kl_coherent"] > 0
+
+
+def test_cli_resume_uses_the_checkpoint_config(tmp_path: Path, data_file: Path) -> None:
+    mcfg, tcfg = _small_config(stages=(Stage(1, 1e-3), Stage(1, 1e-4)))
+    config = tmp_path / "two.json"
+    config.write_text(json.dumps({"model": mcfg.to_dict(), "train": tcfg.to_dict()}))
+    out = tmp_path / "m"
+    base = [*SYMAE, "train", "--data", str(data_file), "--out", str(out), "--device", "cpu", "--no-progress"]
+    first = subprocess.run([*base, "--config", str(config), "--max-epochs", "1"], env=_env(), cwd=REPO,
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "continue with --resume" in first.stdout
+    second = subprocess.run([*base, "--resume"], env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert len(read_model_dir(out).meta["history"]) == 2
