@@ -76,6 +76,18 @@ class IngestProcessor(Processor):
 
     def start(self, app: ServiceApp) -> None:
         self.app = app
+        origins, raw = app.partitions(ORIGINS), app.partitions(RAW)
+        if origins != raw:
+            # an event's origin and records would land on different partition numbers and,
+            # with several replicas, in different processes
+            log.error(
+                "topics %s and %s have %d and %d partitions; with more than one ingest "
+                "replica events would be split: give both the same count",
+                app.settings.topic(ORIGINS),
+                app.settings.topic(RAW),
+                len(origins),
+                len(raw),
+            )
 
     # ------------------------------------------------------------------ messages
     def handle(self, msg: Incoming) -> Sequence[Outgoing]:

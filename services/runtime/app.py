@@ -350,6 +350,12 @@ class ServiceApp:
             log.exception("%s: handler failed", msg.where, extra={"where": msg.where, "key": key})
             return [self.dead_letter(msg, "internal_error", f"{type(exc).__name__}: {exc}")]
 
+    def partitions(self, topic: str) -> set[int]:
+        """Partition numbers of a logical input topic, as the broker reports them."""
+        if self._consumer is None:
+            return set()
+        return set(self._consumer.partitions_for_topic(self.settings.topic(topic)) or ())
+
     def dead_letter(self, msg: Incoming, reason: str, detail: str) -> Outgoing:
         """The dead-letter output for ``msg``, for processors that reject outside ``handle``."""
         return dead_letter(self.name, msg, reason, detail, self.settings.dlq_payload_max_bytes)

@@ -127,6 +127,7 @@ def test_poison_messages_go_to_the_dlq_and_good_ones_flow(kafka_bootstrap: str) 
     sent = [("e1", origin("e1")), ("e2", b"\xff\xfe not json"), ("e3", b'{"event_id": 3}'),
             ("e4", origin("e4", "poison")), ("e5", origin("e5"))]  # fmt: skip
     with Running(app) as running:
+        assert app.partitions("origins") == {0}  # created by the app, one partition
         produce(kafka_bootstrap, f"{prefix}.origins", sent)
         good = read_topic(kafka_bootstrap, f"{prefix}.bundles", until=2)
         dead = read_topic(kafka_bootstrap, f"{prefix}.dlq", until=3)
