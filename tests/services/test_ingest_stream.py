@@ -128,7 +128,8 @@ def test_events_flow_and_malformed_records_reach_the_dlq(
     prefix = unique_prefix()
     svc = ingest(kafka_bootstrap, prefix, tmp_path, "--min-traces", "6", "--min-pixels", "2",
                  "--ready-deadline-s", "3", "--unknown-event-grace-s", "1",
-                 "--max-samples-per-record", "20000")  # fmt: skip
+                 "--max-samples-per-record", "20000",
+                 "--max-records-per-event", str(len(events[0].records) + 2))  # fmt: skip
     services.append(svc)
     svc.wait_ready()
     raw_topic = f"{prefix}.waveforms.raw"
@@ -145,6 +146,8 @@ def test_events_flow_and_malformed_records_reach_the_dlq(
         "oversize": good.model_copy(update={"seed_id": "SY.HUGE.00.BHZ",
                                             "samples": BinaryArray.from_numpy(np.zeros(30000, np.int32))}).model_dump_json().encode(),
         "unknown_event": good.model_copy(update={"event_id": "nobody-knows"}).model_dump_json().encode(),
+        # one record over the limit: after the event's own records, the nan and oversize ones
+        "too_many_records": good.model_copy(update={"seed_id": "SY.MORE.00.BHZ"}).model_dump_json().encode(),
     }  # fmt: skip
     key = events[0].origin.event_id
     produce(kafka_bootstrap, raw_topic, [(key, value) for value in bad.values()])
