@@ -10,7 +10,7 @@ raw (20 Hz) grid::
 ``k`` (area kept), ``t_P`` the predicted P arrival, ``e`` the arrival-time error (the
 nuisance the model's shift module must undo), ``d_pP``, ``d_sP`` the TauP depth-phase
 delays, ``A_*`` the radiation-pattern amplitudes with their signs (free-surface
-reflection included for pP and sP, ``symae.synth.radiation``), ``R`` the
+reflection included for pP and sP, ``symae.synth.phases``), ``R`` the
 receiver-side echoes and coda and ``Q`` the t* attenuation (``symae.synth.paths``).
 ``K = 2 / (4 pi rho alpha^3 r)`` (free-surface doubling, 1/r spreading along the great
 circle) only sets the physical scale. ``B`` is a causal 4-pole Butterworth high-pass
@@ -37,7 +37,6 @@ from obspy.core.event import Event
 from obspy.core.inventory import Inventory
 from obspy.geodetics import gps2dist_azimuth, locations2degrees
 from scipy.fft import next_fast_len
-from scipy.signal import butter, freqs_zpk
 
 from symae import __version__
 from symae.data.dataset import EventData
@@ -55,13 +54,13 @@ from symae.synth.instrument import displacement_to_counts, inventory_for
 from symae.synth.noise import NoiseShape, coloured_noise, scale_for_snr
 from symae.synth.paths import (
     EARTH_RADIUS_KM,
-    PhaseArrivals,
     ReceiverSide,
     attenuation_spectrum,
+    highpass_spectrum,
     phase_table,
 )
+from symae.synth.phases import phase_amplitudes
 from symae.synth.quakeml import obspy_event
-from symae.synth.radiation import free_surface_to_p, moment_tensor_ned, p_radiation, sv_radiation
 from symae.synth.source import Source
 from symae.synth.stations import station_network
 
@@ -126,66 +125,6 @@ def _stations(rng: np.random.Generator, source: Source, config: SynthConfig) -> 
     return out
 
 
-def phase_amplitudes(
-    source: Source, arrivals: PhaseArrivals, azimuth_deg: np.ndarray, config: SynthConfig
-) -> dict[str, np.ndarray]:
-    """Signed vertical amplitudes of P, pP and sP per station, relative to M0 = 1.
-
-    pP is P radiated upward times the free-surface P-to-P coefficient. sP is SV radiated
-    upward times the SV-to-P coefficient, scaled from S to P by conserving energy flux
-    along the ray tube (source velocities at the source, surface ones at the bounce);
-    geometric spreading beyond the source region is the same for all three phases.
-    """
-    m = moment_tensor_ned(source.origin.moment_tensor or {}) / source.m0
-    p_km = arrivals.ray_param_s_per_km
-    alpha_h, beta_h = arrivals.alpha_km_s, arrivals.beta_km_s
-    a, b = config.surface_alpha_km_s, config.surface_beta_km_s
-    # incidence at the surface, written as the take-off angle of an upgoing ray
-    sin_p, sin_s = np.clip(p_km * a, 0, 1), np.clip(p_km * b, 0, 1)
-    inc_p = 180.0 - np.degrees(np.arcsin(sin_p))
-    inc_s = 180.0 - np.degrees(np.arcsin(sin_s))
-    amp_p = p_radiation(m, arrivals.takeoff_deg["P"], azimuth_deg)
-    takeoff_pp = np.nan_to_num(arrivals.takeoff_deg["pP"], nan=180.0)
-    amp_pp = p_radiation(m, takeoff_pp, azimuth_deg) * free_surface_to_p(inc_p, "P", a, b)
-    takeoff_sp = np.nan_to_num(arrivals.takeoff_deg["sP"], nan=180.0)
-    # energy flux along the ray tube: S radiates (alpha/beta)^5 more energy per unit R^2
-    # into a solid angle (beta/alpha)^2 cos i / cos j as large, and the conversion at
-    # the surface carries the flux ratio alpha cos i_s / (beta cos j_s)
-    cos_i_h = np.cos(np.radians(arrivals.takeoff_deg["P"]))
-    cos_j_h = np.abs(np.cos(np.radians(takeoff_sp)))
-    tube = (alpha_h / beta_h) ** 1.5 * np.sqrt(cos_i_h / cos_j_h)
-    flux = np.sqrt(a * np.sqrt(1 - sin_p**2) / (b * np.sqrt(1 - sin_s**2)))
-    amp_sp = sv_radiation(m, takeoff_sp, azimuth_deg) * free_surface_to_p(inc_s, "SV", a, b)
-    amp_sp = amp_sp * tube * flux
-    amp_pp[~np.isfinite(arrivals.time["pP"])] = 0.0
-    amp_sp[~np.isfinite(arrivals.time["sP"])] = 0.0
-    return {"P": amp_p, "pP": amp_pp, "sP": np.nan_to_num(amp_sp)}
-
-
-def highpass_spectrum(freqs: np.ndarray, corner_hz: float, order: int = 4) -> np.ndarray:
-    """Frequency response of a causal analog Butterworth high-pass at ``freqs`` (Hz)."""
-    z, p, k = butter(order, 2 * np.pi * corner_hz, btype="highpass", analog=True, output="zpk")
-    return freqs_zpk(z, p, k, worN=2 * np.pi * np.asarray(freqs))[1]
-
-
-def truth_stf(source: Source, time_axis: np.ndarray) -> np.ndarray:
-    """Moment rate averaged over each model sample interval (N m / s), no aliasing of peaks."""
-    dt_model = float(time_axis[1] - time_axis[0])
-    grid = source.t0 + source.dt * np.arange(source.moment_rate.size + 1)
-    cumulative = np.concatenate([[0.0], np.cumsum(source.moment_rate) * source.dt])
-    upper = np.interp(time_axis + dt_model / 2, grid, cumulative)
-    lower = np.interp(time_axis - dt_model / 2, grid, cumulative)
-    return (upper - lower) / dt_model
-
-
-def _stretched_stf(source: Source, k: float) -> tuple[float, np.ndarray]:
-    """Start time and samples of s(t / k) / k on the source grid (moment kept)."""
-    n = int(np.ceil(source.moment_rate.size * k)) + 1
-    t_start = source.t0 * k
-    t = t_start + source.dt * np.arange(n)
-    return t_start, source.rate_at(t / k) / k
-
-
 def synthesize_event(
     rng: np.random.Generator, source: Source, config: SynthConfig | None = None
 ) -> SyntheticEvent:
@@ -202,7 +141,9 @@ def synthesize_event(
     distance = np.array([s.distance_deg for s in stations])
     azimuth = np.array([s.azimuth_deg for s in stations])
     arrivals = phase_table(contract.taup_model).lookup(origin.depth_km, distance)
-    amps = phase_amplitudes(source, arrivals, azimuth, config)
+    amps = phase_amplitudes(
+        origin.moment_tensor or {}, arrivals, azimuth, config.surface_alpha_km_s, config.surface_beta_km_s
+    )
     stretch = (
         source.directivity.stretch(azimuth, arrivals.takeoff_deg["P"])
         if source.directivity
@@ -234,7 +175,7 @@ def synthesize_event(
         p_time = origin_time + float(arrivals.time["P"][i])
         start = UTCDateTime(round((p_time.timestamp - config.record_lead_s) / dt) * dt)
         p_offset = float(p_time - start)
-        t_start, stf_k = _stretched_stf(source, float(stretch[i]))
+        t_start, stf_k = source.stretched(float(stretch[i]))
         phases = amps["P"][i] + sum(
             amps[ph][i] * np.exp(-2j * np.pi * freqs * np.nan_to_num(arrivals.time[ph][i] - arrivals.time["P"][i]))
             for ph in ("pP", "sP")
@@ -299,7 +240,7 @@ def synthesize_event(
     for group in event_data.groups.values():
         names = next(iter(truth.values())).keys()
         group.truth = {n: np.array([truth[s][n] for s in group.station_id]) for n in names}
-    event_data.truth_stf = truth_stf(source, contract.time_axis()).astype(np.float32)
+    event_data.truth_stf = source.averaged(contract.time_axis()).astype(np.float32)
     event_data.truth_attrs = {
         "units": "N m / s",
         "time_reference": "seconds after the origin = seconds after the predicted P",

@@ -12,7 +12,7 @@ The free-surface reflection (upgoing P or SV at the surface above the source tur
 into the downgoing P of pP or sP) is solved directly from the two zero-traction
 conditions for plane waves with the ray's horizontal slowness, in the same polarisation
 conventions, so no sign table is needed. The water layer above oceanic sources is
-neglected; the S-to-P amplitude scaling of sP is in ``symae.synth.generator``.
+neglected; the S-to-P amplitude scaling of sP is in ``symae.synth.phases``.
 """
 
 from __future__ import annotations

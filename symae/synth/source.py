@@ -71,6 +71,25 @@ class Source:
         grid = self.t0 + self.dt * np.arange(self.moment_rate.size)
         return np.interp(t, grid, self.moment_rate, left=0.0, right=0.0)
 
+    def stretched(self, k: float) -> tuple[float, np.ndarray]:
+        """Start time and samples (every ``dt``) of s(t / k) / k: same moment, k x longer."""
+        n = int(np.ceil(self.moment_rate.size * k)) + 1
+        t_start = self.t0 * k
+        t = t_start + self.dt * np.arange(n)
+        return t_start, self.rate_at(t / k) / k
+
+    def averaged(self, time_axis: np.ndarray) -> np.ndarray:
+        """Moment rate averaged over each sample interval of ``time_axis`` (N m / s).
+
+        Interval averages keep the moment (sum x dt = M0) and never alias a short peak.
+        """
+        dt_out = float(time_axis[1] - time_axis[0])
+        grid = self.t0 + self.dt * np.arange(self.moment_rate.size + 1)
+        cumulative = np.concatenate([[0.0], np.cumsum(self.moment_rate) * self.dt])
+        upper = np.interp(time_axis + dt_out / 2, grid, cumulative)
+        lower = np.interp(time_axis - dt_out / 2, grid, cumulative)
+        return (upper - lower) / dt_out
+
 
 def moment_magnitude(m0: float) -> float:
     """Mw from M0 in N m (Hanks & Kanamori)."""
