@@ -193,6 +193,9 @@ def test_events_flow_and_malformed_records_reach_the_dlq(
         sum(len(e.records) for e in events)
     )
     assert metric(text, "symae_stage_latency_seconds_count", stage="readiness_wait") == N_EVENTS
+    assert metric(text, "symae_events_in_flight", service="ingest") == N_EVENTS  # open until closed
+    lags = [line for line in text.splitlines() if line.startswith("symae_consumer_lag{")]
+    assert lags and all(line.endswith(" 0.0") for line in lags), lags
     assert svc.stop() == 0
 
 
