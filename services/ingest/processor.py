@@ -16,7 +16,7 @@ Per message:
 
 After every poll, :meth:`IngestProcessor.tick` emits a bundle for each event the
 :class:`~services.ingest.state.ReadinessPolicy` finds due, and closes events
-``event_close_s`` after their origin.
+``event_close_s`` after their origin (sending first any trace not yet in a bundle).
 
 Crash safety: the offsets of an open event's origin and records are reported by
 :meth:`retained`, so the runtime never commits past them; after a crash or a
@@ -186,9 +186,12 @@ class IngestProcessor(Processor):
                 self._reject(m, "unknown_event", reason) for t, m in held if now - t >= grace
             )
         for event in list(self.events.values()):
-            if self.policy.due(event, now):
+            closing = now - event.origin_time >= self.settings.event_close_s
+            # a closing event sends what it has not sent yet, whatever the policy says
+            unsent = len(event.traces) > event.emitted_traces
+            if self.policy.due(event, now) or (closing and unsent):
                 outputs.append(self._bundle(event, now))
-            if now - event.origin_time >= self.settings.event_close_s:
+            if closing:
                 self._close(event)
         self._gauge()
         return outputs
