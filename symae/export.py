@@ -136,9 +136,10 @@ def _dynamic_shapes(graph: str) -> tuple[Any, ...]:
 
 
 def _quiet_exporter_logs() -> None:
-    """The ONNX exporter and optimiser log every pass at INFO; keep warnings only."""
-    for name in ("onnxscript", "onnx_ir", "torch.onnx", "torch._export", "torch.export"):
+    """The ONNX exporter logs every optimiser pass and every missing torchvision op."""
+    for name in ("onnxscript", "onnx_ir", "torch._export", "torch.export"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
 
 
 def export_graphs(model: SymVAE, out_dir: Path) -> list[Path]:

@@ -21,6 +21,9 @@ from symae.artifacts import ModelInfo, load
 
 log = logging.getLogger(__name__)
 PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+# whether this process could open a CUDA session; probed once so that a machine without a
+# usable GPU reports the failed CUDA load once, not once per graph
+_cuda_usable: bool | None = None
 
 
 def _session_options(threads: int | None) -> ort.SessionOptions:
@@ -33,11 +36,17 @@ def _session_options(threads: int | None) -> ort.SessionOptions:
 
 def open_session(path: Path, provider: str, threads: int | None = None) -> ort.InferenceSession:
     """Open one graph on ``provider`` (auto | cuda | cpu)."""
+    global _cuda_usable
     if provider not in ("auto", *PROVIDERS):
         raise ValueError(f"provider must be one of auto, cuda, cpu; got {provider!r}")
-    wanted = ["CPUExecutionProvider"] if provider == "cpu" else [PROVIDERS["cuda"], PROVIDERS["cpu"]]
+    try_cuda = provider == "cuda" or (provider == "auto" and _cuda_usable is not False)
+    wanted = [PROVIDERS["cuda"], PROVIDERS["cpu"]] if try_cuda else [PROVIDERS["cpu"]]
     wanted = [p for p in wanted if p in ort.get_available_providers()]
     session = ort.InferenceSession(str(path), _session_options(threads), providers=wanted)
+    if try_cuda:
+        _cuda_usable = PROVIDERS["cuda"] in session.get_providers()
+        if not _cuda_usable and provider == "auto":
+            log.info("CUDA provider unavailable, running ONNX Runtime on the CPU")
     if provider == "cuda" and PROVIDERS["cuda"] not in session.get_providers():
         raise RuntimeError(
             f"provider 'cuda' requested but ONNX Runtime could not open {path.name} on CUDA "

@@ -152,3 +152,11 @@ def test_runtime_never_imports_torch(exported) -> None:
     assert report["torch"] is False
     assert report["provider"] == "CPUExecutionProvider"
     assert report["shapes"] == [[2, P], [4, NT], [4, Q]]
+
+
+def test_auto_provider_gives_the_same_numbers(exported, onnx_model) -> None:
+    auto = OnnxModel.load(exported[1], provider="auto")
+    assert auto.provider in ("CUDAExecutionProvider", "CPUExecutionProvider")
+    x = _traces(2, 6, seed=11)
+    for a, b in zip(auto.coherent(x), onnx_model.coherent(x), strict=True):
+        assert float(np.max(np.abs(a - b))) <= TOL
