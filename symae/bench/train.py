@@ -50,7 +50,11 @@ def _step_rate(model_config, train_config, device, steps: int, repeats: int) -> 
 
 
 def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
-    """(graph, traces, torch traces/s, ort traces/s) on identical inputs."""
+    """(graph, traces, torch traces/s, ort traces/s) on identical inputs.
+
+    All PyTorch timings run before the ONNX Runtime sessions exist, so that ORT's
+    spinning worker threads cannot slow PyTorch down.
+    """
     import tempfile
     from pathlib import Path
 
@@ -68,28 +72,30 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
     torch.manual_seed(0)
     config = ModelConfig()
     model = SymVAE(config).eval()
+    rng = np.random.default_rng(0)
+    cases = []  # (label, traces, graph, numpy inputs)
+    for groups, n in ((1, 20), (32, 20), (64, 50)):
+        x = rng.standard_normal((groups, n, config.nt)).astype(np.float32)
+        cases.append((f"coherent ({groups} x {n})", groups * n, "coherent", (x, np.ones((groups, n), np.float32))))
+    for n in (10, 640, 3200):
+        codes = rng.standard_normal((n, config.p + config.q)).astype(np.float32)
+        cases.append((f"decoder ({n})", n, "decoder", (codes,)))
+    torch_fn = {"coherent": model.coherent_posterior, "decoder": model.decode}
+    torch_rates = []
+    with torch.no_grad():
+        for _, n, graph, inputs in cases:
+            tensors = tuple(torch.from_numpy(a) for a in inputs)
+            torch_rates.append(n / median_time(lambda g=graph, t=tensors: torch_fn[g](*t), repeats))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "bench"
         save_model_dir(model, model_dir, "bench", TrainConfig(), DataContract())
         export_model_dir(model_dir)
         onnx = OnnxModel.load(model_dir, provider="cpu")
-        rng = np.random.default_rng(0)
-        for groups, n in ((1, 20), (32, 20), (64, 50)):
-            x = rng.standard_normal((groups, n, config.nt)).astype(np.float32)
-            mask = np.ones((groups, n), np.float32)
-            xt, mt = torch.from_numpy(x), torch.from_numpy(mask)
-            with torch.no_grad():
-                t_torch = median_time(lambda xt=xt, mt=mt: model.coherent_posterior(xt, mt), repeats)
-            t_ort = median_time(lambda x=x, mask=mask: onnx.coherent(x, mask), repeats)
-            rows.append((f"coherent ({groups} x {n})", groups * n, groups * n / t_torch, groups * n / t_ort))
-        for n in (10, 640, 3200):
-            codes = rng.standard_normal((n, config.p + config.q)).astype(np.float32)
-            ct = torch.from_numpy(codes)
-            with torch.no_grad():
-                t_torch = median_time(lambda ct=ct: model.decode(ct), repeats)
-            t_ort = median_time(lambda codes=codes: onnx.decode(codes), repeats)
-            rows.append((f"decoder ({n})", n, n / t_torch, n / t_ort))
+        ort_fn = {"coherent": onnx.coherent, "decoder": onnx.decode}
+        for (label, n, graph, inputs), rate in zip(cases, torch_rates, strict=True):
+            t_ort = median_time(lambda g=graph, a=inputs: ort_fn[g](*a), repeats)
+            rows.append((label, n, rate, n / t_ort))
     return rows
 
 
@@ -112,24 +118,34 @@ def run(args: argparse.Namespace) -> int:
         f"Model: {count_parameters(SymVAE(ModelConfig())):,} parameters (reference size); "
         f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads.",
         "",
-        "| training batch | device | steps/s | traces/s |",
-        "|---|---|---|---|",
+        "| training batch | device | torch threads | steps/s | traces/s |",
+        "|---|---|---|---|---|",
     ]
-    reference_cpu_rate = None
+    default_threads = torch.get_num_threads()
+    thread_counts = sorted({1, default_threads})
+    best_reference_cpu = 0.0
     for label, mcfg, tcfg in cases:
         for device in devices:
-            rate = _step_rate(mcfg, tcfg, device, args.steps, args.repeats)
-            reference_cpu_rate = reference_cpu_rate or rate
-            name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
-            lines.append(f"| {label} | {name} | {rate:.2f} | {rate * tcfg.batch_groups * tcfg.ntau:,.0f} |")
-            print(lines[-1], flush=True)
-    hours = 20_000 / reference_cpu_rate / 3600
+            for threads in thread_counts if device.type == "cpu" else [default_threads]:
+                torch.set_num_threads(threads)
+                rate = _step_rate(mcfg, tcfg, device, args.steps, args.repeats)
+                if device.type == "cpu" and mcfg == ModelConfig():
+                    best_reference_cpu = max(best_reference_cpu, rate)
+                name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+                traces = rate * tcfg.batch_groups * tcfg.ntau
+                lines.append(f"| {label} | {name} | {threads} | {rate:.2f} | {traces:,.0f} |")
+                print(lines[-1], flush=True)
+    torch.set_num_threads(default_threads)
+    hours = 20_000 / best_reference_cpu / 3600
     lines += [
         "",
-        f"The reference schedule (20,000 steps) would take about {hours:.1f} h on this CPU.",
+        f"The reference schedule (20,000 steps) would take about {hours:.1f} h on this CPU. "
+        "On a shared machine one torch thread per process is faster than several "
+        "(`symae train --threads 1`; torchrun sets one thread per process).",
         "",
         "Forward throughput on identical inputs, one process, ONNX Runtime CPU provider vs "
-        "PyTorch eager (`no_grad`), reference-size model:",
+        f"PyTorch eager (`no_grad`, {default_threads} threads; timed before the ORT sessions "
+        "were opened), reference-size model:",
         "",
         "| graph (inputs) | traces | PyTorch traces/s | ONNX Runtime traces/s | ORT / PyTorch |",
         "|---|---|---|---|---|",

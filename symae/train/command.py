@@ -25,17 +25,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--export", action="store_true", help="also export the ONNX graphs")
     parser.add_argument("--register", action="store_true",
                         help="copy the finished model into the registry (SYMAE_MODEL_REGISTRY)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads per process (1 is fastest on a busy machine)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
+    import torch
+
     from symae.artifacts import register
     from symae.model_config import ModelConfig, TrainConfig, load_config
     from symae.train.checkpoints import read_state
     from symae.train.trainer import train
 
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     if args.config is None and args.resume:
         state = read_state(args.out)
         model_config = ModelConfig.from_dict(state.model)
