@@ -14,7 +14,7 @@ reflection included for pP and sP, ``symae.synth.phases``), ``R`` the
 receiver-side echoes and coda and ``Q`` the t* attenuation (``symae.synth.paths``).
 ``K = 2 / (4 pi rho alpha^3 r)`` (free-surface doubling, 1/r spreading along the great
 circle) only sets the physical scale. ``B`` is a causal 4-pole Butterworth high-pass
-(50 s by default): the band a deconvolved broadband record keeps, applied causally so
+(about 67 s by default): the band a deconvolved broadband record keeps, applied causally so
 that no energy leaks before P (the zero-phase pre-filter of the real-data path then
 acts only where ``B`` has already removed the motion). Coloured
 noise is added at the requested SNR (``symae.synth.noise``).
@@ -28,6 +28,7 @@ correction, HEALPix pixel), plus the ground truth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,6 +38,7 @@ from obspy.core.event import Event
 from obspy.core.inventory import Inventory
 from obspy.geodetics import gps2dist_azimuth, locations2degrees
 from scipy.fft import next_fast_len
+from scipy.signal.windows import tukey
 
 from symae import __version__
 from symae.data.dataset import EventData
@@ -51,7 +53,7 @@ from symae.data.response import unit_displacement_response
 from symae.data.stations import ChannelInfo
 from symae.synth.config import SynthConfig
 from symae.synth.instrument import displacement_to_counts, inventory_for
-from symae.synth.noise import NoiseShape, coloured_noise, scale_for_snr
+from symae.synth.noise import SNR_TOLERANCE, NoiseShape, coloured_noise, scale_for_snr
 from symae.synth.paths import (
     EARTH_RADIUS_KM,
     ReceiverSide,
@@ -125,6 +127,31 @@ def _stations(rng: np.random.Generator, source: Source, config: SynthConfig) -> 
     return out
 
 
+def _fit_noise_level(
+    measure: Callable[[float], PreprocessedTrace], guess: float, target: float
+) -> tuple[float, PreprocessedTrace]:
+    """Noise scale whose record preprocessing measures at ``target`` SNR (within tolerance).
+
+    ``measure(a)`` preprocesses the record with noise scale ``a``. Starting from the
+    frequency-domain ``guess``, secant steps on log(scale) vs log(SNR) (at most four;
+    the guess is usually within the tolerance already).
+    """
+    a, out = guess, measure(guess)
+    points = [(np.log(a), np.log(out.snr))]
+    for _ in range(4):
+        if abs(out.snr / target - 1.0) <= SNR_TOLERANCE:
+            break
+        if len(points) == 1:
+            a = a * out.snr / target  # SNR roughly inversely proportional to the noise
+        else:
+            (x0, y0), (x1, y1) = points[-2:]
+            slope = (y1 - y0) / (x1 - x0) if x1 != x0 else -1.0
+            a = float(np.exp(x1 + (np.log(target) - y1) / (slope if slope < 0 else -1.0)))
+        out = measure(a)
+        points.append((np.log(a), np.log(out.snr)))
+    return a, out
+
+
 def synthesize_event(
     rng: np.random.Generator, source: Source, config: SynthConfig | None = None
 ) -> SyntheticEvent:
@@ -156,6 +183,9 @@ def synthesize_event(
     freqs = np.fft.rfftfreq(nfft, dt)
     band = highpass_spectrum(freqs, config.highpass_hz)
     band_npts = highpass_spectrum(np.fft.rfftfreq(npts, dt), config.highpass_hz)
+    # records fade in and out over their first and last 15 s, so that the instrument
+    # sees no step at the record ends (a step rings for minutes in a broadband sensor)
+    edge_taper = tukey(npts, 2 * 15.0 / config.record_length_s)
     alpha_m = arrivals.alpha_km_s * 1e3
     scale = 2.0 / (4 * np.pi * config.rho_source * alpha_m**3 * np.radians(distance) * EARTH_RADIUS_KM * 1e3)
 
@@ -189,15 +219,12 @@ def synthesize_event(
             * receiver.spectrum(freqs, dt, nfft)
             * attenuation_spectrum(freqs, t_star)
         )
-        clean = np.fft.irfft(spectrum, nfft)[:npts]
-        displacement = clean + scale_for_snr(spectrum, noise, nfft, dt, p_offset, snr, pre) * noise
-
-        counts = displacement_to_counts(np.fft.rfft(displacement, nfft), nfft, dt, npts)
+        clean = np.fft.irfft(spectrum, nfft)[:npts] * edge_taper
+        noise = noise * edge_taper
         header = {
             "network": st.network, "station": st.station, "location": LOCATION, "channel": CHANNEL,
             "sampling_rate": config.raw_sampling_rate, "starttime": start,
         }
-        stream.append(Trace(data=counts, header=header))
         geom = Geometry(
             channel=ChannelInfo(st.seed_id, st.latitude, st.longitude, response),
             distance_deg=st.distance_deg,
@@ -205,15 +232,25 @@ def synthesize_event(
             takeoff_deg=float(arrivals.takeoff_deg["P"][i]),
             p_time=p_time,
         )
+        first_guess, snr_used = scale_for_snr(spectrum, noise, nfft, dt, p_offset, snr, pre)
         try:
-            traces.append(process(Trace(data=displacement, header=header), geom, pre))
+            noise_level, model_trace = _fit_noise_level(
+                lambda a: process(Trace(data=clean + a * noise, header=header), geom, pre),  # noqa: B023
+                first_guess,
+                snr_used,
+            )
         except Rejected as err:
             rejections.append(Rejection.from_error(st.seed_id, err))
             continue
+        traces.append(model_trace)
+        displacement = clean + noise_level * noise
+        counts = displacement_to_counts(np.fft.rfft(displacement, nfft), nfft, dt, npts)
+        stream.append(Trace(data=counts, header=header))
         truth[st.seed_id] = {
             "time_error_s": t_err,
             "t_star_s": t_star,
-            "snr_target": snr,
+            "snr_target": snr_used,
+            "snr_requested": snr,
             "amp_p": float(amps["P"][i]),
             "amp_pp": float(amps["pP"][i]),
             "amp_sp": float(amps["sP"][i]),

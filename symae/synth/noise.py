@@ -6,9 +6,11 @@ standard deviation of the displacement in the signal window (``signal_window``, 
 default -90..-10 s), after the anti-alias low-pass, on the model time grid. The
 generator low-passes the clean record and the noise the same way, samples them on the
 model grid, and solves for the noise scale that makes the ratio of the *sum* equal the
-target (a quadratic in the scale), so the SNR that preprocessing later reports is the
-requested one. The low-pass is applied as its squared magnitude in the frequency domain
-(what a forward-backward filter does away from the record ends).
+target (a quadratic in the scale). The band (pre-filter taper and the squared magnitude
+of the anti-alias Butterworth) is applied in the frequency domain. Preprocessing's own
+detrending and tapering make its figure differ slightly, so the generator measures the
+final record with ``preprocess.process`` and refines the scale when it is more than 2 %
+off (``SNR_TOLERANCE``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from obspy.signal.invsim import cosine_sac_taper
 from scipy.signal import butter, sosfreqz
 
 from symae.data.preprocess import PreprocessConfig
+
+SNR_TOLERANCE = 0.02  # relative, between requested and measured SNR
 
 
 @dataclass(frozen=True)
@@ -60,32 +65,45 @@ def coloured_noise(
 
 
 @lru_cache(maxsize=16)
-def _lowpass_power(nfft: int, dt: float, corner: float) -> np.ndarray:
-    sos = butter(8, corner, btype="lowpass", fs=1.0 / dt, output="sos")
-    _, h = sosfreqz(sos, worN=np.fft.rfftfreq(nfft, dt), fs=1.0 / dt)
-    return np.abs(h) ** 2
+def _band_power(
+    nfft: int, dt: float, corner: float | None, pre_filt: tuple[float, float, float, float] | None
+) -> np.ndarray:
+    freqs = np.fft.rfftfreq(nfft, dt)
+    power = np.ones(freqs.size)
+    if corner is not None:
+        sos = butter(8, corner, btype="lowpass", fs=1.0 / dt, output="sos")
+        power *= np.abs(sosfreqz(sos, worN=freqs, fs=1.0 / dt)[1]) ** 2
+    if pre_filt is not None:
+        power *= cosine_sac_taper(freqs, flimit=pre_filt)
+    return power
 
 
-def lowpassed(spectrum: np.ndarray, nfft: int, dt: float, corner: float, npts: int) -> np.ndarray:
-    """First ``npts`` samples of the record with rfft ``spectrum`` (length ``nfft``) after
-    the anti-alias low-pass of preprocessing, forward and backward (zero phase)."""
-    if corner >= 0.5 / dt:
-        return np.fft.irfft(spectrum, nfft)[:npts]
-    return np.fft.irfft(spectrum * _lowpass_power(nfft, dt, corner), nfft)[:npts]
+def band_limited(
+    spectrum: np.ndarray, nfft: int, dt: float, npts: int, config: PreprocessConfig
+) -> np.ndarray:
+    """First ``npts`` samples of the record with rfft ``spectrum`` (length ``nfft``) in the
+    band preprocessing keeps: pre-filter taper and zero-phase anti-alias low-pass."""
+    corner = config.antialias * config.contract.sampling_rate
+    power = _band_power(nfft, dt, corner if corner < 0.5 / dt else None, config.pre_filt)
+    return np.fft.irfft(spectrum * power, nfft)[:npts]
 
 
 def noise_scale(
     signal: tuple[np.ndarray, np.ndarray], noise: tuple[np.ndarray, np.ndarray], snr: float
-) -> float:
+) -> tuple[float, float]:
     """Scale ``a`` with std(s_sig + a n_sig) / std(s_noise + a n_noise) = ``snr``.
 
     ``signal`` and ``noise`` are (signal-window samples, noise-window samples) of the
-    clean record and of the unscaled noise.
+    clean record and of the unscaled noise. A clean record already has a finite ratio
+    (band-limiting spreads a little signal before P); a target above 90 % of it is
+    lowered to that. Returns the scale and the target actually used.
     """
     if snr <= 1.0:
         raise ValueError(f"SNR must be > 1 (signal window includes the noise), got {snr}")
     (s1, s2), (n1, n2) = signal, noise
     s1, s2, n1, n2 = (v - v.mean() for v in (s1, s2, n1, n2))
+    clean_ratio = np.sqrt(np.mean(s1 * s1) / max(np.mean(s2 * s2), 1e-300))
+    snr = min(snr, 0.9 * clean_ratio)
     t2 = snr * snr
     qa = np.mean(n1 * n1) - t2 * np.mean(n2 * n2)
     qb = 2.0 * (np.mean(s1 * n1) - t2 * np.mean(s2 * n2))
@@ -95,22 +113,23 @@ def noise_scale(
     positive = real[real > 0]
     if positive.size == 0:
         raise ValueError(f"no noise level gives SNR {snr:g} for this record")
-    return float(positive.min())
+    return float(positive.min()), float(snr)
 
 
 def scale_for_snr(
     clean_spectrum: np.ndarray, noise: np.ndarray, nfft: int, dt: float, p_offset: float,
     snr: float, config: PreprocessConfig,
-) -> float:
-    """Noise scale giving ``clean + scale * noise`` the SNR that preprocessing will measure.
+) -> tuple[float, float]:
+    """Noise scale giving ``clean + scale * noise`` the SNR that preprocessing will measure,
+    and the target used (``noise_scale``).
 
     ``clean_spectrum`` is the rfft (length ``nfft``) of the clean record, ``noise`` the
     unscaled noise record; both sampled every ``dt`` s with the predicted P ``p_offset``
-    seconds after their first sample. Both are low-passed as preprocessing does and read
-    on the model grid inside its signal and noise windows.
+    seconds after their first sample. Both are band-limited as preprocessing does and
+    read on the model grid inside its signal and noise windows. The result is a close
+    first guess; the generator then checks it against ``preprocess.process`` itself.
     """
     c = config.contract
-    corner = config.antialias * c.sampling_rate
     npts = noise.size
     t = c.window_start + c.dt * np.arange(c.window_length)
     sig_t = t[(t >= config.signal_window[0]) & (t <= config.signal_window[1])]
@@ -120,6 +139,6 @@ def scale_for_snr(
     def windows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.interp(p_offset + sig_t, grid, x), np.interp(p_offset + noi_t, grid, x)
 
-    clean = lowpassed(clean_spectrum, nfft, dt, corner, npts)
-    quiet = lowpassed(np.fft.rfft(noise, nfft), nfft, dt, corner, npts)
+    clean = band_limited(clean_spectrum, nfft, dt, npts, config)
+    quiet = band_limited(np.fft.rfft(noise, nfft), nfft, dt, npts, config)
     return noise_scale(windows(clean), windows(quiet), snr)
