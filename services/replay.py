@@ -28,7 +28,7 @@ import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 
 HELP = "publish origins and raw records (synthetic, SCARDEC benchmark or real files) to Kafka"
 
-SYNTHETIC_BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 WAVEFORM_SUFFIXES = {".mseed", ".miniseed", ".ms", ".sac", ".seed", ".msd"}
 
 
@@ -147,46 +146,37 @@ def _plain(value: object) -> object:
     return str(value)
 
 
-def synthetic_events(n: int, seed: int, n_stations: int = 30) -> Iterator[ReplayEvent]:
-    """``n`` synthetic events; event ``i`` depends only on (``seed``, ``i``)."""
-    from services.schemas import OriginMessage
-    from symae.synth.config import SynthConfig
-    from symae.synth.generator import synthesize_event
-    from symae.synth.source import parametric_source, synthetic_origin_time
+def generated_events(
+    stf: str, n: int, seed: int, n_stations: int, scardec_root: Path | None = None
+) -> Iterator[ReplayEvent]:
+    """Events of the synthetic generator, exactly as ``symae data synth`` makes them.
 
-    config = SynthConfig(n_stations=n_stations)
-    for i in range(n):
-        rng = np.random.default_rng([seed, i])
-        source = parametric_source(
-            rng,
-            f"synth-{seed}-{i:04d}",
-            config.mw_range,
-            config.depth_range_km,
-            config.raw_dt,
-            config.directivity,
-            synthetic_origin_time(SYNTHETIC_BASE_TIME, i),
-        )
+    ``stf`` is ``"parametric"`` (random sources) or ``"scardec"`` (the first ``n``
+    SCARDEC events in origin-time order); event ``i`` depends only on (``seed``, ``i``).
+    """
+    from services.schemas import OriginMessage
+    from symae.synth.generator import synthesize_event
+    from symae.synth.run import SynthRequest, sources
+
+    request = SynthRequest(stf=stf, events=n, stations=n_stations, seed=seed, out="-",
+                           scardec_dir=scardec_root)  # fmt: skip
+    config = request.config()
+    for rng, source in sources(request, config):
         event = synthesize_event(rng, source, config)
         origin = OriginMessage.from_origin(source.origin, truth=truth_of(event.event_data))
         yield event_from_stream(origin, event.stream, event.inventory)
+
+
+def synthetic_events(n: int, seed: int, n_stations: int = 30) -> Iterator[ReplayEvent]:
+    """``n`` synthetic events with random sources (ids ``synth_s<seed>_<i>``)."""
+    return generated_events("parametric", n, seed, n_stations)
 
 
 def scardec_events(n: int, seed: int, n_stations: int = 30) -> Iterator[ReplayEvent]:
-    """The first ``n`` SCARDEC benchmark events (origin-time order) with synthetic records."""
-    from services.schemas import OriginMessage
-    from symae.data.scardec import list_events
+    """The first ``n`` SCARDEC benchmark events (real STFs, synthetic records)."""
     from symae.paths import scardec_dir
-    from symae.synth.config import SynthConfig
-    from symae.synth.generator import synthesize_event
-    from symae.synth.source import scardec_source
 
-    config = SynthConfig(n_stations=n_stations)
-    for i, scardec in enumerate(list_events(scardec_dir(), limit=n)):
-        rng = np.random.default_rng([seed, i])
-        source = scardec_source(scardec, config.raw_dt, rng, config.directivity)
-        event = synthesize_event(rng, source, config)
-        origin = OriginMessage.from_origin(source.origin, truth=truth_of(event.event_data))
-        yield event_from_stream(origin, event.stream, event.inventory)
+    return generated_events("scardec", n, seed, n_stations, scardec_root=scardec_dir())
 
 
 def origin_from_quakeml(event: Event, fallback_id: str) -> OriginMessage:

@@ -92,10 +92,10 @@ def test_replay_command_publishes_synthetic_events(kafka_bootstrap: str, tmp_pat
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     sent = json.loads(manifest.read_text())
-    assert sent["origins"] == 2 and sent["events"] == {"synth-5-0000": 3, "synth-5-0001": 3}
+    assert sent["origins"] == 2 and sent["events"] == {"synth_s5_0000": 3, "synth_s5_0001": 3}
     origins = read_topic(kafka_bootstrap, f"{prefix}.origins", until=2)
     raw = read_topic(kafka_bootstrap, f"{prefix}.waveforms.raw", until=6)
-    assert sorted(r.key for r in origins) == [b"synth-5-0000", b"synth-5-0001"]
+    assert sorted(r.key for r in origins) == [b"synth_s5_0000", b"synth_s5_0001"]
     first_origin = {}
     for r in origins:
         message = OriginMessage.model_validate_json(r.value)
