@@ -62,21 +62,27 @@ def test_replay_with_inference_killed_gives_one_latest_result_per_event(
     for svc in services:
         svc.wait_ready()
 
-    replay = subprocess.run(
+    # paced: events 4 s apart, each one's records over about a second, so the replay is
+    # still running when inference is killed
+    replay = subprocess.Popen(
         [PYTHON, "-m", "symae.cli", "replay", "--synthetic", str(N_EVENTS), "--seed", "11",
-         "--stations", "16", *common, "--metrics-port", "0",
-         "--manifest", str(tmp_path / "manifest.json")],
-        env={**first.env, **env}, cwd=REPO_ROOT, capture_output=True, timeout=120,
+         "--stations", "16", "--speed", "300", "--interval", "4", *common,
+         "--metrics-port", "0", "--manifest", str(tmp_path / "manifest.json")],
+        env={**first.env, **env}, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )  # fmt: skip
-    assert replay.returncode == 0, replay.stderr.decode()[-3000:]
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert len(manifest["events"]) == N_EVENTS
 
-    # kill -9 inference once it has produced something but not everything
+    # kill -9 inference once it has produced something, in the middle of the replay
     read_topic(kafka_bootstrap, f"{prefix}.results", until=1, timeout=90)
+    assert replay.poll() is None, "the replay ended before the kill"
     first.kill9()
     second = inference().wait_ready()
     services.append(second)
+
+    _, err = replay.communicate(timeout=120)
+    assert replay.returncode == 0, err.decode()[-3000:]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert len(manifest["events"]) == N_EVENTS
 
     # ingest settles: the last revision of every event is on the bundles topic
     deadline = time.monotonic() + 120
@@ -118,7 +124,7 @@ def test_replay_with_inference_killed_gives_one_latest_result_per_event(
         stf[r.key.decode()] = StfMessage.model_validate_json(r.value)
     assert {k: m.revision for k, m in stf.items()} == latest
 
-    # the restarted inference had work left: the kill fell in the middle
+    # the restarted inference did part of the work
     assert metric(second.metrics(), "symae_records_out_total", topic=f"{prefix}.results") > 0
 
     for svc in services:
