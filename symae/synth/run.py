@@ -6,6 +6,7 @@ depend on how many others are made with it, and the same seed gives the same fil
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Iterator
@@ -100,9 +101,11 @@ def synthesize_dataset(request: SynthRequest) -> str:
     }
     start = time.perf_counter()
     n_events = n_traces = n_groups = 0
+    todo = sources(request, config)
+    first = next(todo)  # bad arguments fail here, before any file is created
     records = RecordWriter(request.mseed_dir) if request.mseed_dir else None
     with DatasetWriter(request.out, config.preprocess.contract, provenance) as out:
-        for rng, source in sources(request, config):
+        for rng, source in itertools.chain([first], todo):
             if source.origin.event_id in out:
                 raise DatasetError(
                     f"{request.out}: event {source.origin.event_id!r} already present "

@@ -103,3 +103,15 @@ def test_figures_are_publication_sized(synth_run: Path, capsys) -> None:
     assert main(["data", "figures", str(synth_run / "direct.h5"), "--out", str(out),
                  "--event-id", "nope"]) == 2
     assert "no event 'nope'" in capsys.readouterr().err
+
+
+def test_bad_arguments_fail_clearly_without_a_file(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "never.h5"
+    assert main(["data", "synth", "--stf", "scardec", "--events", "0", "--out", str(out)]) == 2
+    assert "--events must be >= 1, got 0" in capsys.readouterr().err
+    assert main(["data", "synth", "--stf", "scardec", "--scardec-dir", str(tmp_path / "nowhere"),
+                 "--out", str(out)]) == 2
+    assert "SCARDEC folder not found" in capsys.readouterr().err
+    assert main(["data", "synth", "--snr", "0.5", "3", "--out", str(out)]) == 2
+    assert "snr_range must satisfy 1 < low <= high, got (0.5, 3.0)" in capsys.readouterr().err
+    assert not out.exists()
