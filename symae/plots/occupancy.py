@@ -7,6 +7,7 @@ the distribution of traces per group against the training threshold.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,8 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from symae.data.dataset import GroupRef
-
-FIGSIZE = (9.5, 4.5)
+from symae.plots.layout import DEFAULT_DPI, FIGSIZE
 
 
 def pixel_counts(refs: Iterable[GroupRef], nside: int) -> np.ndarray:
@@ -28,12 +28,13 @@ def pixel_counts(refs: Iterable[GroupRef], nside: int) -> np.ndarray:
 
 
 def plot_pixel_occupancy(
-    refs: list[GroupRef], nside: int, path: str | Path, title: str, dpi: int = 100,
+    refs: list[GroupRef], nside: int, path: str | Path, title: str, dpi: int = DEFAULT_DPI,
     min_traces: int = 20,
 ) -> Path:
     """Write the occupancy figure of ``refs`` (groups of one or many events) as a PNG."""
     if not refs:
         raise ValueError("no groups to plot")
+    logging.getLogger("healpy").setLevel(logging.WARNING)  # it logs every graticule line
     counts = pixel_counts(refs, nside)
     shown = np.where(counts > 0, counts, hp.UNSEEN)
     fig = plt.figure(figsize=FIGSIZE, dpi=dpi)

@@ -9,8 +9,7 @@ from matplotlib.figure import Figure
 
 from symae.config import DataContract
 from symae.data.dataset import EventData
-
-FIGSIZE = (9.5, 4.5)
+from symae.plots.layout import DEFAULT_DPI, FIGSIZE
 
 
 def _sorted_traces(event: EventData, max_traces: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -25,7 +24,7 @@ def _sorted_traces(event: EventData, max_traces: int) -> tuple[np.ndarray, np.nd
 
 
 def plot_record_section(
-    event: EventData, contract: DataContract, path: str | Path, dpi: int = 100, max_traces: int = 40
+    event: EventData, contract: DataContract, path: str | Path, dpi: int = DEFAULT_DPI, max_traces: int = 40
 ) -> Path:
     """Write the event's record section (and its true STF when known) as a PNG."""
     if max_traces < 1:
