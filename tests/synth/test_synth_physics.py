@@ -144,3 +144,19 @@ def test_truth_stf_keeps_the_moment(strike_slip_event) -> None:
     assert float(np.sum(ev.truth_stf) * dt) == pytest.approx(source.m0, rel=1e-3)
     axis = replace(QUIET).preprocess.contract.time_axis()
     assert axis[np.argmax(ev.truth_stf)] == pytest.approx(4.0, abs=1.0)  # 8 s pulse from t = 0
+
+
+def test_explosion_and_strike_slip_depth_phase_polarities() -> None:
+    from symae.synth.phases import phase_amplitudes
+
+    arrivals = phase_table("iasp91").lookup(120.0, np.array([40.0, 60.0, 80.0]))
+    azimuth = np.array([30.0, 120.0, 250.0])
+    explosion = {"Mrr": 1.0, "Mtt": 1.0, "Mpp": 1.0, "Mrt": 0.0, "Mrp": 0.0, "Mtp": 0.0}
+    amps = phase_amplitudes(explosion, arrivals, azimuth)
+    # no S radiation; pP is the surface-reflected P: opposite sign, nearly as strong
+    assert np.allclose(amps["sP"], 0.0, atol=1e-12)
+    assert np.all(amps["P"] > 0)
+    assert np.all((amps["pP"] / amps["P"] < -0.7) & (amps["pP"] / amps["P"] > -1.0))
+    # vertical strike-slip: P and upgoing P radiate alike, so pP again opposes P
+    amps = phase_amplitudes(double_couple(0.0, 90.0, 0.0, 1.0), arrivals, azimuth)
+    assert np.all(np.sign(amps["pP"]) == -np.sign(amps["P"]))
