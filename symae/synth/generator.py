@@ -284,11 +284,13 @@ def synthesize_event(
         "source_kind": source.kind,
         "m0": source.m0,
         "mw": source.mw,
-        "directivity": None
-        if source.directivity is None
-        else {"azimuth_deg": source.directivity.azimuth_deg, "mach": source.directivity.mach},
         "details": _jsonable(source.details),
     }
+    if source.directivity is not None:
+        event_data.truth_attrs["directivity"] = {
+            "azimuth_deg": source.directivity.azimuth_deg,
+            "mach": source.directivity.mach,
+        }
     inventory = inventory_for(
         [s.network for s in stations], [s.station for s in stations],
         [s.latitude for s in stations], [s.longitude for s in stations], config.raw_sampling_rate,

@@ -160,3 +160,15 @@ def test_explosion_and_strike_slip_depth_phase_polarities() -> None:
     # vertical strike-slip: P and upgoing P radiate alike, so pP again opposes P
     amps = phase_amplitudes(double_couple(0.0, 90.0, 0.0, 1.0), arrivals, azimuth)
     assert np.all(np.sign(amps["pP"]) == -np.sign(amps["P"]))
+
+
+def test_event_without_directivity_round_trips_through_hdf5(strike_slip_event, tmp_path) -> None:
+    from symae.data.dataset import Dataset, DatasetWriter
+
+    with DatasetWriter(tmp_path / "one.h5", QUIET.preprocess.contract) as out:
+        out.write_event(strike_slip_event.event_data)
+    with Dataset(tmp_path / "one.h5") as ds:
+        ev = ds.event("polarity_test")
+    assert "directivity" not in ev.truth_attrs
+    assert ev.truth_attrs["source_kind"] == "parametric"
+    np.testing.assert_array_equal(ev.truth_stf, strike_slip_event.event_data.truth_stf)
