@@ -8,7 +8,7 @@ sees one, on the GPU. Data loading is excluded (batches are drawn before timing)
 Forward: the same random-weight model is exported to ONNX once; the coherent graph
 (shift + encoder + product-of-Gaussians pooling) and the decoder then run on the same
 inputs under PyTorch eager (``no_grad``) and ONNX Runtime (CPU provider) in one process,
-alternating, median of repeats; throughput in traces per second.
+one thread each, median of repeats; throughput in traces per second.
 """
 
 from __future__ import annotations
@@ -52,8 +52,9 @@ def _step_rate(model_config, train_config, device, steps: int, repeats: int) -> 
 def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
     """(graph, traces, torch traces/s, ort traces/s) on identical inputs.
 
-    All PyTorch timings run before the ONNX Runtime sessions exist, so that ORT's
-    spinning worker threads cannot slow PyTorch down.
+    One thread each (a fair, contention-robust comparison on a shared machine); all
+    PyTorch timings run before the ONNX Runtime sessions exist, so that ORT's spinning
+    worker threads cannot slow PyTorch down.
     """
     import tempfile
     from pathlib import Path
@@ -81,6 +82,8 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
         codes = rng.standard_normal((n, config.p + config.q)).astype(np.float32)
         cases.append((f"decoder ({n})", n, "decoder", (codes,)))
     torch_fn = {"coherent": model.coherent_posterior, "decoder": model.decode}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     torch_rates = []
     with torch.no_grad():
         for _, n, graph, inputs in cases:
@@ -91,11 +94,12 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
         model_dir = Path(tmp) / "bench"
         save_model_dir(model, model_dir, "bench", TrainConfig(), DataContract())
         export_model_dir(model_dir)
-        onnx = OnnxModel.load(model_dir, provider="cpu")
+        onnx = OnnxModel.load(model_dir, provider="cpu", threads=1)
         ort_fn = {"coherent": onnx.coherent, "decoder": onnx.decode}
         for (label, n, graph, inputs), rate in zip(cases, torch_rates, strict=True):
             t_ort = median_time(lambda g=graph, a=inputs: ort_fn[g](*a), repeats)
             rows.append((label, n, rate, n / t_ort))
+    torch.set_num_threads(threads)
     return rows
 
 
@@ -143,9 +147,9 @@ def run(args: argparse.Namespace) -> int:
         "On a shared machine one torch thread per process is faster than several "
         "(`symae train --threads 1`; torchrun sets one thread per process).",
         "",
-        "Forward throughput on identical inputs, one process, ONNX Runtime CPU provider vs "
-        f"PyTorch eager (`no_grad`, {default_threads} threads; timed before the ORT sessions "
-        "were opened), reference-size model:",
+        "Forward throughput on identical inputs, one process, one thread each: ONNX Runtime "
+        "CPU provider vs PyTorch eager (`no_grad`, timed before the ORT sessions were "
+        "opened), reference-size model:",
         "",
         "| graph (inputs) | traces | PyTorch traces/s | ONNX Runtime traces/s | ORT / PyTorch |",
         "|---|---|---|---|---|",

@@ -92,7 +92,7 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.progress = progress
         self.runtime = distributed.start(device)
-        data = [str(Path(p)) for p in data]
+        data = [str(Path(p).resolve()) for p in data]
         if resume:
             self.state = read_state(self.out_dir)
             self._check_resume(model_config, train_config, data)
