@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from symae.artifacts import WEIGHTS, ModelInfo, load, make_version, write_model_
 from symae.config import DataContract
 from symae.model.symvae import SymVAE, count_parameters
 from symae.model_config import TrainConfig
+from symae.paths import REPO_ROOT
 
 
 def save_weights(model: SymVAE, path: Path) -> None:
@@ -39,6 +41,17 @@ def load_model(spec: str | Path = "default", registry: Path | None = None) -> tu
     return model.eval(), info
 
 
+def _code_commit() -> str | None:
+    """The git commit of the code that trained the model, when run from a checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (out.stdout.strip() or None) if out.returncode == 0 else None
+
+
 def save_model_dir(
     model: SymVAE,
     model_dir: Path,
@@ -61,6 +74,7 @@ def save_model_dir(
         "version": version or make_version(created, model.config),
         "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "code_version": __version__,
+        "code_commit": _code_commit(),
         "torch_version": torch.__version__,
         "parameters": count_parameters(model),
         "model": model.config.to_dict(),

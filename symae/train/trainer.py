@@ -23,7 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from symae import model_figures
-from symae.artifacts import MODEL_JSON, ModelInfo
+from symae.artifacts import MODEL_JSON, ModelInfo, sha256_file
 from symae.model.losses import LossTerms, symvae_loss
 from symae.model.symvae import SymVAE
 from symae.model.weights import save_model_dir
@@ -218,7 +218,7 @@ class Trainer:
     def _data_provenance(self) -> dict[str, Any]:
         files = []
         for i, path in enumerate(self.store.dataset.paths):
-            files.append({"path": str(path), "bytes": path.stat().st_size,
+            files.append({"path": str(path), "bytes": path.stat().st_size, "sha256": sha256_file(path),
                           "provenance": self.store.dataset.provenance(i)})  # fmt: skip
         return {
             "files": files,
