@@ -137,7 +137,7 @@ class Trainer:
                 f"--resume with a different config than the checkpoint in {self.out_dir} "
                 f"(checkpoint model={self.state.model}, train={self.state.train})"
             )
-        if self.state.data != data:
+        if [str(Path(p).resolve()) for p in self.state.data] != data:
             raise ValueError(f"--resume with data {data}, the checkpoint was trained on {self.state.data}")
 
     # ---- one epoch ------------------------------------------------------------------
