@@ -85,6 +85,11 @@ class ServiceProcess:
         self.args = [*args, "--metrics-port", str(self.metrics_port)]
         self.log_path = log_path
         self.env = {**os.environ, "SYMAE_LOG_FORMAT": "text", **(env or {})}
+        # one consumer group per test and service: on the shared session broker a group
+        # left by an earlier test (other topics) can hold up a new member's join
+        prefix = self.env.get("SYMAE_TOPIC_PREFIX")
+        if prefix and args[0] == "serve":
+            self.env.setdefault("SYMAE_CONSUMER_GROUP", f"{prefix}-{args[1]}")
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServiceProcess:
