@@ -1,4 +1,4 @@
-"""Weights on disk: safetensors in, safetensors out (never pickle)."""
+"""Weights and model directories on disk: safetensors (never pickle) plus model.json."""
 
 from __future__ import annotations
 
