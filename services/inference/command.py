@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from services.inference.model_watch import ModelRef, registry_resolver
     from services.inference.processor import InferenceProcessor
     from services.runtime import SettingsError, run_service, settings_from_args
-    from symae.artifacts import read_model_dir
+    from symae.artifacts import ArtifactError, read_model_dir
     from symae.extract.extractor import Extractor
 
     try:
@@ -60,8 +60,14 @@ def run(args: argparse.Namespace) -> int:
         read_model_dir(ref.path)  # every checksum, before any graph is opened
         return Extractor.load(ref.path, provider=settings.ort_provider)
 
+    try:
+        resolve = registry_resolver(settings.model, settings.model_registry)
+        resolve()
+    except (ArtifactError, OSError) as exc:
+        print(f"symae serve inference: model {settings.model!r} not found: {exc}")
+        return 2
     processor = InferenceProcessor(
-        resolve=registry_resolver(settings.model, settings.model_registry),
+        resolve=resolve,
         load=load,
         max_batch_events=settings.max_batch_events,
         model_check_interval_s=settings.model_check_interval_s,

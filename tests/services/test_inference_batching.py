@@ -1,0 +1,98 @@
+"""The inference processor's batching rules, without Kafka: newest revision only,
+held bundles never committed, a failing event dead-lettered alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from services.inference.model_watch import ModelRef
+from services.inference.processor import InferenceProcessor, result_key
+from services.runtime import Incoming, PoisonMessage, ServiceApp, ServiceSettings
+from services.schemas import BinaryArray, DeadLetter
+from symae.data.dataset import EventData
+from symae.extract.result import ExtractionResult, ModelInfo
+
+from .conftest import random_bundle
+from .test_publish_products import make_result
+
+
+class CountingModel:
+    """Stands in for the extractor: records the batches, fails on chosen events."""
+
+    def __init__(self, fail: set[str] = frozenset()) -> None:
+        self.model = ModelInfo(name="m", version="7", provider="CPUExecutionProvider")
+        self.batches: list[list[str]] = []
+        self.fail = fail
+
+    def coherent_information(self, events: Sequence[EventData]) -> list[str]:
+        ids = [e.event_id for e in events]
+        self.batches.append(ids)
+        if self.fail & set(ids):
+            raise ValueError(f"cannot extract {sorted(self.fail & set(ids))}")
+        return ids
+
+    def assemble(self, event: EventData, info: str, revision: int = 0) -> ExtractionResult:
+        return make_result(event.event_id, revision=revision, version="7").model_copy(
+            update={"model": self.model}
+        )
+
+
+def processor_with(model: CountingModel, max_batch: int) -> InferenceProcessor:
+    proc = InferenceProcessor(
+        resolve=lambda: ModelRef("m", "7", "/m/7", "x"), load=lambda ref: model,
+        max_batch_events=max_batch,
+    )  # fmt: skip
+    proc.start(ServiceApp("inference", ServiceSettings(metrics_port=0), proc))
+    return proc
+
+
+def incoming(bundle, partition: int, offset: int) -> Incoming:
+    raw = bundle.model_dump_json().encode()
+    return Incoming("bundles", partition, offset, bundle.event_id, bundle, 0.0, raw)
+
+
+def test_only_newest_revision_extracted_and_held_offsets_retained() -> None:
+    model = CountingModel()
+    proc = processor_with(model, max_batch=1)
+    older = random_bundle("ev1", seed=1, per_pixel=2)
+    newer = random_bundle("ev1", seed=2, per_pixel=3)
+    other = random_bundle("ev2", seed=3, per_pixel=2)
+    for msg in (incoming(older, 0, 10), incoming(newer, 0, 11), incoming(other, 1, 4)):
+        assert proc.handle(msg) == []
+    assert proc.retained() == {("bundles", 0): 10, ("bundles", 1): 4}
+    outputs = proc.tick(0.0)
+    assert model.batches == [["ev1"], ["ev2"]]
+    assert [o.key for o in outputs] == [
+        result_key("ev1", newer.revision, "m", "7"), result_key("ev2", other.revision, "m", "7"),
+    ]  # fmt: skip
+    assert outputs[0].value.provenance["stream"]["last_record_time"] == newer.last_record_time
+    assert proc.retained() == {}
+
+
+def test_failing_event_dead_lettered_alone() -> None:
+    model = CountingModel(fail={"bad"})
+    proc = processor_with(model, max_batch=4)
+    for k, event_id in enumerate(("good", "bad")):
+        proc.handle(incoming(random_bundle(event_id, seed=k), 0, k))
+    outputs = proc.tick(0.0)
+    assert model.batches == [["good", "bad"], ["good"], ["bad"]]
+    assert outputs[0].key.startswith("good|")
+    assert isinstance(outputs[1].value, DeadLetter)
+    assert outputs[1].value.reason == "extraction_failed"
+    assert "cannot extract ['bad']" in outputs[1].value.detail
+
+
+def test_bundle_with_nan_traces_is_poison() -> None:
+    proc = processor_with(CountingModel(), max_batch=1)
+    bundle = random_bundle("nan", seed=0)
+    traces = bundle.pixels[0].traces.to_numpy().copy()
+    traces[0, 5] = np.nan
+    pixel = bundle.pixels[0].model_copy(update={"traces": BinaryArray.from_numpy(traces)})
+    bad = bundle.model_copy(update={"pixels": [pixel, *bundle.pixels[1:]]})
+    with pytest.raises(PoisonMessage) as err:
+        proc.handle(incoming(bad, 0, 0))
+    assert err.value.reason == "bad_bundle"
+    assert proc.retained() == {}
