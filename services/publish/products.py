@@ -214,7 +214,7 @@ def figure_png(product: StfProduct) -> bytes:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 3.2), dpi=100)
+    fig = Figure(figsize=(6.4, 3.4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
     for curve in product.pixel_stfs.values():
         ax.plot(product.time, curve, color="0.75", lw=0.6)
@@ -222,8 +222,8 @@ def figure_png(product: StfProduct) -> bytes:
                     alpha=0.25, lw=0, label="+-1 std")
     ax.plot(product.time, product.stf, color="tab:blue", lw=1.5, label="event STF")
     mag = f"Mw {product.magnitude:.1f} " if product.magnitude is not None else ""
-    ax.set_title(f"{product.event_id}  {mag}rev {product.revision}  "
-                 f"{product.model_name}:{product.model_version}", fontsize=9)
+    ax.set_title(f"{product.event_id}  {mag}revision {product.revision}\n"
+                 f"model {product.model_name}:{product.model_version}", fontsize=9)
     ax.set_xlabel("time after predicted P (s)")
     ax.set_ylabel("moment rate (peak 1)")
     fig.tight_layout()
