@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from services.broker import EmbeddedBroker, free_port
-from services.runtime.settings import BUNDLES, STF, ServiceSettings
+from services.runtime.settings import BUNDLES, RESULTS, STF, ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,34 @@ class LocalStack:
             return records
         finally:
             consumer.close()
+
+    def produce(self, logical_topic: str, messages: list[tuple[str, bytes]]) -> None:
+        """Send ``(key, value)`` pairs to one topic and wait for every acknowledgement."""
+        from services.runtime.kafka import make_producer
+
+        settings = self.settings()
+        producer = make_producer(settings)
+        try:
+            topic = settings.topic(logical_topic)
+            for key, value in messages:
+                producer.send(topic, key=key.encode(), value=value)
+            producer.flush()
+        finally:
+            producer.close(timeout=10)
+
+    def wait_results(self, event_ids: set[str], timeout: float) -> dict[str, float]:
+        """Wait for a result of every event; event id -> broker time of its first result."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            first: dict[str, float] = {}
+            for record in self.read(RESULTS):
+                event_id = record.key.decode().split("|", 1)[0]
+                if event_id in event_ids:
+                    first.setdefault(event_id, record.timestamp / 1e3)
+            if set(first) == event_ids:
+                return first
+            time.sleep(0.5)
+        raise StackError(f"results missing after {timeout:.0f} s")
 
     def latest_bundle_revisions(self) -> dict[str, int]:
         """Event id -> highest revision ingest has emitted so far."""
