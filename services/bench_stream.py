@@ -60,6 +60,14 @@ def extraction_seconds(metrics_text: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
+def model_label(spec: str) -> str:
+    """``name:version`` of the model a spec resolves to now."""
+    from symae.artifacts import read_model_dir, resolve
+
+    info = read_model_dir(resolve(spec), check=False)
+    return f"{info.name}:{info.version}"
+
+
 def renamed(bundle, event_id: str):
     """``bundle`` under another event id (same traces, same revision)."""
     origin = bundle.origin.model_copy(update={"event_id": event_id})
@@ -134,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     p50, p99 = np.percentile(latencies, [50, 99])
     body = "\n".join([
-        f"Model `{args.model}`, {args.stations} stations per synthetic event, one broker "
+        f"Model `{model_label(args.model)}`, {args.stations} stations per synthetic event, one broker "
         "and one process per service, all on this machine; ingest readiness and revision "
         "settings at their defaults.",
         "",
