@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m symae.demo
+	$(PY) -m services.demo
 
 # System validators the deploy/ tests call (promtool, docker-compose config), installed
 # from Debian packages only when missing (apt-get update only then). kubectl comes with
