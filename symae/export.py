@@ -103,18 +103,28 @@ def trace_latent_step(model: SymVAE, example: tuple[torch.Tensor, ...]) -> torch
     )(*example)
 
 
+def _free_sizes(taken: set[int], count: int) -> list[int]:
+    """``count`` distinct sizes >= 2 that equal no model dimension in ``taken``.
+
+    Symbolic tracing gives equal sizes one symbol, so an example batch of 3 traces with
+    q = 3 would fix the batch dimension to 3 in the exported graph.
+    """
+    return [k for k in range(2, 2 + count + len(taken)) if k not in taken][:count]
+
+
 def example_inputs(model: SymVAE) -> dict[str, tuple[torch.Tensor, ...]]:
-    """Example inputs per graph (sizes >= 2 so no dimension is specialised)."""
+    """Example inputs per graph, sized so that no dynamic dimension is specialised."""
     c = model.config
+    a, b = _free_sizes({c.nt, c.p, c.q, c.p + c.q}, 2)
     gen = torch.Generator().manual_seed(0)
     scalar = torch.tensor
     return {
-        "coherent": (torch.randn(2, 3, c.nt, generator=gen), torch.ones(2, 3)),
-        "nuisance": (torch.randn(3, c.nt, generator=gen),),
-        "decoder": (torch.randn(3, c.p + c.q, generator=gen),),
-        "reencode": (torch.randn(3, c.nt, generator=gen),),
+        "coherent": (torch.randn(a, b, c.nt, generator=gen), torch.ones(a, b)),
+        "nuisance": (torch.randn(b, c.nt, generator=gen),),
+        "decoder": (torch.randn(b, c.p + c.q, generator=gen),),
+        "reencode": (torch.randn(b, c.nt, generator=gen),),
         "latent_step": (
-            torch.randn(3, c.q, generator=gen),
+            torch.randn(b, c.q, generator=gen),
             torch.randn(c.p, generator=gen),
             0.1 * torch.randn(c.p, generator=gen),
             scalar(1.0),

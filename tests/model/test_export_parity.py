@@ -111,6 +111,22 @@ def test_latent_step_parity(exported, onnx_model, n: int) -> None:
     assert objective == pytest.approx(kl / j1 + alpha * l1 / j2, rel=1e-5)
 
 
+def test_dynamic_sizes_survive_model_dimensions_of_the_same_size(tmp_path: Path) -> None:
+    # p = 2 and q = 3 equal the smallest example sizes: the graphs must stay dynamic
+    torch.manual_seed(0)
+    model = SymVAE(ModelConfig(nt=NT, p=2, q=3)).eval()
+    save_model_dir(model, tmp_path / "m", "small-dims", TrainConfig(), DataContract())
+    export_model_dir(tmp_path / "m")
+    m = OnnxModel.load(tmp_path / "m", provider="cpu")
+    rng = np.random.default_rng(0)
+    for n in (1, 3, 10):
+        codes = rng.standard_normal((n, 3)).astype(np.float32)
+        out, *_ = m.latent_step(codes, np.zeros(2, np.float32), np.zeros(2, np.float32),
+                                1.0, 1.0, 0.1, 0.1)  # fmt: skip
+        assert out.shape == (n, 3)
+        assert m.coherent(_traces(n, 2, seed=n))[0].shape == (n, 2)
+
+
 def test_runtime_refuses_bad_input(onnx_model) -> None:
     with pytest.raises(ValueError, match="nt=192"):
         onnx_model.nuisance(np.zeros((3, 100), np.float32))
