@@ -106,9 +106,7 @@ class LocalStack:
         extra = service_args or {}
         base = ["--bootstrap-servers", self.broker.bootstrap_servers]
         own = {
-            # preprocessing takes tens of ms a record: fetch fewer per poll and allow long
-            # polls, so a busy ingest is never dropped from its consumer group
-            "ingest": ["--kafka-max-poll-records", "20", "--kafka-max-poll-interval-ms", "60000"],
+            "ingest": [],
             "inference": ["--model", model],
             "publish": ["--http-port", str(self.http_port),
                         "--products-dir", str(self.products_dir)],

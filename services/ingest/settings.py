@@ -29,6 +29,11 @@ class IngestSettings(ServiceSettings):
     max_records_per_event: int = Field(1000, ge=1)
     max_samples_per_record: int = Field(2_000_000, ge=1)
     snr_min: float | None = Field(None, description="override the preprocessing SNR threshold")
+    # Preprocessing costs up to tens of ms per record (more when a new source depth
+    # fills the TauP table), so ingest polls fewer records and may take longer between
+    # polls than the runtime's defaults allow before the group drops it.
+    kafka_max_poll_records: int = Field(20, gt=0)
+    kafka_max_poll_interval_ms: int = Field(60000, gt=0)
     inventory: Path | None = Field(
         None, description="StationXML file or folder for records that carry none"
     )

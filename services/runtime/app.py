@@ -425,9 +425,17 @@ class ServiceApp:
                 self.metrics.set_lag(tp.topic, tp.partition, max(0, high - self._processed[tp]))
 
     def _revoked(self, partitions: Sequence[TopicPartition]) -> None:
-        if self._producer is not None:
-            self._producer.flush()
-        self._commit(force=True, only=list(partitions))
+        try:
+            if self._producer is not None:
+                self._producer.flush()
+            self._commit(force=True, only=list(partitions))
+        except Exception as exc:  # e.g. called from the client's IO thread after a poll timeout
+            log.warning(
+                "could not commit before losing %s (%s); their uncommitted messages will be "
+                "delivered again",
+                sorted(f"{tp.topic}[{tp.partition}]" for tp in partitions),
+                exc,
+            )
         for tp in partitions:
             self._processed.pop(tp, None)
             self._committed.pop(tp, None)
