@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         subsets,
         summarise,
         summary_markdown,
+        targets_markdown,
         write_report,
     )
     from symae.extract.coherent import LatentSettings
@@ -118,7 +119,10 @@ def run(args: argparse.Namespace) -> int:
         f"**{name}**\n\n" + summary_markdown(summary, len(sub))
         for (name, summary), sub in zip(summaries.items(), subsets(scores).values(), strict=True)
     )
-    body = f"Setup: `{json.dumps(setup)}`\n\n" + body
+    body = (
+        f"Setup: `{json.dumps(setup)}`\n\nTargets (all events):\n\n"
+        + targets_markdown(summaries["all"]) + "\n\n" + body
+    )
     if args.record:
         from symae.bench import record
 

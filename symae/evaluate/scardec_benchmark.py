@@ -173,6 +173,34 @@ def summary_markdown(summary: dict[str, dict[str, dict[str, float]]], n_events: 
     return "\n".join(lines)
 
 
+TARGET_CC = 0.90
+TARGET_DURATION = 0.15
+
+
+def targets_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The issue's targets against the measured medians, met or missed and by how much."""
+    cc = summary[SYMAE]["cc"]["median"]
+    dur = summary[SYMAE]["abs_duration_rel_error"]["median"]
+    best_baseline = max(
+        ((m, v["cc"]["median"]) for m, v in summary.items() if m != SYMAE), key=lambda x: x[1], default=None
+    )
+    lines = [
+        f"- median CC >= {TARGET_CC:.2f}: SymAE {cc:.3f}, "
+        + ("met" if cc >= TARGET_CC else f"missed by {TARGET_CC - cc:.3f}"),
+    ]
+    if best_baseline is not None:
+        name, value = best_baseline
+        lines.append(
+            f"- SymAE median CC above every baseline's: best baseline {name} {value:.3f}, "
+            + (f"met (+{cc - value:.3f})" if cc > value else f"missed ({cc - value:+.3f})")
+        )
+    lines.append(
+        f"- median |duration error| <= {TARGET_DURATION:.0%}: SymAE {dur:.0%}, "
+        + ("met" if dur <= TARGET_DURATION else f"missed by {dur - TARGET_DURATION:.0%}")
+    )
+    return "\n".join(lines)
+
+
 def events_markdown(scores: Sequence[EventScore]) -> str:
     methods = list(scores[0].metrics)
     head = "| event | Mw | depth km | traces | pixels | directivity | " + " | ".join(

@@ -1,0 +1,67 @@
+"""Benchmark summaries: quartiles per method, subsets, targets text, report files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from symae.evaluate.metrics import Series, compare
+from symae.evaluate.scardec_benchmark import (
+    SYMAE,
+    EventScore,
+    subsets,
+    summarise,
+    targets_markdown,
+    write_report,
+)
+
+T = np.arange(192) - 92.0
+
+
+def pulse(centre: float, width: float) -> np.ndarray:
+    return np.exp(-0.5 * ((T - centre) / width) ** 2)
+
+
+def score(i: int, directivity: bool, symae_width: float, baseline_width: float) -> EventScore:
+    truth = Series(pulse(10.0, 4.0), -92.0, 1.0)
+    s = EventScore(f"e{i}", 0.0, 0.0, 10.0, 7.5, 100, 20, directivity)
+    s.metrics[SYMAE] = compare(Series(pulse(10.0, symae_width), -92.0, 1.0), truth)
+    s.metrics["mean_envelope"] = compare(Series(pulse(10.0, baseline_width), -92.0, 1.0), truth)
+    return s
+
+
+@pytest.fixture
+def scores() -> list[EventScore]:
+    return [score(i, i % 2 == 1, 4.0 + 0.1 * i, 8.0 + i) for i in range(6)]
+
+
+def test_summary_holds_median_and_quartiles_per_method(scores) -> None:
+    summary = summarise(scores)
+    assert set(summary) == {SYMAE, "mean_envelope"}
+    cc = np.array([s.metrics[SYMAE].cc for s in scores])
+    assert summary[SYMAE]["cc"]["median"] == pytest.approx(np.median(cc))
+    assert summary[SYMAE]["cc"]["q1"] <= summary[SYMAE]["cc"]["median"] <= summary[SYMAE]["cc"]["q3"]
+    assert summary["mean_envelope"]["cc_wins_vs_symae"]["median"] == 0.0
+
+
+def test_targets_text_says_met_or_missed(scores) -> None:
+    text = targets_markdown(summarise(scores))
+    assert "median CC >= 0.90: SymAE" in text and "met" in text
+    assert "best baseline mean_envelope" in text
+    bad = [score(i, False, 12.0, 4.0) for i in range(3)]
+    text = targets_markdown(summarise(bad))
+    assert "missed by" in text and "missed (" in text
+
+
+def test_subsets_split_by_directivity_and_report_is_written(scores, tmp_path) -> None:
+    parts = subsets(scores)
+    assert [len(v) for v in parts.values()] == [6, 3, 3]
+    summaries = {name: summarise(sub) for name, sub in parts.items()}
+    report = write_report(tmp_path, scores, summaries, {"seed": 1})
+    assert "## with directivity" in report.read_text()
+    data = json.loads((tmp_path / "scores.json").read_text())
+    assert len(data["events"]) == 6 and data["setup"] == {"seed": 1}
+    with pytest.raises(ValueError, match="no event scores"):
+        summarise([])
