@@ -54,6 +54,17 @@ def _check_sources(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Extract; bad input (missing files, unusable records, unknown model) exits with its message."""
+    from symae.artifacts import ArtifactError
+    from symae.data.dataset import DatasetError
+
+    try:
+        return _run(args)
+    except (ValueError, FileNotFoundError, ArtifactError, DatasetError) as exc:
+        raise SystemExit(f"symae extract: {exc}") from exc
+
+
+def _run(args: argparse.Namespace) -> int:
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import ExtractionSettings, Extractor
     from symae.extract.records import event_from_records
@@ -74,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 event = ds.event(args.event_id)
             except KeyError as exc:
-                raise SystemExit(str(exc)) from exc
+                raise SystemExit(f"symae extract: {exc.args[0]}") from exc
     else:
         event = event_from_records(args.waveforms, args.inventory, args.event, extractor.contract)
     info = extractor.coherent_information([event])[0]

@@ -48,7 +48,7 @@ def event_from_records(
     config = PreprocessConfig(contract=contract)
     traces, rejections = preprocess_stream(stream, read_inventory(str(inventory)), origin, config)
     if rejections:
-        log.info("%s: rejected %s", origin.event_id, count_reasons(rejections))
+        log.info("%s: rejected %s", origin.event_id, {k: v for k, v in count_reasons(rejections).items() if v})
     if not traces:
         reasons = "; ".join(f"{r.source}: {r.message}" for r in rejections[:5])
         raise ValueError(f"event {origin.event_id!r}: no record survived preprocessing ({reasons})")

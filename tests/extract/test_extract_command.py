@@ -69,6 +69,11 @@ def test_extract_refuses_mixed_or_missing_inputs(dataset_file, tmp_path) -> None
     assert run.returncode != 0 and "--dataset needs --event-id" in run.stderr
     run = symae("extract", "--inventory", "x.xml", "--out", str(tmp_path / "r.json"))
     assert run.returncode != 0 and "missing --waveforms, --event" in run.stderr
+    run = symae("extract", "--dataset", str(dataset_file), "--event-id", "nope", "--out", str(tmp_path / "r.json"))
+    assert run.returncode != 0 and "event 'nope' not in" in run.stderr
+    run = symae("extract", "--dataset", str(dataset_file), "--event-id", "x", "--model", "no-such-model",
+                "--out", str(tmp_path / "r.json"))
+    assert run.returncode != 0 and "no model 'no-such-model'" in run.stderr
 
 
 def test_extraction_never_imports_torch(dataset_file, tiny_model_dir, small_event) -> None:
