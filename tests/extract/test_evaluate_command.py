@@ -1,0 +1,29 @@
+"""``symae evaluate`` end to end on one SCARDEC event and the tiny model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from symae.paths import REPO_ROOT
+
+
+def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_model_dir, tmp_path) -> None:
+    out = tmp_path / "bench"
+    run = subprocess.run(
+        [sys.executable, "-m", "symae.cli", "evaluate", "--model", str(tiny_model_dir), "--out", str(out),
+         "--scardec", str(scardec_root), "--limit", "1", "--stations", "30", "--directivity", "both",
+         "--steps", "5"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    data = json.loads((out / "scores.json").read_text())
+    assert [e["directivity"] for e in data["events"]] == [False, True]
+    methods = {"symae", "mean_envelope", "aligned_stack", "deconvolved_stack"}
+    assert all(set(e["metrics"]) == methods for e in data["events"])
+    assert all(-1.0 <= e["metrics"]["symae"]["cc"] <= 1.0 for e in data["events"])
+    assert set(data["summary"]) == {"all", "without directivity", "with directivity"}
+    assert "median CC >= 0.90" in run.stdout
+    for name in ("cc_by_method.png", "duration.png", "map.png", "map.html"):
+        assert (out / "figures" / name).is_file(), name
