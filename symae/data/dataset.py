@@ -215,6 +215,8 @@ class DatasetWriter:
             truth.attrs["t0"] = self.contract.t0
             truth.attrs["dt"] = self.contract.dt
             for name, value in event.truth_attrs.items():
+                if value is None:  # HDF5 has no null: an absent attribute reads as absent
+                    continue
                 truth.attrs[name] = json.dumps(value) if isinstance(value, dict | list) else value
         pixels = grp.create_group("pixels")
         for pixel, tg in sorted(event.groups.items()):

@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--inventory", type=Path, metavar="FILE", help="StationXML with responses")
     src.add_argument("--event", type=Path, metavar="FILE", help="QuakeML with the origin")
     src.add_argument("--dataset", type=Path, metavar="FILE.h5", help="symae HDF5 data set")
-    src.add_argument("--event-id", metavar="ID", help="event of --dataset to extract")
+    src.add_argument("--event-id", metavar="ID",
+                     help="event to extract: required with --dataset, picks one of several in --event")
     parser.add_argument("--out", type=Path, required=True, metavar="RESULT.json")
     parser.add_argument("--model", default="default", metavar="NAME_OR_DIR",
                         help="'default', a model directory or a registry name[:version]")
@@ -40,12 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _check_sources(args: argparse.Namespace) -> str:
     records = [args.waveforms, args.inventory, args.event]
-    dataset = [args.dataset, args.event_id]
-    if any(v is not None for v in dataset):
+    if args.dataset is not None:
         if any(v is not None for v in records):
             raise SystemExit("give either --waveforms/--inventory/--event or --dataset/--event-id, not both")
-        if not all(v is not None for v in dataset):
-            raise SystemExit("--dataset needs --event-id (and the reverse)")
+        if args.event_id is None:
+            raise SystemExit("--dataset needs --event-id")
         return "dataset"
     if not all(v is not None for v in records):
         missing = [n for n, v in zip(("--waveforms", "--inventory", "--event"), records, strict=True) if v is None]
@@ -87,7 +87,9 @@ def _run(args: argparse.Namespace) -> int:
             except KeyError as exc:
                 raise SystemExit(f"symae extract: {exc.args[0]}") from exc
     else:
-        event = event_from_records(args.waveforms, args.inventory, args.event, extractor.contract)
+        event = event_from_records(
+            args.waveforms, args.inventory, args.event, extractor.contract, args.event_id
+        )
     info = extractor.coherent_information([event])[0]
     result = extractor.assemble(event, info)
     args.out.parent.mkdir(parents=True, exist_ok=True)

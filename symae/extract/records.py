@@ -17,13 +17,25 @@ from symae.data.dataset import EventData, Origin
 log = logging.getLogger(__name__)
 
 
-def origin_from_event_file(path: str | Path) -> Origin:
-    """The origin of the only event in an event file (QuakeML or any format ObsPy reads)."""
+def origin_from_event_file(path: str | Path, event_id: str | None = None) -> Origin:
+    """The origin of one event of an event file (QuakeML or any format ObsPy reads).
+
+    ``event_id`` picks it among several; without it the file must hold exactly one.
+    """
     from symae.data.events import read_origins
 
     origins = read_origins(path)
+    if event_id is not None:
+        chosen = [o for o in origins if o.event_id == event_id]
+        if not chosen:
+            known = ", ".join(o.event_id for o in origins)
+            raise ValueError(f"{path}: no event {event_id!r} (events: {known})")
+        return chosen[0]
     if len(origins) != 1:
-        raise ValueError(f"{path}: expected one event, found {len(origins)}")
+        known = ", ".join(o.event_id for o in origins)
+        raise ValueError(
+            f"{path}: expected one event, found {len(origins)} ({known}); choose one with --event-id"
+        )
     return origins[0]
 
 
@@ -32,6 +44,7 @@ def event_from_records(
     inventory: str | Path,
     event_file: str | Path,
     contract: DataContract,
+    event_id: str | None = None,
 ) -> EventData:
     """Read, preprocess and group one event's records; raises if no record survives."""
     from obspy import Stream, read, read_inventory
@@ -44,7 +57,7 @@ def event_from_records(
         if not Path(path).is_file():
             raise FileNotFoundError(f"waveform file not found: {path}")
         stream += read(str(path))
-    origin = origin_from_event_file(event_file)
+    origin = origin_from_event_file(event_file, event_id)
     config = PreprocessConfig(contract=contract)
     traces, rejections = preprocess_stream(stream, read_inventory(str(inventory)), origin, config)
     if rejections:

@@ -38,7 +38,7 @@ def make_event(event_id: str, sizes: dict[int, int], seed: int, truth: bool = Fa
                       moment_tensor={"Mrr": 1e20, "Mtt": -1e20, "Mpp": 0.0, "Mrt": 0.0, "Mrp": 0.0, "Mtp": 0.0}),
         groups=groups,
         truth_stf=rng.random(CONTRACT.nt).astype(np.float32) if truth else None,
-        truth_attrs={"mw": 7.1, "episodes": [1.0, 2.0]} if truth else {},
+        truth_attrs={"mw": 7.1, "episodes": [1.0, 2.0], "directivity": None} if truth else {},
         provenance={"builder": "test", "seed": seed},
     )
 
@@ -82,6 +82,7 @@ def test_round_trip_append_and_lazy_index(tmp_path):
         event = ds.event("a")
         assert np.allclose(event.truth_stf, a.truth_stf)
         assert event.truth_attrs["episodes"] == [1.0, 2.0] and event.truth_attrs["dt"] == 1.0
+        assert "directivity" not in event.truth_attrs  # None is stored as absent
         assert event.origin == a.origin and event.provenance == a.provenance
         assert ds.event("b").truth_stf is None
         assert sum(len(g) for g in ds.iter_groups()) == 12

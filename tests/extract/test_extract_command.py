@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -25,11 +24,8 @@ def symae(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def dataset_file(small_event, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("extract-cmd") / "events.h5"
-    event = copy.copy(small_event.event_data)
-    # HDF5 attributes cannot hold None (the generator writes directivity=None)
-    event.truth_attrs = {k: v for k, v in event.truth_attrs.items() if v is not None}
     with DatasetWriter(path, DataContract()) as w:
-        w.write_event(event)
+        w.write_event(small_event.event_data)
     return path
 
 
