@@ -1,4 +1,4 @@
-"""The ``symae`` command line.
+"""symae: earthquake source time functions from symmetric variational autoencoders.
 
 Each command lives in its own module, which exposes ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> int``. Modules keep heavy imports
