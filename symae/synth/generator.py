@@ -232,8 +232,8 @@ def synthesize_event(
             takeoff_deg=float(arrivals.takeoff_deg["P"][i]),
             p_time=p_time,
         )
-        first_guess, snr_used = scale_for_snr(spectrum, noise, nfft, dt, p_offset, snr, pre)
         try:
+            first_guess, snr_used = scale_for_snr(spectrum, noise, nfft, dt, p_offset, snr, pre)
             noise_level, model_trace = _fit_noise_level(
                 lambda a: process(Trace(data=clean + a * noise, header=header), geom, pre),  # noqa: B023
                 first_guess,

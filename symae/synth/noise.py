@@ -23,6 +23,7 @@ from obspy.signal.invsim import cosine_sac_taper
 from scipy.signal import butter, sosfreqz
 
 from symae.data.preprocess import PreprocessConfig
+from symae.data.rejections import Rejected, RejectReason
 
 SNR_TOLERANCE = 0.02  # relative, between requested and measured SNR
 
@@ -112,7 +113,9 @@ def noise_scale(
     real = roots[np.isreal(roots)].real
     positive = real[real > 0]
     if positive.size == 0:
-        raise ValueError(f"no noise level gives SNR {snr:g} for this record")
+        # the clean record has nearly as much energy before P as after it: preprocessing
+        # would refuse it whatever the noise, so the station is dropped like a real one
+        raise Rejected(RejectReason.LOW_SNR, f"no noise level gives SNR {snr:g} for this record")
     return float(positive.min()), float(snr)
 
 

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from symae.data.rejections import Rejected, RejectReason
 from symae.synth.generator import _fit_noise_level
 from symae.synth.noise import SNR_TOLERANCE, noise_scale
 
@@ -36,6 +37,17 @@ def test_unreachable_target_is_lowered_not_failed() -> None:
     a, used = noise_scale(signal, noise, 30.0)
     assert used < 2.5
     assert _ratio(signal, noise, a) == pytest.approx(used, rel=1e-9)
+
+
+def test_hopeless_record_is_rejected_as_low_snr() -> None:
+    rng = np.random.default_rng(2)
+    # clean ratio about 1.2 and noise louder in the signal window than before P: no level
+    # of this noise lifts the record to the (lowered) target, so the station is dropped
+    signal = (rng.normal(0, 1.2, 65), rng.normal(0, 1, 81))
+    noise = (rng.normal(0, 1.5, 65), rng.normal(0, 1, 81))
+    with pytest.raises(Rejected) as err:
+        noise_scale(signal, noise, 30.0)
+    assert err.value.reason is RejectReason.LOW_SNR
 
 
 def test_fit_noise_level_refines_a_poor_guess() -> None:
