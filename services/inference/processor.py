@@ -188,7 +188,6 @@ class InferenceProcessor(Processor):
         stream = {
             "first_record_time": b.first_record_time,
             "last_record_time": b.last_record_time,
-            "bundle_emitted_at": b.emitted_at,
             "n_rejected_records": sum(b.rejections.values()),
         }
         result = result.model_copy(update={"provenance": {**result.provenance, "stream": stream}})
