@@ -10,7 +10,9 @@ import pytest
 from symae.evaluate.metrics import Series, compare
 from symae.evaluate.scardec_benchmark import (
     SYMAE,
+    TRUTH_ENVELOPE,
     EventScore,
+    readout_ceiling,
     subsets,
     summarise,
     targets_markdown,
@@ -53,6 +55,24 @@ def test_targets_text_says_met_or_missed(scores) -> None:
     bad = [score(i, False, 12.0, 4.0) for i in range(3)]
     text = targets_markdown(summarise(bad))
     assert "missed by" in text and "missed (" in text
+
+
+def test_readout_ceiling_of_a_short_pulse_is_imperfect() -> None:
+    # the Hilbert envelope of a 4 s Gaussian pulse: 1/t tails widen it several times over
+    ceiling = readout_ceiling(Series(pulse(10.0, 4.0), -92.0, 1.0))
+    assert 0.8 < ceiling.cc < 0.95
+    assert ceiling.duration_rel_error > 1.0
+    wide = readout_ceiling(Series(pulse(10.0, 10.0), -92.0, 1.0))
+    assert wide.cc > ceiling.cc and wide.duration_rel_error < ceiling.duration_rel_error
+
+
+def test_ceiling_is_reported_and_never_taken_for_a_baseline(scores) -> None:
+    for s in scores:
+        s.metrics[TRUTH_ENVELOPE] = compare(Series(pulse(10.0, 4.0), -92.0, 1.0),
+                                            Series(pulse(10.0, 4.0), -92.0, 1.0))  # fmt: skip
+    text = targets_markdown(summarise(scores))
+    assert "best baseline mean_envelope" in text
+    assert "read-out ceiling (truth_envelope" in text and "median CC 1.000" in text
 
 
 def test_subsets_split_by_directivity_and_report_is_written(scores, tmp_path) -> None:
