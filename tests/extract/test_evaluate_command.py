@@ -20,10 +20,10 @@ def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_mode
     assert run.returncode == 0, run.stderr
     data = json.loads((out / "scores.json").read_text())
     assert [e["directivity"] for e in data["events"]] == [False, True]
-    methods = {"symae", "mean_envelope", "aligned_stack", "deconvolved_stack"}
+    methods = {"symae", "mean_envelope", "aligned_stack", "deconvolved_stack", "truth_envelope"}
     assert all(set(e["metrics"]) == methods for e in data["events"])
     assert all(-1.0 <= e["metrics"]["symae"]["cc"] <= 1.0 for e in data["events"])
     assert set(data["summary"]) == {"all", "without directivity", "with directivity"}
-    assert "median CC >= 0.90" in run.stdout
+    assert "median CC >= 0.90" in run.stdout and "read-out ceiling (truth_envelope" in run.stdout
     for name in ("cc_by_method.png", "duration.png", "map.png", "map.html"):
         assert (out / "figures" / name).is_file(), name
