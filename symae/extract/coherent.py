@@ -9,8 +9,9 @@ The method doc's recipe, on the exported ONNX graphs (no torch):
 3. The N traces of lowest B_j give N starting nuisance codes.
 4. Plain gradient descent on those codes with the exported step graph, minimising
    J = KL / J1 + alpha * L1(standardised virtual traces) / J2 (J1, J2 the starting values).
-5. Every group b: decode [mu_c(b) ; each optimised code] and demean: the (N, nt)
-   virtual gather of that pixel, in the aligned frame.
+5. Every group b: decode [mu_c(b) ; each optimised code], demean, and delay by the mean
+   learned shift of the group's traces: the (N, nt) virtual gather of that pixel, back
+   in the data frame (time after the predicted P), as the reconstructions are.
 
 Several events go through the encoders and decoders together (``coherent_information_many``);
 only the descent loop runs per event, since each event has its own reference.
@@ -88,7 +89,7 @@ class CoherentInformation:
     objective: np.ndarray  # (steps + 1,) J, normalised (starts at 1 + alpha)
     kl: np.ndarray  # (steps + 1,) raw KL term
     l1: np.ndarray  # (steps + 1,) raw L1 term
-    virtual: np.ndarray  # (G, N, nt) virtual gathers, aligned frame, demeaned
+    virtual: np.ndarray  # (G, N, nt) virtual gathers, data frame, demeaned
     reconstruction: np.ndarray  # (T, nt) autoencoder reconstruction in the traces' frame
 
     def group_slices(self) -> list[slice]:
@@ -219,6 +220,8 @@ def coherent_information_many(
     ]
     virtual = _demean(graphs.decode(np.concatenate(rows).astype(np.float32)))
     counts = np.cumsum([0, *[len(r) for r in rows]])
+    group_shift = np.array([shifts[group_of_trace == g].mean() for g in range(len(all_groups))])
+    virtual = fourier_advance(virtual, -np.repeat(group_shift, np.diff(counts)))
     group_start = 0
     for e, n in enumerate(n_groups):
         gathers = [virtual[counts[g] : counts[g + 1]] for g in range(group_start, group_start + n)]

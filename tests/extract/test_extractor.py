@@ -96,3 +96,44 @@ def test_result_round_trips_through_a_file(tiny_model_dir, small_event, tmp_path
     path = tmp_path / "RESULT.json"
     result.write(path)
     assert ExtractionResult.read(path) == result
+
+
+class _ShiftedPulseGraphs:
+    """Model stand-in: every trace gets the learned shift ``s``; the decoder draws one
+    pulse at the centre of the aligned frame whatever the codes."""
+
+    p, q, nt = 2, 2, 192
+
+    def __init__(self, s: float) -> None:
+        self.s = s
+
+    def coherent(self, traces, mask):
+        g, n = mask.shape
+        return np.zeros((g, self.p)), np.zeros((g, self.p)), np.full((g, n), self.s)
+
+    def nuisance(self, traces):
+        t = len(traces)
+        return np.zeros((t, self.q)), np.zeros((t, self.q)), np.full(t, self.s)
+
+    def decode(self, codes):
+        out = np.zeros((len(codes), self.nt))
+        out[:, self.nt // 2] = 1.0
+        return out
+
+    def reencode(self, traces):
+        return np.zeros((len(traces), self.p)), np.zeros((len(traces), self.p))
+
+    def latent_step(self, codes, ref_mu, ref_logvar, j1, j2, alpha, lr):
+        return codes, 1.0 + alpha, 1.0, 1.0
+
+
+def test_virtual_gathers_are_put_back_in_the_data_frame() -> None:
+    from symae.extract.coherent import get_coherent_information
+
+    advance = 6  # samples the model advances every trace by to align it
+    graphs = _ShiftedPulseGraphs(s=advance * 2 / 192)
+    groups = [np.zeros((4, 192), np.float32), np.zeros((3, 192), np.float32)]
+    info = get_coherent_information(graphs, groups, LatentSettings(n_codes=2, steps=1))
+    # the pulse sits mid-window in the aligned frame, so `advance` samples later in the data
+    assert np.all(np.argmax(info.virtual, axis=-1) == 96 + advance)
+    assert np.all(np.argmax(info.reconstruction, axis=-1) == 96 + advance)
