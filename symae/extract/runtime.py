@@ -24,6 +24,7 @@ PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
 # whether this process could open a CUDA session; probed once so that a machine without a
 # usable GPU reports the failed CUDA load once, not once per graph
 _cuda_usable: bool | None = None
+ORT_DEFAULT_SEVERITY = 2  # ONNX Runtime's own default: warnings and above
 
 
 def _session_options(threads: int | None) -> ort.SessionOptions:
@@ -42,7 +43,14 @@ def open_session(path: Path, provider: str, threads: int | None = None) -> ort.I
     try_cuda = provider == "cuda" or (provider == "auto" and _cuda_usable is not False)
     wanted = [PROVIDERS["cuda"], PROVIDERS["cpu"]] if try_cuda else [PROVIDERS["cpu"]]
     wanted = [p for p in wanted if p in ort.get_available_providers()]
-    session = ort.InferenceSession(str(path), _session_options(threads), providers=wanted)
+    quiet_probe = provider == "auto" and PROVIDERS["cuda"] in wanted
+    if quiet_probe:  # a CPU-only machine fails to load the CUDA libraries: we report it below
+        ort.set_default_logger_severity(4)
+    try:
+        session = ort.InferenceSession(str(path), _session_options(threads), providers=wanted)
+    finally:
+        if quiet_probe:
+            ort.set_default_logger_severity(ORT_DEFAULT_SEVERITY)
     if try_cuda:
         _cuda_usable = PROVIDERS["cuda"] in session.get_providers()
         if not _cuda_usable and provider == "auto":
