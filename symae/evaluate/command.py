@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--directivity", choices=("off", "on", "both"), default="both")
     parser.add_argument("--batch", type=int, default=4, help="events per ONNX call")
     parser.add_argument("--steps", type=int, default=100, help="descent steps (default 100)")
+    parser.add_argument("--lr", type=float, default=0.1, help="descent step size (default 0.1)")
+    parser.add_argument("--alpha", type=float, default=0.1, help="L1 weight (default 0.1)")
     parser.add_argument("--figures", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--record", action="store_true", help="write the summary to docs/benchmarks.md")
 
@@ -83,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import ExtractionSettings, Extractor
 
-    extractor = Extractor.load(args.model, "auto", ExtractionSettings(latent=LatentSettings(steps=args.steps)))
+    extractor = Extractor.load(args.model, "auto", ExtractionSettings(
+        latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha)))
     if args.dataset:
         from symae.data.dataset import Dataset
 
@@ -98,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
             "stations": args.stations, "snr_range": list(args.snr), "directivity": args.directivity,
             "limit": args.limit,
         }
-    setup.update({"model": f"{extractor.model.name}:{extractor.model.version}", "steps": args.steps})
+    setup.update({"model": f"{extractor.model.name}:{extractor.model.version}", "steps": args.steps,
+                  "lr": args.lr, "alpha": args.alpha})
     events = []
 
     def keep(stream):

@@ -14,12 +14,13 @@ def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_mode
     run = subprocess.run(
         [sys.executable, "-m", "symae.cli", "evaluate", "--model", str(tiny_model_dir), "--out", str(out),
          "--scardec", str(scardec_root), "--limit", "1", "--stations", "30", "--directivity", "both",
-         "--steps", "5"],
+         "--steps", "5", "--lr", "0.2", "--alpha", "0.3"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr
     data = json.loads((out / "scores.json").read_text())
     assert [e["directivity"] for e in data["events"]] == [False, True]
+    assert (data["setup"]["steps"], data["setup"]["lr"], data["setup"]["alpha"]) == (5, 0.2, 0.3)
     methods = {"symae", "mean_envelope", "aligned_stack", "deconvolved_stack", "truth_envelope"}
     assert all(set(e["metrics"]) == methods for e in data["events"])
     assert all(-1.0 <= e["metrics"]["symae"]["cc"] <= 1.0 for e in data["events"])
