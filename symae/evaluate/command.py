@@ -130,9 +130,11 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         from symae.bench import record
 
-        record("SCARDEC benchmark", body, "symae evaluate " + " ".join(
-            f"--{k} {v}" for k, v in (("model", args.model), ("seed", args.seed),
-                                       ("stations", args.stations), ("directivity", args.directivity))))
+        options = [("model", args.model), ("seed", args.seed), ("stations", args.stations),
+                   ("directivity", args.directivity)]
+        options += [(k, v) for k, v, default in (("steps", args.steps, 100), ("lr", args.lr, 0.1),
+                                                 ("alpha", args.alpha, 0.1)) if v != default]
+        record("SCARDEC benchmark", body, "symae evaluate " + " ".join(f"--{k} {v}" for k, v in options))
     else:
         print(body)
     return 0

@@ -166,7 +166,35 @@ def summarise(scores: Sequence[EventScore]) -> dict[str, dict[str, dict[str, flo
         summary[method]["cc_wins_vs_symae"] = {
             "median": float(np.mean(_metric_values(scores, method, "cc") > _metric_values(scores, SYMAE, "cc")))
         }
+        if method != SYMAE:
+            summary[method]["cc_paired_difference"] = paired_cc_difference(scores, method)
     return summary
+
+
+BOOTSTRAP_DRAWS = 2000
+BOOTSTRAP_SEED = 0
+
+
+def paired_cc_difference(scores: Sequence[EventScore], method: str) -> dict[str, float]:
+    """SymAE's CC minus ``method``'s, event by event.
+
+    Returns the median difference, its 95 % bootstrap interval and the share of events
+    where SymAE scores higher. The bootstrap resamples *sources*: the same event id with
+    and without directivity shares one source, so its two events are drawn together.
+    """
+    diff = _metric_values(scores, SYMAE, "cc") - _metric_values(scores, method, "cc")
+    ids = sorted({s.event_id for s in scores})
+    members = [np.flatnonzero([s.event_id == i for s in scores]) for i in ids]
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    medians = [
+        np.median(diff[np.concatenate([members[k] for k in rng.integers(0, len(ids), len(ids))])])
+        for _ in range(BOOTSTRAP_DRAWS)
+    ]
+    low, high = np.percentile(medians, [2.5, 97.5])
+    return {
+        "median": float(np.median(diff)), "ci_low": float(low), "ci_high": float(high),
+        "share_symae_higher": float(np.mean(diff > 0)), "sources": len(ids),
+    }
 
 
 def summary_markdown(summary: dict[str, dict[str, dict[str, float]]], n_events: int) -> str:
@@ -209,6 +237,16 @@ def targets_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
         lines.append(
             f"- SymAE median CC above every baseline's: best baseline {name} {value:.3f}, "
             + (f"met (+{cc - value:.3f})" if cc > value else f"missed ({cc - value:+.3f})")
+        )
+    for name, v in summary.items():
+        paired = v.get("cc_paired_difference")
+        if paired is None or name == TRUTH_ENVELOPE:
+            continue
+        lines.append(
+            f"  - paired, SymAE - {name}: median CC difference {paired['median']:+.3f} "
+            f"(95 % bootstrap interval over {paired['sources']} sources "
+            f"{paired['ci_low']:+.3f} to {paired['ci_high']:+.3f}); SymAE higher on "
+            f"{paired['share_symae_higher']:.0%} of events"
         )
     lines.append(
         f"- median |duration error| <= {TARGET_DURATION:.0%}: SymAE {dur:.0%}, "

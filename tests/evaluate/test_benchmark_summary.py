@@ -12,6 +12,7 @@ from symae.evaluate.scardec_benchmark import (
     SYMAE,
     TRUTH_ENVELOPE,
     EventScore,
+    paired_cc_difference,
     readout_ceiling,
     subsets,
     summarise,
@@ -55,6 +56,20 @@ def test_targets_text_says_met_or_missed(scores) -> None:
     bad = [score(i, False, 12.0, 4.0) for i in range(3)]
     text = targets_markdown(summarise(bad))
     assert "missed by" in text and "missed (" in text
+
+
+def test_paired_difference_counts_each_source_once_and_brackets_the_median() -> None:
+    # ten sources, each with and without directivity: SymAE exact, the baseline too wide
+    scores = [score(i, d, 4.0, 6.0 + i) for i in range(10) for d in (False, True)]
+    paired = paired_cc_difference(scores, "mean_envelope")
+    diff = [s.metrics[SYMAE].cc - s.metrics["mean_envelope"].cc for s in scores]
+    assert paired["sources"] == 10
+    assert paired["median"] == pytest.approx(np.median(diff))
+    assert 0.0 < paired["ci_low"] <= paired["median"] <= paired["ci_high"]
+    assert paired["share_symae_higher"] == 1.0
+    text = targets_markdown(summarise(scores))
+    assert "paired, SymAE - mean_envelope: median CC difference +" in text
+    assert "over 10 sources" in text and "SymAE higher on 100% of events" in text
 
 
 def test_readout_ceiling_of_a_short_pulse_is_imperfect() -> None:
