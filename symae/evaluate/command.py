@@ -46,6 +46,7 @@ def synthetic_scardec_events(args: argparse.Namespace, contract):
 
     from symae.data.preprocess import PreprocessConfig
     from symae.data.scardec import list_events
+    from symae.evaluate.scardec_benchmark import DIRECTIVITY_SUFFIX
     from symae.paths import scardec_dir
     from symae.synth.config import SynthConfig
     from symae.synth.generator import synthesize_event
@@ -65,7 +66,7 @@ def synthetic_scardec_events(args: argparse.Namespace, contract):
             source = scardec_source(ev, config.raw_dt, rng, flag)
             synth = synthesize_event(rng, source, config)
             data = synth.event_data
-            data.origin.event_id = f"{data.origin.event_id}{'_dir' if flag else ''}"
+            data.origin.event_id = f"{data.origin.event_id}{DIRECTIVITY_SUFFIX if flag else ''}"
             data.truth_attrs.setdefault("t0", contract.t0)
             data.truth_attrs.setdefault("dt", contract.dt)
             yield data

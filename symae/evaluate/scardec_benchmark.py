@@ -29,6 +29,8 @@ SYMAE = "symae"
 # The read-out ceiling, not a method: the true STF itself read out as every STF here is
 # (Hilbert envelope of the demeaned series). A perfect recovery of the source scores this.
 TRUTH_ENVELOPE = "truth_envelope"
+# the benchmark's event with directivity is its source's id plus this suffix
+DIRECTIVITY_SUFFIX = "_dir"
 SUMMARY_METRICS = ("cc", "duration_rel_error", "abs_duration_rel_error", "centroid_error_s", "episode_error", "l2")
 
 
@@ -171,6 +173,11 @@ def summarise(scores: Sequence[EventScore]) -> dict[str, dict[str, dict[str, flo
     return summary
 
 
+def source_id(event_id: str) -> str:
+    """The source an event was made from (its id without the directivity suffix)."""
+    return event_id.removesuffix(DIRECTIVITY_SUFFIX)
+
+
 BOOTSTRAP_DRAWS = 2000
 BOOTSTRAP_SEED = 0
 
@@ -179,12 +186,13 @@ def paired_cc_difference(scores: Sequence[EventScore], method: str) -> dict[str,
     """SymAE's CC minus ``method``'s, event by event.
 
     Returns the median difference, its 95 % bootstrap interval and the share of events
-    where SymAE scores higher. The bootstrap resamples *sources*: the same event id with
-    and without directivity shares one source, so its two events are drawn together.
+    where SymAE scores higher. The bootstrap resamples *sources*: an event with
+    directivity and the same source without it are drawn together.
     """
     diff = _metric_values(scores, SYMAE, "cc") - _metric_values(scores, method, "cc")
-    ids = sorted({s.event_id for s in scores})
-    members = [np.flatnonzero([s.event_id == i for s in scores]) for i in ids]
+    sources = [source_id(s.event_id) for s in scores]
+    ids = sorted(set(sources))
+    members = [np.flatnonzero([src == i for src in sources]) for i in ids]
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     medians = [
         np.median(diff[np.concatenate([members[k] for k in rng.integers(0, len(ids), len(ids))])])

@@ -9,6 +9,7 @@ import pytest
 
 from symae.evaluate.metrics import Series, compare
 from symae.evaluate.scardec_benchmark import (
+    DIRECTIVITY_SUFFIX,
     SYMAE,
     TRUTH_ENVELOPE,
     EventScore,
@@ -61,6 +62,8 @@ def test_targets_text_says_met_or_missed(scores) -> None:
 def test_paired_difference_counts_each_source_once_and_brackets_the_median() -> None:
     # ten sources, each with and without directivity: SymAE exact, the baseline too wide
     scores = [score(i, d, 4.0, 6.0 + i) for i in range(10) for d in (False, True)]
+    for s in scores[1::2]:
+        s.event_id += DIRECTIVITY_SUFFIX
     paired = paired_cc_difference(scores, "mean_envelope")
     diff = [s.metrics[SYMAE].cc - s.metrics["mean_envelope"].cc for s in scores]
     assert paired["sources"] == 10
