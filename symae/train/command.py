@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--register", action="store_true",
                         help="copy the finished model into the registry (SYMAE_MODEL_REGISTRY)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads per process (1 is fastest on a busy machine)")  # fmt: skip
+                        help="torch CPU threads per process (1 avoids oversubscription on a busy machine)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
