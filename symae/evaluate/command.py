@@ -133,8 +133,8 @@ def run(args: argparse.Namespace) -> int:
 
         options = [("model", args.model), ("seed", args.seed), ("stations", args.stations),
                    ("directivity", args.directivity)]
-        options += [(k, v) for k, v, default in (("steps", args.steps, 100), ("lr", args.lr, 0.1),
-                                                 ("alpha", args.alpha, 0.1)) if v != default]
+        defaults = LatentSettings()
+        options += [(k, getattr(args, k)) for k in ("steps", "lr", "alpha") if getattr(args, k) != getattr(defaults, k)]
         record("SCARDEC benchmark", body, "symae evaluate " + " ".join(f"--{k} {v}" for k, v in options))
     else:
         print(body)

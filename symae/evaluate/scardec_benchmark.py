@@ -190,9 +190,8 @@ def paired_cc_difference(scores: Sequence[EventScore], method: str) -> dict[str,
     directivity and the same source without it are drawn together.
     """
     diff = _metric_values(scores, SYMAE, "cc") - _metric_values(scores, method, "cc")
-    sources = [source_id(s.event_id) for s in scores]
-    ids = sorted(set(sources))
-    members = [np.flatnonzero([src == i for src in sources]) for i in ids]
+    ids, source_of_event = np.unique([source_id(s.event_id) for s in scores], return_inverse=True)
+    members = [np.flatnonzero(source_of_event == k) for k in range(len(ids))]
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     medians = [
         np.median(diff[np.concatenate([members[k] for k in rng.integers(0, len(ids), len(ids))])])

@@ -220,7 +220,7 @@ def coherent_information_many(
     ]
     virtual = _demean(graphs.decode(np.concatenate(rows).astype(np.float32)))
     counts = np.cumsum([0, *[len(r) for r in rows]])
-    group_shift = np.array([shifts[group_of_trace == g].mean() for g in range(len(all_groups))])
+    group_shift = np.bincount(group_of_trace, weights=shifts) / np.asarray(sizes)
     virtual = fourier_advance(virtual, -np.repeat(group_shift, np.diff(counts)))
     group_start = 0
     for e, n in enumerate(n_groups):

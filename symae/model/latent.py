@@ -37,7 +37,7 @@ def latent_objective(
     x = decode_demeaned(model, ref_mu, codes)  # (N, nt)
     mu, logvar = model.reencode_raw(x)  # (N, p)
     kl = kl_gaussians(ref_mu.unsqueeze(0), ref_logvar.unsqueeze(0), mu, logvar).sum()
-    z = (x - x.mean(dim=-1, keepdim=True)) / (x.std(dim=-1, correction=0, keepdim=True) + 1e-5)
+    z = x / (x.std(dim=-1, correction=0, keepdim=True) + 1e-5)  # x is demeaned already
     l1 = z.abs().sum()
     objective = kl / j1 + alpha * l1 / j2
     return objective, (objective, kl, l1)
