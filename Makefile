@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m services.demo
+	$(PY) -m services.devtools.demo
 
 # System validators the deploy/ tests call (promtool, docker-compose config), installed
 # from Debian packages only when missing (apt-get update only then). kubectl comes with

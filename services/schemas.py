@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin, TraceGroup
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from symae.paths import real_waveforms_dir, scardec_dir
+from symae.data.reference import real_waveforms_dir, scardec_dir
 
 
 @pytest.fixture(scope="session")

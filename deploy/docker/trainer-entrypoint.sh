@@ -51,7 +51,7 @@ target=$(python - "$model_dir" "$staging" "$registry" <<'PY'
 import sys
 from pathlib import Path
 
-from symae.artifacts import read_model_dir, register
+from symae.artifacts.store import read_model_dir, register
 
 model_dir, staging, registry = sys.argv[1:]
 info = read_model_dir(model_dir)

@@ -105,9 +105,9 @@ def registry_resolver(spec: str, registry: Path | None = None) -> Callable[[], M
 
     ``default`` follows the *name* of the shipped default model, so a newer version of
     it registered by the trainer job is taken up; ``latest``, ``name`` and a directory
-    path are resolved by :func:`symae.artifacts.resolve` on every call.
+    path are resolved by :func:`symae.artifacts.store.resolve` on every call.
     """
-    from symae import artifacts
+    from symae.artifacts import store as artifacts
 
     if spec == "default":
         spec = artifacts.read_model_dir(artifacts.resolve("default"), check=False).name

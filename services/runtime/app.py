@@ -59,7 +59,6 @@ from kafka.producer.future import FutureRecordMetadata
 from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
 
-from services.broker import DEFAULT_PORT, LOOPBACK, EmbeddedBroker, port_open
 from services.runtime.health import HealthServer, HealthState
 from services.runtime.kafka import (
     BrokerUnavailable,
@@ -192,7 +191,6 @@ class ServiceApp:
         self._cost: float | None = None  # seconds per message, measured
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
-        self._broker: EmbeddedBroker | None = None
         self._server: HealthServer | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -211,6 +209,12 @@ class ServiceApp:
     def run(self) -> int:
         """Serve until stopped: 0 on a clean stop, 1 when delivery failed, 2 when the
         service could not start (metrics port taken, broker unreachable past the timeout)."""
+        if self.settings.kafka_bootstrap_servers is None:
+            log.error(
+                "no Kafka bootstrap servers: set SYMAE_KAFKA_BOOTSTRAP_SERVERS or "
+                "--bootstrap-servers (for development, `symae broker` runs one on loopback)"
+            )
+            return 2
         try:
             self._server = HealthServer(
                 self.settings.metrics_port, self.health, self.metrics.exposition
@@ -239,14 +243,6 @@ class ServiceApp:
 
     def _connect(self) -> None:
         settings = self.settings
-        if settings.kafka_bootstrap_servers is None and not port_open(LOOPBACK, DEFAULT_PORT):
-            log.warning(
-                "no bootstrap servers configured and nothing on %s:%d: starting the embedded "
-                "broker there (memory storage, development only)",
-                LOOPBACK,
-                DEFAULT_PORT,
-            )
-            self._broker = EmbeddedBroker(port=DEFAULT_PORT).start()
         self.health.set_ready(False, "connecting to Kafka")
         admin = connect_admin(settings, stop=self.stop_event, on_attempt=self.health.beat)
         try:
@@ -316,8 +312,6 @@ class ServiceApp:
         self.processor.close()
         if self._server is not None:
             self._server.stop()
-        if self._broker is not None:
-            self._broker.stop()
 
     # ------------------------------------------------------------------ messages
     def _handle(self, logical: str, record: Any) -> Sequence[Outgoing]:

@@ -49,8 +49,8 @@ class ServiceSettings(BaseSettings):
     # --- Kafka connection -------------------------------------------------------
     kafka_bootstrap_servers: str | None = Field(
         None,
-        description="HOST:PORT[,HOST:PORT]; unset: 127.0.0.1:9092, starting the embedded "
-        "broker there when nothing listens",
+        description="HOST:PORT[,HOST:PORT]; required by the services, which never start a "
+        "broker; the dev tools (replay) default to 127.0.0.1:9092",
     )
     kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
     kafka_sasl_mechanism: SaslMechanism | None = None

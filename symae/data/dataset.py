@@ -29,7 +29,7 @@ import h5py
 import numpy as np
 
 from symae import __version__
-from symae.config import DataContract
+from symae.contract import DataContract
 
 FORMAT_NAME = "symae-dataset"
 FORMAT_VERSION = 1

@@ -37,7 +37,7 @@ from obspy.geodetics import gps2dist_azimuth, locations2degrees
 from obspy.signal.interpolation import lanczos_interpolation
 from scipy.signal.windows import tukey
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.arrivals import arrival_table
 from symae.data.dataset import EventData, Origin, TraceGroup
 from symae.data.focal import pixel_of, pixels_of

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from symae import __version__
-from symae.config import DEFAULT_CONTRACT, DataContract
+from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData, TraceGroup
 from symae.data.focal import pixel_center
 from symae.extract.baselines import all_baselines

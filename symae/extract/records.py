@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from symae.paths import REPO_ROOT
+from symae.data.reference import REPO_ROOT
 
 SCHEMA_PATH = REPO_ROOT / "docs" / "schemas" / "result.schema.json"
 SCHEMA_VERSION = 1

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from symae.artifacts.config import TrainConfig
 from symae.model.symvae import SymVAEOutput
-from symae.model_config import TrainConfig
 
 
 def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from symae.artifacts.config import ModelConfig
 from symae.model.decoder import Decoder
 from symae.model.encoders import CoherentEncoder, NuisanceEncoder
 from symae.model.shift import FourierShift, ShiftNet
-from symae.model_config import ModelConfig
 
 
 @dataclass

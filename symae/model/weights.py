@@ -11,11 +11,11 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from symae import __version__
-from symae.artifacts import WEIGHTS, ModelInfo, load, make_version, write_model_json
-from symae.config import DataContract
+from symae.artifacts.config import TrainConfig
+from symae.artifacts.store import WEIGHTS, ModelInfo, load, make_version, write_model_json
+from symae.contract import DataContract
+from symae.data.reference import REPO_ROOT
 from symae.model.symvae import SymVAE, count_parameters
-from symae.model_config import TrainConfig
-from symae.paths import REPO_ROOT
 
 
 def save_weights(model: SymVAE, path: Path) -> None:

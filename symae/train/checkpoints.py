@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from symae.artifacts import CHECKPOINT_DIR
+from symae.artifacts.store import CHECKPOINT_DIR
 from symae.model.symvae import SymVAE
 from symae.model.weights import load_weights, save_weights
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from symae.model_config import TrainConfig
+from symae.artifacts.config import TrainConfig
 
 
 @dataclass(frozen=True)

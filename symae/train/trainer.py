@@ -22,13 +22,13 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from symae import model_figures
-from symae.artifacts import MODEL_JSON, ModelInfo, sha256_file
+from symae.artifacts.config import ModelConfig, TrainConfig
+from symae.artifacts.store import MODEL_JSON, ModelInfo, sha256_file
 from symae.model.losses import LossTerms, symvae_loss
 from symae.model.symvae import SymVAE
 from symae.model.weights import save_model_dir
-from symae.model_config import ModelConfig, TrainConfig
 from symae.train import distributed
+from symae.train import figures as model_figures
 from symae.train.batching import BatchSampler, GroupStore, epoch_rng, split_groups
 from symae.train.checkpoints import (
     TrainState,

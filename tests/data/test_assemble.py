@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import Origin
 from symae.data.focal import pixel_of
 from symae.data.polarity import polarity_signs

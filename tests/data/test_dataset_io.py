@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import (
     TRACE_FIELDS,
     Dataset,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.preprocess import PreprocessConfig
 
 

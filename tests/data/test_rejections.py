@@ -8,7 +8,7 @@ import numpy as np
 import obspy
 import pytest
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.preprocess import PreprocessConfig, preprocess_stream, preprocess_trace
 from symae.data.rejections import Rejected, RejectReason, count_reasons
 

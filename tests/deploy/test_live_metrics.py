@@ -23,8 +23,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.broker import EmbeddedBroker, free_port
-from symae.artifacts import DEFAULT_MODEL_DIR, list_models
+from services.devtools.broker import EmbeddedBroker, free_port
+from symae.artifacts.store import DEFAULT_MODEL_DIR, list_models
 
 from .support import DASHBOARD_FILE, MONITORING, REPO, RULES_FILE
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symae.paths import REPO_ROOT
+from symae.data.reference import REPO_ROOT
 from symae.synth.config import SynthConfig
 from symae.synth.generator import SyntheticEvent, synthesize_event
 from symae.synth.source import parametric_source
@@ -20,11 +20,11 @@ _BUILD_MODEL = """
 import sys
 from pathlib import Path
 import torch
-from symae.config import DataContract
-from symae.export import export_model_dir
+from symae.contract import DataContract
+from symae.export.onnx import export_model_dir
 from symae.model import SymVAE
 from symae.model.weights import save_model_dir
-from symae.model_config import ModelConfig, TrainConfig
+from symae.artifacts.config import ModelConfig, TrainConfig
 torch.manual_seed(0)
 save_model_dir(SymVAE(ModelConfig(p=6, q=5)).eval(), Path(sys.argv[1]), "tiny-extract",
                TrainConfig(), DataContract())

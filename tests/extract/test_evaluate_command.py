@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from symae.paths import REPO_ROOT
+from symae.data.reference import REPO_ROOT
 
 
 def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_model_dir, tmp_path) -> None:

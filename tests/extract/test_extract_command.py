@@ -10,10 +10,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import DatasetWriter
+from symae.data.reference import REPO_ROOT
 from symae.extract.result import SCHEMA_PATH
-from symae.paths import REPO_ROOT
 
 
 def symae(*args: str) -> subprocess.CompletedProcess:
@@ -78,7 +78,7 @@ def test_extraction_never_imports_torch(dataset_file, tiny_model_dir, small_even
         "from symae.data.dataset import Dataset\n"
         "from symae.extract.coherent import LatentSettings\n"
         "from symae.extract.extractor import ExtractionSettings, Extractor\n"
-        "import symae.extract.command, symae.evaluate.command, symae.evaluate.scardec_benchmark\n"
+        "import symae.commands.extract, symae.commands.evaluate, symae.evaluate.scardec_benchmark\n"
         f"ev = Dataset({str(dataset_file)!r}).event({small_event.event_data.event_id!r})\n"
         f"ex = Extractor.load({str(tiny_model_dir)!r}, 'cpu', ExtractionSettings(LatentSettings(steps=2)))\n"
         "ex.extract(ev)\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import DatasetWriter, EventData, Origin, TraceGroup
 
 CONTRACT = DataContract()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from symae.artifacts import (
+from symae.artifacts.config import ModelConfig, TrainConfig
+from symae.artifacts.store import (
     ArtifactError,
     list_models,
     load,
@@ -18,10 +19,9 @@ from symae.artifacts import (
     register,
     resolve,
 )
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.model import SymVAE
 from symae.model.weights import load_model, save_model_dir
-from symae.model_config import ModelConfig, TrainConfig
 
 CONFIG = ModelConfig(nt=192, p=4, q=3)
 
@@ -101,8 +101,8 @@ def test_registry_resolves_name_version_and_latest(tmp_path: Path, monkeypatch) 
 
 
 def test_default_resolves_to_the_shipped_model(tmp_path: Path, monkeypatch, capsys) -> None:
-    import symae.artifacts as artifacts
-    from symae import registry_command
+    import symae.artifacts.store as artifacts
+    from symae.commands import models as registry_command
 
     shipped = tmp_path / "default_model"
     monkeypatch.setattr(artifacts, "DEFAULT_MODEL_DIR", shipped)

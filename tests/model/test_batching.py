@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from symae.model_config import Stage, TrainConfig
+from symae.artifacts.config import Stage, TrainConfig
 from symae.train.batching import BatchSampler, GroupStore, epoch_rng, split_groups
 from symae.train.schedule import plan_epochs
 
@@ -91,7 +91,7 @@ def test_bad_configs_are_refused() -> None:
         TrainConfig(test_fraction=1.5)
     with pytest.raises(ValueError, match="stage epochs must be >= 1, got 0"):
         Stage(0, 1e-3)
-    from symae.model_config import ModelConfig, load_config
+    from symae.artifacts.config import ModelConfig, load_config
 
     with pytest.raises(ValueError, match="nt must be a multiple of 16"):
         ModelConfig(nt=100)

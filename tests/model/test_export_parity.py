@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from symae.artifacts import ONNX_GRAPHS, read_model_dir
-from symae.config import DataContract
-from symae.export import export_graphs, export_model_dir
+from symae.artifacts.config import ModelConfig, TrainConfig
+from symae.artifacts.store import ONNX_GRAPHS, read_model_dir
+from symae.contract import DataContract
+from symae.export.onnx import export_graphs, export_model_dir
 from symae.extract.runtime import OnnxModel
 from symae.model import SymVAE
 from symae.model.latent import latent_step
 from symae.model.weights import save_model_dir
-from symae.model_config import ModelConfig, TrainConfig
 
 NT, P, Q = 192, 6, 5
 TOL = 1e-4

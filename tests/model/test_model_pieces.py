@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from symae.artifacts.config import ModelConfig
 from symae.model import SymVAE, count_parameters
 from symae.model.encoders import pool_product_of_gaussians
 from symae.model.shift import FourierShift
-from symae.model_config import ModelConfig
 
 NT = 192
 

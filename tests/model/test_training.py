@@ -14,10 +14,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from symae.artifacts import ONNX_GRAPHS, read_model_dir
+from symae.artifacts.config import ModelConfig, Stage, TrainConfig, load_config
+from symae.artifacts.store import ONNX_GRAPHS, read_model_dir
 from symae.data.dataset import Dataset
 from symae.model.weights import load_model
-from symae.model_config import ModelConfig, Stage, TrainConfig, load_config
 from symae.train.trainer import train
 
 from .synthetic_set import write_synthetic_set

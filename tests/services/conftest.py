@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.broker import EmbeddedBroker, free_port
+from services.devtools.broker import EmbeddedBroker, free_port
 from services.schemas import BundleMessage, OriginMessage
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin, TraceGroup
-from symae.paths import REPO_ROOT
+from symae.data.reference import REPO_ROOT
 
 PYTHON = sys.executable
 
@@ -36,11 +36,11 @@ PYTHON = sys.executable
 _BUILD_MODEL = """
 import sys, torch
 from pathlib import Path
-from symae.config import DataContract
-from symae.export import export_model_dir
+from symae.contract import DataContract
+from symae.export.onnx import export_model_dir
 from symae.model import SymVAE
 from symae.model.weights import save_model_dir
-from symae.model_config import ModelConfig, TrainConfig
+from symae.artifacts.config import ModelConfig, TrainConfig
 torch.manual_seed(int(sys.argv[3]))
 model = SymVAE(ModelConfig(nt=192, p=6, q=5)).eval()
 save_model_dir(model, Path(sys.argv[1]), sys.argv[2], TrainConfig(), DataContract())
@@ -209,7 +209,7 @@ def register_version(
     """
     import json
 
-    from symae.artifacts import write_model_json
+    from symae.artifacts.store import write_model_json
 
     meta = json.loads((source / "model.json").read_text())
     target = registry / meta["name"] / version

@@ -10,8 +10,8 @@ import time
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.broker import LOOPBACK, BrokerError, EmbeddedBroker, free_port, port_open
-from symae.paths import REPO_ROOT
+from services.devtools.broker import LOOPBACK, BrokerError, EmbeddedBroker, free_port, port_open
+from symae.data.reference import REPO_ROOT
 
 pytestmark = pytest.mark.kafka
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from symae.paths import REPO_ROOT
+from symae.data.reference import REPO_ROOT
 
 from .conftest import PYTHON
 
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 def test_demo_prints_a_row_per_event_and_leaves_products(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     done = subprocess.run(
-        [PYTHON, "-m", "services.demo", "--events", "2", "--stations", "20", "--out", str(out)],
+        [PYTHON, "-m", "services.devtools.demo", "--events", "2", "--stations", "20", "--out", str(out)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]

@@ -13,12 +13,12 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from services.broker import free_port
+from services.devtools.broker import free_port
 from services.inference.processor import result_key
 from services.publish.stf_message import StfMessage
 from services.schemas import BundleMessage
+from symae.data.reference import REPO_ROOT
 from symae.extract.result import ExtractionResult, json_schema
-from symae.paths import REPO_ROOT
 
 from .conftest import PYTHON, ServiceProcess, metric, read_topic, unique_prefix
 

@@ -17,7 +17,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from obspy import read_inventory
 
-from services.replay import ReplayEvent, publish, synthetic_events
+from services.devtools.replay import ReplayEvent, publish, synthetic_events
 from services.runtime import ServiceSettings
 from services.schemas import BinaryArray, BundleMessage, DeadLetter
 from symae.data.preprocess import preprocess_trace

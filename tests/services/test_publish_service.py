@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from services.broker import free_port
+from services.devtools.broker import free_port
 from services.publish.stf_message import StfMessage
 from symae.extract.result import json_schema
 

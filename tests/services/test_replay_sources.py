@@ -14,10 +14,10 @@ import pytest
 from obspy import UTCDateTime, read_inventory
 from obspy.core.event import Catalog, Event, Magnitude, Origin, ResourceIdentifier
 
-from services.replay import ReplayEvent, directory_event, schedule
+from services.devtools.replay import ReplayEvent, directory_event, schedule
 from services.schemas import BinaryArray, OriginMessage, RawRecord
 from symae.data.preprocess import preprocess_trace
-from symae.paths import REPO_ROOT
+from symae.data.reference import REPO_ROOT
 from tests.services.conftest import read_topic, unique_prefix
 
 GOA_TIME = "2018-01-23T09:31:40.890Z"  # Gulf of Alaska Mw 7.9 (SCARDEC folder)

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from services.broker import EmbeddedBroker, free_port, port_open
+from services.devtools.broker import EmbeddedBroker, free_port, port_open
 from services.runtime import (
     Incoming,
     Outgoing,

@@ -20,7 +20,7 @@ from services.schemas import (
     TruthSTF,
     schema_text,
 )
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin, TraceGroup
 
 

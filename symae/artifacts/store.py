@@ -25,9 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from symae.config import DataContract
-from symae.model_config import ModelConfig, TrainConfig
-from symae.paths import PACKAGE_DIR
+from symae.artifacts.config import ModelConfig, TrainConfig
+from symae.contract import DataContract
+from symae.data.reference import PACKAGE_DIR
 
 FORMAT_NAME = "symae-model"
 FORMAT_VERSION = 1

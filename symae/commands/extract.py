@@ -55,7 +55,7 @@ def _check_sources(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Extract; bad input (missing files, unusable records, unknown model) exits with its message."""
-    from symae.artifacts import ArtifactError
+    from symae.artifacts.store import ArtifactError
     from symae.data.dataset import DatasetError
 
     try:

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from symae.data.dataset import GroupRef
-from symae.plots.layout import DEFAULT_DPI, FIGSIZE
+from symae.data.figures.layout import DEFAULT_DPI, FIGSIZE
 
 
 def pixel_counts(refs: Iterable[GroupRef], nside: int) -> np.ndarray:

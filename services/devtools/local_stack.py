@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from services.broker import EmbeddedBroker, free_port
+from services.devtools.broker import EmbeddedBroker, free_port
 from services.runtime.settings import BUNDLES, RESULTS, STF, ServiceSettings
 
 log = logging.getLogger(__name__)

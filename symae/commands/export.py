@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from symae.export import export_model_dir
+    from symae.export.onnx import export_model_dir
 
     for path in export_model_dir(args.model_dir):
         print(path)

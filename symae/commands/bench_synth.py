@@ -28,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from symae.bench import record
+    from symae.bench.record import record
+    from symae.data.reference import scardec_dir
     from symae.data.scardec import list_events
-    from symae.paths import scardec_dir
     from symae.synth.generator import synthesize_event
     from symae.synth.paths import PhaseTable
     from symae.synth.run import PARAMETRIC_DEFAULT_EVENTS, SynthRequest, event_rng, sources

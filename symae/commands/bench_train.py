@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _step_rate(model_config, train_config, device, steps: int, repeats: int) -> float:
     import torch
 
-    from symae.bench import median_time
+    from symae.bench.record import median_time
     from symae.model import SymVAE, symvae_loss
 
     torch.manual_seed(0)
@@ -62,13 +62,13 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
     import numpy as np
     import torch
 
-    from symae.bench import median_time
-    from symae.config import DataContract
-    from symae.export import export_model_dir
+    from symae.artifacts.config import ModelConfig, TrainConfig
+    from symae.bench.record import median_time
+    from symae.contract import DataContract
+    from symae.export.onnx import export_model_dir
     from symae.extract.runtime import OnnxModel
     from symae.model import SymVAE
     from symae.model.weights import save_model_dir
-    from symae.model_config import ModelConfig, TrainConfig
 
     torch.manual_seed(0)
     config = ModelConfig()
@@ -106,9 +106,9 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from symae.bench import record
+    from symae.artifacts.config import ModelConfig, TrainConfig, load_config
+    from symae.bench.record import record
     from symae.model import SymVAE, count_parameters
-    from symae.model_config import ModelConfig, TrainConfig, load_config
 
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():

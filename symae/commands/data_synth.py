@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from symae.paths import scardec_dir
+    from symae.data.reference import scardec_dir
 
     parser.add_argument("--stf", choices=("parametric", "scardec"), default="parametric",
                         help="source time functions: random episodes or real SCARDEC ones")

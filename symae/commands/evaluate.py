@@ -45,9 +45,9 @@ def synthetic_scardec_events(args: argparse.Namespace, contract):
     import numpy as np
 
     from symae.data.preprocess import PreprocessConfig
+    from symae.data.reference import scardec_dir
     from symae.data.scardec import list_events
     from symae.evaluate.scardec_benchmark import DIRECTIVITY_SUFFIX
-    from symae.paths import scardec_dir
     from symae.synth.config import SynthConfig
     from symae.synth.generator import synthesize_event
     from symae.synth.source import scardec_source
@@ -129,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
         + targets_markdown(summaries["all"]) + "\n\n" + body
     )
     if args.record:
-        from symae.bench import record
+        from symae.bench.record import record
 
         options = [("model", args.model), ("seed", args.seed), ("stations", args.stations),
                    ("directivity", args.directivity)]

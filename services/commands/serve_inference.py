@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from services.inference.model_watch import ModelRef, registry_resolver
     from services.inference.processor import InferenceProcessor
     from services.runtime import SettingsError, run_service, settings_from_args
-    from symae.artifacts import ArtifactError, read_model_dir
+    from symae.artifacts.store import ArtifactError, read_model_dir
     from symae.extract.extractor import Extractor
 
     try:

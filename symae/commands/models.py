@@ -17,7 +17,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from symae.artifacts import DEFAULT_MODEL_DIR, ArtifactError, list_models, register, verify
+    from symae.artifacts.store import (
+        DEFAULT_MODEL_DIR,
+        ArtifactError,
+        list_models,
+        register,
+        verify,
+    )
 
     registry = Path(args.registry) if args.registry else None
     if args.add:

@@ -1,7 +1,7 @@
 """``symae bench stream``: throughput and latency of the whole pipeline on this machine.
 
 One local stack (embedded broker; ingest, inference and publish as processes; see
-``services.local_stack``) and two phases on synthetic events generated beforehand (the
+``services.devtools.local_stack``) and two phases on synthetic events generated beforehand (the
 generator's time is not counted):
 
 1. **saturation**: ``--events`` events replayed as fast as the broker takes them. Wall
@@ -62,7 +62,7 @@ def extraction_seconds(metrics_text: str) -> float:
 
 def model_label(spec: str) -> str:
     """``name:version`` of the model a spec resolves to now."""
-    from symae.artifacts import read_model_dir, resolve
+    from symae.artifacts.store import read_model_dir, resolve
 
     info = read_model_dir(resolve(spec), check=False)
     return f"{info.name}:{info.version}"
@@ -89,10 +89,10 @@ def final_bundles(stack, settled: dict[str, int]) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("kafka").setLevel(logging.ERROR)
-    from services.local_stack import LocalStack
-    from services.replay import publish, synthetic_events
+    from services.devtools.local_stack import LocalStack
+    from services.devtools.replay import publish, synthetic_events
     from services.runtime.settings import BUNDLES
-    from symae.bench import record
+    from symae.bench.record import record
 
     log.info("generating %d + %d synthetic events", args.events, args.paced_events)
     saturation = list(synthetic_events(args.events, args.seed, args.stations))

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.fx.experimental.proxy_tensor import make_fx
 
-from symae.artifacts import ONNX_GRAPHS, read_model_dir, write_model_json
+from symae.artifacts.store import ONNX_GRAPHS, read_model_dir, write_model_json
 from symae.model.latent import latent_step
 from symae.model.symvae import SymVAE
 from symae.model.weights import load_model

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from symae.data.dataset import Dataset, DatasetError
-    from symae.plots import plot_pixel_occupancy, plot_record_section
+    from symae.data.figures import plot_pixel_occupancy, plot_record_section
 
     out = Path(args.out)
     try:

@@ -33,7 +33,7 @@ def _records(n: int):
     import numpy as np
     import obspy
 
-    from symae.paths import real_waveforms_dir
+    from symae.data.reference import real_waveforms_dir
 
     folder = real_waveforms_dir() / "gulf_of_alaska_2018"
     z = obspy.read(str(folder / "*BHZ*.mseed"))[0]
@@ -71,7 +71,7 @@ def _measure(fn, repeats: int) -> tuple[float, float]:
 def run(args: argparse.Namespace) -> int:
     import obspy
 
-    from symae.bench import record
+    from symae.bench.record import record
     from symae.data.arrivals import arrival_table
     from symae.data.dataset import Origin
     from symae.data.preprocess import PreprocessConfig, preprocess_trace

@@ -1,4 +1,4 @@
-"""The one-command streaming demo: ``python -m services.demo`` (``make demo``).
+"""The one-command streaming demo: ``python -m services.devtools.demo`` (``make demo``).
 
 Starts the embedded broker and the three services as processes, replays the first few
 SCARDEC benchmark events (real hypocentres and STFs, generated records; the true STF
@@ -19,11 +19,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("services.demo")
+log = logging.getLogger("services.devtools.demo")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m services.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m services.devtools.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3, help="SCARDEC events to replay (default 3)")
     parser.add_argument("--stations", type=int, default=30, help="stations per event (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the record generator")
@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)  # the services log their own
-    from services.local_stack import LocalStack, StackError
-    from services.replay import publish, scardec_events
+    from services.devtools.local_stack import LocalStack, StackError
+    from services.devtools.replay import publish, scardec_events
 
     started = time.monotonic()
     out = args.out.resolve()

@@ -9,13 +9,11 @@ so it is for development, tests and demos, never for production (real Apache Kaf
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
 import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +21,6 @@ from typing import IO
 
 log = logging.getLogger(__name__)
 
-HELP = "run the embedded Kafka-compatible broker (Tansu, memory storage) on loopback"
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 9092
@@ -169,31 +166,3 @@ _TANSU_ENV = {
     "SCHEMA_REGISTRY",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
 }
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"loopback port (default {DEFAULT_PORT})"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the broker until SIGINT or SIGTERM, then stop it cleanly."""
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    broker = EmbeddedBroker(port=args.port)
-    try:
-        broker.start()
-    except BrokerError as exc:
-        log.error("%s", exc)
-        return 1
-    print(f"broker ready: --bootstrap-servers {broker.bootstrap_servers}", flush=True)
-    try:
-        while not stop.wait(0.5):
-            if not broker.running:
-                log.error("embedded broker on port %d exited unexpectedly", broker.port)
-                return 1
-    finally:
-        broker.stop()
-    return 0

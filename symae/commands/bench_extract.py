@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    from symae.bench import median_time, record
+    from symae.bench.record import median_time, record
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import ExtractionSettings, Extractor
     from symae.extract.result import ModelInfo

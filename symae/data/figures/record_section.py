@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.dataset import EventData
-from symae.plots.layout import DEFAULT_DPI, FIGSIZE
+from symae.data.figures.layout import DEFAULT_DPI, FIGSIZE
 
 
 def _sorted_traces(event: EventData, max_traces: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

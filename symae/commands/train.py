@@ -35,8 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from symae.artifacts import register
-    from symae.model_config import ModelConfig, TrainConfig, load_config
+    from symae.artifacts.config import ModelConfig, TrainConfig, load_config
+    from symae.artifacts.store import register
     from symae.train.checkpoints import read_state
     from symae.train.trainer import train
 
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if result.info is None:  # a non-main torchrun process
         return 0
     if args.export:
-        from symae.export import export_model_dir
+        from symae.export.onnx import export_model_dir
 
         export_model_dir(result.model_dir)
     print(f"model {result.info.name}:{result.info.version} written to {result.model_dir}")
