@@ -24,7 +24,6 @@ class SynthConfig:
     snr_range: tuple[float, float] = (3.0, 30.0)  # log-uniform, preprocessing's definition
     t_star_range: tuple[float, float] = (0.3, 1.5)  # s
     time_error_s: float = 2.0  # std of the arrival-time error, clipped at 2.5 std
-    highpass_hz: float = 0.015  # causal high-pass of the ground motion (see generator)
     directivity: bool = True
     max_mach: float = 0.5  # largest v_rupture / alpha
     mw_range: tuple[float, float] = (6.0, 8.0)  # parametric sources

@@ -3,7 +3,7 @@
 For every station the vertical P displacement is built in the frequency domain on the
 raw (20 Hz) grid::
 
-    u(f) = K * B(f) * S_k(f) * exp(-2 pi i f (t_P + e)) * [A_P + A_pP e^{-2 pi i f d_pP}
+    u(f) = K * S_k(f) * exp(-2 pi i f (t_P + e)) * [A_P + A_pP e^{-2 pi i f d_pP}
            + A_sP e^{-2 pi i f d_sP}] * R(f) * Q(f)
 
 ``S_k`` is the moment-rate function stretched by the station's directivity factor
@@ -13,11 +13,10 @@ delays, ``A_*`` the radiation-pattern amplitudes with their signs (free-surface
 reflection included for pP and sP, ``symae.synth.phases``), ``R`` the
 receiver-side echoes and coda and ``Q`` the t* attenuation (``symae.synth.paths``).
 ``K = 2 / (4 pi rho alpha^3 r)`` (free-surface doubling, 1/r spreading along the great
-circle) only sets the physical scale. ``B`` is a causal 4-pole Butterworth high-pass
-(about 67 s by default): the band a deconvolved broadband record keeps, applied causally so
-that no energy leaks before P (the zero-phase pre-filter of the real-data path then
-acts only where ``B`` has already removed the motion). Coloured
-noise is added at the requested SNR (``symae.synth.noise``).
+circle) only sets the physical scale. The ground motion is not band-limited here:
+preprocessing applies the data band (``DataContract.highpass_hz``, a causal 4-pole
+Butterworth high-pass) to synthetic and real records alike. Coloured noise (flat below
+0.01 Hz) is added at the requested SNR (``symae.synth.noise``).
 
 Outputs (``SyntheticEvent``): the raw records as an ObsPy ``Stream`` of velocity counts
 with a broadband ``Inventory`` and a QuakeML-ready ``Event``, and ``event_data``: the
@@ -60,7 +59,6 @@ from symae.synth.paths import (
     PhaseArrivals,
     ReceiverSide,
     attenuation_spectrum,
-    highpass_spectrum,
     phase_table,
 )
 from symae.synth.phases import phase_amplitudes
@@ -217,8 +215,6 @@ def record_grid(source: Source, geometry: EventGeometry, config: SynthConfig) ->
     longest = source.moment_rate.size * float(geometry.stretch.max()) * dt
     nfft = next_fast_len(npts + int((longest + 120.0) / dt), real=True)
     freqs = np.fft.rfftfreq(nfft, dt)
-    band = highpass_spectrum(freqs, config.highpass_hz)
-    band_npts = highpass_spectrum(np.fft.rfftfreq(npts, dt), config.highpass_hz)
     # records fade in and out over their first and last 15 s, so that the instrument
     # sees no step at the record ends (a step rings for minutes in a broadband sensor)
     edge_taper = tukey(npts, 2 * 15.0 / config.record_length_s)
@@ -226,7 +222,8 @@ def record_grid(source: Source, geometry: EventGeometry, config: SynthConfig) ->
     scale = 2.0 / (
         4 * np.pi * config.rho_source * alpha_m**3 * np.radians(geometry.distance) * EARTH_RADIUS_KM * 1e3
     )
-    return RecordGrid(dt, npts, nfft, freqs, band_npts, band, edge_taper, scale)
+    # no band here: preprocessing applies the contract's high-pass to every record
+    return RecordGrid(dt, npts, nfft, freqs, None, None, edge_taper, scale)
 
 
 def draw_path(rng: np.random.Generator, config: SynthConfig, grid: RecordGrid) -> PathDraw:
