@@ -28,7 +28,7 @@ correction, HEALPix pixel), plus the ground truth.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -52,6 +52,7 @@ from symae.data.rejections import Rejected, Rejection
 from symae.data.response import unit_displacement_response
 from symae.data.stations import ChannelInfo
 from symae.synth.config import SynthConfig
+from symae.synth.hard import HardEvent, break_record, draw_hard_event
 from symae.synth.instrument import displacement_to_counts, inventory_for
 from symae.synth.noise import SNR_TOLERANCE, NoiseShape, coloured_noise, scale_for_snr
 from symae.synth.paths import (
@@ -382,27 +383,42 @@ def synthesize_event(
     geometry = draw_geometry(rng, source, config)
     grid = record_grid(source, geometry, config)
     response = unit_displacement_response()
+    hard = _draw_hard(rng, source, geometry, grid, config) if config.mode == "hard" else None
+    given = hard.catalogue if hard else source.origin  # what the method is told
+    predicted = _predicted_arrivals(given, geometry, config) if hard else geometry.arrivals
+    given_time = UTCDateTime(given.time)
+    path_config = replace(config, snr_range=config.hard.snr_range) if hard else config
 
     stream = Stream()
     traces: list[PreprocessedTrace] = []
     rejections: list[Rejection] = []
     truth: dict[str, dict[str, float]] = {}
     for i, st in enumerate(geometry.stations):
-        path = draw_path(rng, config, grid)
+        path = draw_path(rng, path_config, grid)
         p_time = origin_time + float(geometry.arrivals.time["P"][i])
         start = UTCDateTime(round((p_time.timestamp - config.record_lead_s) / grid.dt) * grid.dt)
         p_offset = float(p_time - start)
-        spectrum = ground_motion_spectrum(source, geometry, grid, i, path, p_offset)
+        if hard:
+            spectrum = hard_spectrum(source, geometry, grid, i, path, p_offset, hard, config)
+        else:
+            spectrum = ground_motion_spectrum(source, geometry, grid, i, path, p_offset)
         header = _header(st, start, config)
+        p_predicted = given_time + float(predicted.time["P"][i])
         geom = Geometry(
             channel=ChannelInfo(st.seed_id, st.latitude, st.longitude, response),
             distance_deg=st.distance_deg,
             azimuth_deg=st.azimuth_deg,
-            takeoff_deg=float(geometry.arrivals.takeoff_deg["P"][i]),
-            p_time=p_time,
+            takeoff_deg=float(predicted.takeoff_deg["P"][i]),
+            p_time=p_predicted,
         )
+        clock = 0.0
         try:
-            recorded = record_at_snr(spectrum, path.noise, grid, p_offset, path.snr, header, geom, pre)
+            recorded = record_at_snr(
+                spectrum, path.noise, grid, float(p_predicted - start), path.snr, header, geom, pre
+            )
+            if hard and hard.broken[i]:
+                recorded, clock = _broken(recorded, hard, int(hard.broken[i]), p_offset, header, geom, grid, pre)
+                header = {**header, "starttime": start + clock}
         except Rejected as err:
             rejections.append(Rejection.from_error(st.seed_id, err))
             continue
@@ -410,16 +426,76 @@ def synthesize_event(
         counts = displacement_to_counts(np.fft.rfft(recorded.displacement, grid.nfft), grid.nfft, grid.dt, grid.npts)
         stream.append(Trace(data=counts, header=header))
         truth[st.seed_id] = station_truth(geometry, i, path, recorded)
+        if hard:
+            truth[st.seed_id].update(
+                broken=int(hard.broken[i]), clock_error_s=clock,
+                anomaly_time_s=float(hard.time_shift[i]), anomaly_amplitude=float(hard.amplitude[i]),
+            )
 
-    event_data = assemble_synthetic(source, source.origin, traces, truth, rejections, config)
+    event_data = assemble_synthetic(source, given, traces, truth, rejections, config)
+    if hard:
+        event_data.truth_attrs.update(hard.attrs())
+        event_data.truth_attrs["time_reference"] = (
+            "seconds after the true origin = seconds after the P predicted from the true origin"
+        )
     return SyntheticEvent(
         source=source,
         event_data=event_data,
         stream=stream,
         inventory=_inventory(geometry.stations, config),
-        event=obspy_event(source),
+        event=obspy_event(replace(source, origin=given)),
         rejections=rejections,
     )
+
+
+def _draw_hard(
+    rng: np.random.Generator, source: Source, geometry: EventGeometry, grid: RecordGrid, config: SynthConfig
+) -> HardEvent:
+    """Hard mode's event-level draws, from a child of ``rng`` taken after the stations."""
+    c = config.preprocess.contract
+    window = (c.min_distance_deg, c.max_distance_deg)
+    hard = draw_hard_event(
+        np.random.default_rng(int(rng.integers(2**63))), source.origin, len(geometry.stations),
+        config.hard, window, grid.dt,
+    )
+    hard.time_shift, hard.amplitude = hard.path_anomaly(geometry.azimuth, geometry.distance, window)
+    return hard
+
+
+def _predicted_arrivals(given: Origin, geometry: EventGeometry, config: SynthConfig) -> PhaseArrivals:
+    """Arrivals predicted from the catalogue origin (what preprocessing would compute)."""
+    return phase_table(config.preprocess.contract.taup_model).lookup(given.depth_km, geometry.distance)
+
+
+def hard_spectrum(
+    source: Source, geometry: EventGeometry, grid: RecordGrid, i: int, path: PathDraw, p_offset: float,
+    hard: HardEvent, config: SynthConfig,
+) -> np.ndarray:
+    """Station ``i``'s ground motion with hard mode's physics (``symae.synth.hard``)."""
+    freqs = grid.freqs
+    direct = geometry.amps["P"][i]
+    depth = depth_phases(geometry, i, freqs) - direct
+    ray_p = float(geometry.arrivals.ray_param_s_per_km[i])
+    phases = direct + depth * hard.water_spectrum(freqs, ray_p)
+    spectrum = ground_motion_spectrum(source, geometry, grid, i, path, p_offset, phases=phases)
+    return (
+        spectrum
+        * hard.amplitude[i]
+        * np.exp(-2j * np.pi * freqs * hard.time_shift[i])
+        * (1.0 + hard.coda_spectrum(float(geometry.azimuth[i]), grid.nfft))
+    )
+
+
+def _broken(
+    recorded: Recorded, hard: HardEvent, code: int, p_offset: float, header: dict, geom: Geometry,
+    grid: RecordGrid, pre: PreprocessConfig,
+) -> tuple[Recorded, float]:
+    """Break an intact record (noise level already fitted) and preprocess it again."""
+    x, clock = break_record(
+        hard.rng, code, recorded.displacement, int(round(p_offset / grid.dt)), grid.dt, hard.knobs
+    )
+    trace = Trace(data=x, header={**header, "starttime": header["starttime"] + clock})
+    return Recorded(process(trace, geom, pre), x, recorded.snr_target), clock
 
 
 def _inventory(stations: list[_Station], config: SynthConfig) -> Inventory:
