@@ -179,10 +179,13 @@ def through_band(truth: Series, highpass_hz: float) -> Series:
 
 
 def band_ceilings(truth: Series, highpass_hz: float) -> dict[str, Series]:
-    """The truth through the data band, read out as is and as its Hilbert envelope."""
+    """The truth through the data band, read out with positivity (negatives clipped) and
+    as its Hilbert envelope (SymAE's read-out)."""
     band = through_band(truth, highpass_hz)
     return {
-        CEILING_BAND: band,
+        # positivity read-out: a signed series' negative lobe would otherwise become the
+        # noise floor that ``prepare`` subtracts and lengthen it many times over
+        CEILING_BAND: Series(np.clip(band.values, 0.0, None), truth.t0, truth.dt),
         CEILING_ENVELOPE: Series(envelopes(band.values[None])[0], truth.t0, truth.dt),
     }
 

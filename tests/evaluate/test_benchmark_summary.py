@@ -154,3 +154,17 @@ def test_paired_skill_against_the_strongest_stack_baseline_and_tables() -> None:
     assert len(parts["depth > 300 km"]) == 2
     assert len(parts["no broken stations"]) == 2 and len(parts["broken 10-30 %"]) == 4
     assert "Mw < 6.5" in parts and "Mw >= 7.5" in parts
+
+
+def test_evaluate_validation_set_runs_without_a_model(tmp_path) -> None:
+    from symae.cli import main
+
+    out = tmp_path / "val"
+    rc = main(["evaluate", "--model", "none", "--set", "validation", "--limit", "1", "--stations", "6",
+               "--out", str(out), "--no-figures"])
+    assert rc == 0
+    data = json.loads((out / "scores.json").read_text())
+    assert data["setup"]["set"] == "validation" and data["setup"]["mode"] == "hard"
+    event = data["events"][0]
+    assert event["event_id"].startswith("val_s11_0000") and "triangle" in event["metrics"]
+    assert event["metrics"]["triangle"]["skill"] == pytest.approx(0.0, abs=1e-12)
