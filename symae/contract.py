@@ -22,6 +22,13 @@ class DataContract:
     P arrival (``window_length`` samples at ``sampling_rate``); the model sees ``nt``
     samples starting at index ``cut_start`` of that window, as the reference cuts
     samples 9..200 (1-based) of its 200-sample window.
+
+    ``highpass_hz``: the data band. Every trace, real or synthetic, passes through a
+    causal 4th-order Butterworth high-pass at this corner (analog prototype, applied in
+    preprocessing's frequency-domain step with the response removal,
+    ``symae.data.response.highpass_response``); 0 switches it off. Causal, so no energy
+    leaks before P, but every pulse gains a negative lobe after it: a method that models
+    the forward problem must model this band exactly.
     """
 
     sampling_rate: float = 1.0  # Hz
@@ -35,10 +42,15 @@ class DataContract:
     nside: int = 4  # HEALPix resolution of the focal-sphere tiling (RING scheme)
     min_distance_deg: float = 30.0
     max_distance_deg: float = 90.0
+    highpass_hz: float = 0.015  # causal 4-pole Butterworth high-pass of every trace (Hz)
 
     def __post_init__(self) -> None:
         if self.sampling_rate <= 0:
             raise ValueError(f"sampling_rate must be > 0, got {self.sampling_rate}")
+        if not 0 <= self.highpass_hz < 0.5 * self.sampling_rate:
+            raise ValueError(
+                f"highpass_hz must be in [0, {0.5 * self.sampling_rate}) Hz, got {self.highpass_hz}"
+            )
         if self.cut_start < 0 or self.cut_start + self.nt > self.window_length:
             raise ValueError(
                 f"cut [{self.cut_start}, {self.cut_start + self.nt}) does not fit a window "

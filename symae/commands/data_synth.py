@@ -36,6 +36,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="parametric magnitude range (default 6 8)")
     parser.add_argument("--time-error", type=float, default=2.0, metavar="S",
                         help="std of the arrival-time errors, s (default 2)")
+    parser.add_argument("--mode", choices=("easy", "hard"), default="easy",
+                        help="hard: 3-D anomalies, water reverberation, near-source coda, broken "
+                        "stations, SNR from 2.5 and catalogue errors in the given origin "
+                        "(docs/synthetic-data.md)")
+    parser.add_argument("--broken-share", type=float, default=None, metavar="F",
+                        help="hard mode: share of broken stations per event (default: drawn in 0-0.3)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
             depth_range_km=tuple(args.depth),
             mw_range=tuple(args.mw),
             time_error_s=args.time_error,
+            mode=args.mode,
+            broken_share=args.broken_share,
         )
         summary = synthesize_dataset(request)
     except ValueError as exc:

@@ -9,6 +9,14 @@ events. Each event is extracted with the model (default: the shipped one) and Sy
 event STF and every baseline are scored against the truth. Writes ``scores.json``,
 ``report.md`` and figures to ``--out``; ``--record`` puts the headline rows in
 docs/benchmarks.md.
+
+``--mode hard`` (default) makes the events with the generator's hard mode (physics the
+methods do not share, broken stations, catalogue errors in the given origin);
+``--mode easy`` the former events. ``--set validation`` scores hard-mode events from
+parametric sources instead (seed 11, 40 events, directivity on every other one), for
+choosing settings without touching the benchmark. ``--methods`` chooses the pluggable
+methods (``symae.evaluate.methods``) scored beside SymAE's envelope and the baselines;
+``--model none`` scores those alone.
 """
 
 from __future__ import annotations
@@ -28,9 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", type=Path, help="score the events of this HDF5 set instead")
     parser.add_argument("--scardec", type=Path, help="SCARDEC folder (default: shared data)")
     parser.add_argument("--limit", type=int, help="first N SCARDEC events only")
-    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="default 2024 for the benchmark, 11 for the validation set")
+    parser.add_argument("--set", dest="event_set", choices=("benchmark", "validation"), default="benchmark",
+                        help="benchmark: SCARDEC sources; validation: parametric sources")
+    parser.add_argument("--mode", choices=("easy", "hard"), default="hard", help="generator mode")
+    parser.add_argument("--broken-share", type=float, default=None, metavar="F",
+                        help="hard mode: share of broken stations per event (default drawn in 0-0.3)")
+    parser.add_argument("--methods", nargs="*", default=None,
+                        help="pluggable methods to score (default: every available one)")
     parser.add_argument("--stations", type=int, default=100)
-    parser.add_argument("--snr", type=float, nargs=2, default=(3.0, 30.0), metavar=("LOW", "HIGH"))
+    parser.add_argument("--snr", type=float, nargs=2, default=(3.0, 30.0), metavar=("LOW", "HIGH"),
+                        help="easy mode's SNR range (hard mode draws from 2.5-30)")
     parser.add_argument("--directivity", choices=("off", "on", "both"), default="both")
     parser.add_argument("--batch", type=int, default=4, help="events per ONNX call")
     parser.add_argument("--steps", type=int, default=100, help="descent steps (default 100)")
@@ -44,25 +61,19 @@ def synthetic_scardec_events(args: argparse.Namespace, contract):
     """Yield (EventData) for every SCARDEC event and directivity setting asked for."""
     import numpy as np
 
-    from symae.data.preprocess import PreprocessConfig
-    from symae.data.reference import scardec_dir
     from symae.data.scardec import list_events
     from symae.evaluate.scardec_benchmark import DIRECTIVITY_SUFFIX
-    from symae.synth.config import SynthConfig
+    from symae.data.reference import scardec_dir
     from symae.synth.generator import synthesize_event
     from symae.synth.source import scardec_source
 
     settings = {"off": [False], "on": [True], "both": [False, True]}[args.directivity]
     scardec = list_events(args.scardec or scardec_dir(), limit=args.limit)
+    seed = 2024 if args.seed is None else args.seed
     for flag in settings:
-        config = SynthConfig(
-            preprocess=PreprocessConfig(contract=contract),
-            n_stations=args.stations,
-            snr_range=tuple(args.snr),
-            directivity=flag,
-        )
+        config = synth_config(args, contract, flag)
         for i, ev in enumerate(scardec):
-            rng = np.random.default_rng([args.seed, i, int(flag)])
+            rng = np.random.default_rng([seed, i, int(flag)])
             source = scardec_source(ev, config.raw_dt, rng, flag)
             synth = synthesize_event(rng, source, config)
             data = synth.event_data
@@ -72,9 +83,57 @@ def synthetic_scardec_events(args: argparse.Namespace, contract):
             yield data
 
 
+VALIDATION_SEED = 11
+VALIDATION_EVENTS = 40
+
+
+def synth_config(args: argparse.Namespace, contract, directivity: bool):
+    """The generator's configuration for ``--mode``, ``--stations``, ``--snr``, ``--broken-share``."""
+    from dataclasses import replace
+
+    from symae.data.preprocess import PreprocessConfig
+    from symae.synth.config import SynthConfig
+
+    base = SynthConfig()
+    return SynthConfig(
+        preprocess=PreprocessConfig(contract=contract),
+        n_stations=args.stations,
+        snr_range=tuple(args.snr),
+        directivity=directivity,
+        mode=args.mode,
+        hard=replace(base.hard, broken_share=args.broken_share),
+    )
+
+
+def validation_events(args: argparse.Namespace, contract):
+    """Hard-mode (``--mode``) events from parametric sources: the set for choosing settings."""
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from symae.synth.generator import synthesize_event
+    from symae.synth.source import parametric_source, synthetic_origin_time
+
+    seed = VALIDATION_SEED if args.seed is None else args.seed
+    for i in range(args.limit or VALIDATION_EVENTS):
+        flag = bool(i % 2)
+        config = synth_config(args, contract, flag)
+        rng = np.random.default_rng([seed, i])
+        source = parametric_source(
+            rng, f"val_s{seed}_{i:04d}", config.mw_range, config.depth_range_km, config.raw_dt, flag,
+            synthetic_origin_time(datetime(2020, 1, 1, tzinfo=UTC), i),
+        )
+        data = synthesize_event(rng, source, config).event_data
+        data.truth_attrs.setdefault("t0", contract.t0)
+        data.truth_attrs.setdefault("dt", contract.dt)
+        yield data
+
+
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from symae.contract import DataContract
+    from symae.evaluate.methods import available_methods
     from symae.evaluate.scardec_benchmark import (
         score_events,
         subsets,
@@ -86,8 +145,18 @@ def run(args: argparse.Namespace) -> int:
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import ExtractionSettings, Extractor
 
-    extractor = Extractor.load(args.model, "auto", ExtractionSettings(
-        latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha)))
+    methods = available_methods()
+    if args.methods is not None:
+        unknown = sorted(set(args.methods) - set(methods))
+        if unknown:
+            log.error("unknown or unavailable methods %s (available: %s)", unknown, sorted(methods))
+            return 2
+        methods = {k: methods[k] for k in args.methods}
+    extractor = None
+    if args.model != "none":
+        extractor = Extractor.load(args.model, "auto", ExtractionSettings(
+            latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha)))
+    contract = extractor.contract if extractor is not None else DataContract()
     if args.dataset:
         from symae.data.dataset import Dataset
 
@@ -95,15 +164,26 @@ def run(args: argparse.Namespace) -> int:
         ids = ds.event_ids()[: args.limit] if args.limit else ds.event_ids()
         source = (ds.event(i) for i in ids)
         setup = {"dataset": str(args.dataset), "events": len(ids)}
-    else:
-        source = synthetic_scardec_events(args, extractor.contract)
+    elif args.event_set == "validation":
+        source = validation_events(args, contract)
         setup = {
-            "stf": "scardec optimal STFs through symae.synth", "seed": args.seed,
-            "stations": args.stations, "snr_range": list(args.snr), "directivity": args.directivity,
-            "limit": args.limit,
+            "set": "validation", "stf": "parametric sources through symae.synth",
+            "seed": VALIDATION_SEED if args.seed is None else args.seed, "mode": args.mode,
+            "stations": args.stations, "broken_share": args.broken_share,
+            "events": args.limit or VALIDATION_EVENTS,
         }
-    setup.update({"model": f"{extractor.model.name}:{extractor.model.version}", "steps": args.steps,
-                  "lr": args.lr, "alpha": args.alpha})
+    else:
+        source = synthetic_scardec_events(args, contract)
+        setup = {
+            "set": "benchmark", "stf": "scardec optimal STFs through symae.synth",
+            "seed": 2024 if args.seed is None else args.seed, "mode": args.mode,
+            "stations": args.stations, "snr_range": list(args.snr), "directivity": args.directivity,
+            "broken_share": args.broken_share, "limit": args.limit,
+        }
+    setup["methods"] = sorted(methods)
+    if extractor is not None:
+        setup.update({"model": f"{extractor.model.name}:{extractor.model.version}", "steps": args.steps,
+                      "lr": args.lr, "alpha": args.alpha})
     events = []
 
     def keep(stream):
@@ -111,11 +191,12 @@ def run(args: argparse.Namespace) -> int:
             events.append(ev)
             yield ev
 
-    scores, results = score_events(extractor, keep(source), batch=args.batch)
+    scores, results = score_events(extractor, keep(source), batch=args.batch, methods=methods,
+                                   highpass_hz=contract.highpass_hz)
     summaries = {name: summarise(sub) for name, sub in subsets(scores).items()}
     report = write_report(args.out, scores, summaries, setup)
     log.info("wrote %s and %s", report, args.out / "scores.json")
-    if args.figures:
+    if args.figures and extractor is not None:
         from symae.evaluate.figures import benchmark_figures
 
         for path in benchmark_figures(scores, events, results, args.out / "figures"):
@@ -131,11 +212,11 @@ def run(args: argparse.Namespace) -> int:
     if args.record:
         from symae.bench.record import record
 
-        options = [("model", args.model), ("seed", args.seed), ("stations", args.stations),
-                   ("directivity", args.directivity)]
+        options = [("model", args.model), ("set", args.event_set), ("mode", args.mode),
+                   ("seed", setup["seed"]), ("stations", args.stations), ("directivity", args.directivity)]
         defaults = LatentSettings()
         options += [(k, getattr(args, k)) for k in ("steps", "lr", "alpha") if getattr(args, k) != getattr(defaults, k)]
-        record("SCARDEC benchmark", body, "symae evaluate " + " ".join(f"--{k} {v}" for k, v in options))
+        record("SCARDEC benchmark" if args.event_set == "benchmark" else "Validation set", body, "symae evaluate " + " ".join(f"--{k} {v}" for k, v in options))
     else:
         print(body)
     return 0

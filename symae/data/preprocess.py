@@ -10,7 +10,8 @@ channel and the event ``Origin``) becomes one ``PreprocessedTrace``:
    without gaps; up to ``max_margin_s`` more on each side is used when present;
 4. response removed to displacement (pre-filter and water level configurable), or
    passed through for a unit displacement response, with a zero-phase anti-alias
-   low-pass in the same frequency-domain step (``symae.data.response``);
+   low-pass and the contract's causal high-pass (``DataContract.highpass_hz``, the
+   data band) in the same frequency-domain step (``symae.data.response``);
 5. band-limited (Lanczos) resampling onto the model grid, which starts exactly at
    P + ``window_start``;
 6. SNR: RMS of the P window over RMS of the pre-P noise, both demeaned;
@@ -259,6 +260,7 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
             config.pre_filt,
             config.water_level,
             lowpass_hz=corner if corner < 0.5 * sr else None,
+            highpass_hz=c.highpass_hz or None,
         )
     except Rejected as err:
         if err.message.startswith(seed_id):

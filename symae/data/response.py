@@ -28,6 +28,7 @@ from obspy.core.inventory.response import (
 )
 from obspy.signal.invsim import cosine_sac_taper
 from scipy.fft import irfft, next_fast_len, rfft, rfftfreq
+from scipy.signal import butter, freqs_zpk
 from scipy.signal.windows import tukey
 
 from symae.data.rejections import Rejected, RejectReason
@@ -36,8 +37,21 @@ from symae.data.rejections import Rejected, RejectReason
 PHYSICAL_UNITS = {"M", "M/S", "M/S**2", "M/S/S", "M/S2", "NM", "NM/S", "NM/S**2"}
 PASS_THROUGH = "pass_through"
 DECONVOLVE = "deconvolve"
+HIGHPASS_ORDER = 4  # Butterworth order of the contract's causal high-pass
 LOWPASS_ORDER = 8  # Butterworth order of the anti-alias low-pass (applied forward and back)
 COARSE_POINTS = 512  # response samples above the pre-filter, for its peak
+
+
+def highpass_response(freqs: np.ndarray, corner_hz: float, order: int = HIGHPASS_ORDER) -> np.ndarray:
+    """Complex response of the causal analog Butterworth high-pass at ``freqs`` (Hz).
+
+    The data band of ``DataContract.highpass_hz``; ``corner_hz`` 0 gives ones.
+    """
+    f = np.asarray(freqs, dtype=np.float64)
+    if corner_hz <= 0:
+        return np.ones(f.shape, dtype=np.complex128)
+    z, p, k = butter(order, 2 * np.pi * corner_hz, btype="highpass", analog=True, output="zpk")
+    return freqs_zpk(z, p, k, worN=2 * np.pi * f)[1]
 
 
 def unit_displacement_response() -> Response:
@@ -188,9 +202,11 @@ def _frequency_filter(
     pre_filt: tuple[float, float, float, float] | None,
     water_level: float | None,
     lowpass_hz: float | None,
+    highpass_hz: float | None = None,
 ) -> np.ndarray:
-    """Inverse response (or 1 for pass-through) x pre-filter taper x zero-phase low-pass,
-    on the rFFT grid of ``nfft`` up to its last non-zero value.
+    """Inverse response (or 1 for pass-through) x pre-filter taper x zero-phase low-pass
+    x causal high-pass (``highpass_response``), on the rFFT grid of ``nfft`` up to its
+    last non-zero value.
 
     The low-pass is the squared magnitude of an order-8 Butterworth, the response of
     running that filter forward and backward, so it shifts nothing.
@@ -204,6 +220,8 @@ def _frequency_filter(
         filt *= cosine_sac_taper(freqs, flimit=pre_filt)
     if lowpass_hz is not None:
         filt *= 1.0 / (1.0 + (freqs / lowpass_hz) ** (2 * LOWPASS_ORDER))
+    if highpass_hz:
+        filt *= highpass_response(freqs, highpass_hz)
     filt[~np.isfinite(filt)] = 0.0
     nonzero = np.flatnonzero(filt)
     return filt[: nonzero[-1] + 1 if nonzero.size else 1]  # zeros above are implied
@@ -238,16 +256,18 @@ def to_displacement(
     water_level: float | None,
     lowpass_hz: float | None = None,
     taper_fraction: float = 0.05,
+    highpass_hz: float | None = None,
 ) -> np.ndarray:
     """Deconvolve ``data`` (counts) to displacement in metres, float64.
 
     ``response`` None passes the samples through (already displacement); the pre-filter
-    band and the optional zero-phase low-pass apply either way, so both kinds of record
-    end in the same band. The record is detrended and tapered (``detrend_taper``) first.
+    band, the optional zero-phase low-pass and the optional causal high-pass (the
+    contract's ``highpass_hz``) apply either way, so both kinds of record end in the
+    same band. The record is detrended and tapered (``detrend_taper``) first.
     """
     x = detrend_taper(data, taper_fraction)
     nfft = fft_length(x.size)
-    filt = FILTERS.get(response, dt, nfft, pre_filt, water_level, lowpass_hz)
+    filt = FILTERS.get(response, dt, nfft, pre_filt, water_level, lowpass_hz, highpass_hz)
     spec = rfft(x, nfft)
     spec[: filt.size] *= filt
     spec[filt.size :] = 0.0

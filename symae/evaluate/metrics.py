@@ -15,6 +15,17 @@ scaled to peak 1. Then:
 - ``episodes``: peaks of the prepared STF smoothed by a Gaussian of 2 s std, with height
   >= 0.2, prominence >= 0.15 and at least 5 s apart.
 - ``l2``: |a - b| / |b| at the best-CC lag.
+
+Against the reference guess (docs/stf-inversion.md section 4), on *unit-area* series
+(prepared as above, then divided by their integral):
+
+- ``skill``: 1 - L2(estimate - truth) / L2(triangle - truth), each at its own best lag
+  within +-``max_lag_s``. The triangle (``reference_triangle``) is isosceles with the
+  GCMT half-duration of the catalogue Mw the method is given,
+  ``h = 1.05e-8 * M0^(1/3)`` s with ``M0 = 10^(1.5 Mw + 16.1)`` dyne-cm, starting at
+  P. 1 is perfect, 0 is no better than the guess, negative is worse. NaN when no Mw is
+  given.
+- ``pearson``: demeaned (Pearson) correlation at the best lag within +-``max_lag_s``.
 """
 
 from __future__ import annotations
@@ -69,6 +80,12 @@ class StfMetrics:
     episodes_true: int
     episodes_est: int
     l2: float
+    skill: float = float("nan")
+    pearson: float = float("nan")
+
+    @property
+    def episode_error(self) -> int:
+        return self.episodes_est - self.episodes_true
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -132,13 +149,71 @@ def best_cc(a: np.ndarray, b: np.ndarray, max_lag: int) -> tuple[float, int]:
     return float(full[window][k] / (na * nb)), int(lags[window][k])
 
 
-def compare(estimate: Series, truth: Series, max_lag_s: float = 10.0) -> StfMetrics:
-    """All metrics of ``estimate`` against ``truth`` (module docstring)."""
+def m0_dyne_cm(mw: float) -> float:
+    """Seismic moment in dyne-cm from Mw (M0 = 10^(1.5 Mw + 16.1))."""
+    return float(10.0 ** (1.5 * mw + 16.1))
+
+
+def half_duration(mw: float) -> float:
+    """GCMT half-duration (s): 1.05e-8 * M0^(1/3), M0 in dyne-cm."""
+    return float(1.05e-8 * m0_dyne_cm(mw) ** (1.0 / 3.0))
+
+
+def reference_triangle(mw: float, times: np.ndarray) -> np.ndarray:
+    """Isosceles triangle of half-duration ``half_duration(mw)`` starting at t = 0 (P), peak 1."""
+    h = half_duration(mw)
+    t = np.asarray(times, dtype=np.float64)
+    return np.clip(1.0 - np.abs(t - h) / h, 0.0, None)
+
+
+def unit_area(x: np.ndarray, dt: float) -> np.ndarray:
+    """Prepared (``prepare``) and divided by its integral; zeros stay zeros."""
+    p = prepare(x)
+    area = p.sum() * dt
+    return p / area if area > 0 else p
+
+
+def best_lag_l2(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
+    """Min over lags |k| <= max_lag of |a delayed by k - b| (zero fill)."""
+    return float(min(np.linalg.norm(shift_zero_fill(a, k) - b) for k in range(-max_lag, max_lag + 1)))
+
+
+def best_pearson(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
+    """Max over lags |k| <= max_lag of the demeaned correlation of ``a`` delayed by k with ``b``."""
+    best = -1.0
+    bd = b - b.mean()
+    nb = np.linalg.norm(bd)
+    for k in range(-max_lag, max_lag + 1):
+        ad = shift_zero_fill(a, k)
+        ad = ad - ad.mean()
+        na = np.linalg.norm(ad)
+        if na > 0 and nb > 0:
+            best = max(best, float(ad @ bd / (na * nb)))
+    return best if best > -1.0 else 0.0
+
+
+def skill(estimate: np.ndarray, truth: np.ndarray, reference: np.ndarray, dt: float, max_lag: int) -> float:
+    """1 - L2(estimate - truth) / L2(reference - truth), unit-area series, each at its best lag."""
+    a, b, r = (unit_area(x, dt) for x in (estimate, truth, reference))
+    ref = best_lag_l2(r, b, max_lag)
+    return 1.0 - best_lag_l2(a, b, max_lag) / ref if ref > 0 else float("nan")
+
+
+def compare(
+    estimate: Series, truth: Series, max_lag_s: float = 10.0, mw: float | None = None
+) -> StfMetrics:
+    """All metrics of ``estimate`` against ``truth`` (module docstring); ``mw``: the
+    catalogue magnitude the method was given, for the reference triangle of ``skill``."""
     times = truth.times()
     dt = truth.dt
+    raw = on_grid(estimate, times)
     b = prepare(truth.values)
-    a = prepare(on_grid(estimate, times))
-    cc, lag = best_cc(a, b, int(round(max_lag_s / dt)))
+    a = prepare(raw)
+    max_lag = int(round(max_lag_s / dt))
+    cc, lag = best_cc(a, b, max_lag)
+    sk = float("nan")
+    if mw is not None and np.isfinite(mw):
+        sk = skill(raw, truth.values, reference_triangle(mw, times), dt, max_lag)
     nb = np.linalg.norm(b)
     l2 = float(np.linalg.norm(shift_zero_fill(a, lag) - b) / nb) if nb > 0 else float("nan")
     d_true, d_est = duration(b, dt), duration(a, dt)
@@ -155,4 +230,6 @@ def compare(estimate: Series, truth: Series, max_lag_s: float = 10.0) -> StfMetr
         episodes_true=count_episodes(b, dt),
         episodes_est=count_episodes(a, dt),
         l2=l2,
+        skill=sk,
+        pearson=best_pearson(a, b, max_lag),
     )

@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from symae.data.preprocess import PreprocessConfig
+from symae.synth.hard import HardMode
+
+MODES = ("easy", "hard")
 
 
 @dataclass(frozen=True)
@@ -14,6 +17,10 @@ class SynthConfig:
 
     The model-side processing (window, taper, cut, standardise, SNR definition) is that
     of ``preprocess``: direct HDF5 output goes through exactly the code real records do.
+
+    ``mode``: "easy" (1-D depth phases, t*, receiver side, independent time errors) or
+    "hard" (adds what ``symae.synth.hard`` describes, with the knobs of ``hard``; the SNR
+    is then drawn from ``hard.snr_range``).
     """
 
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
@@ -24,7 +31,6 @@ class SynthConfig:
     snr_range: tuple[float, float] = (3.0, 30.0)  # log-uniform, preprocessing's definition
     t_star_range: tuple[float, float] = (0.3, 1.5)  # s
     time_error_s: float = 2.0  # std of the arrival-time error, clipped at 2.5 std
-    highpass_hz: float = 0.015  # causal high-pass of the ground motion (see generator)
     directivity: bool = True
     max_mach: float = 0.5  # largest v_rupture / alpha
     mw_range: tuple[float, float] = (6.0, 8.0)  # parametric sources
@@ -34,6 +40,8 @@ class SynthConfig:
     rho_source: float = 3300.0  # kg/m^3, for physical amplitudes only
     surface_alpha_km_s: float = 5.8  # free-surface reflection of pP, sP (iasp91 top layer)
     surface_beta_km_s: float = 3.36
+    mode: str = "easy"
+    hard: HardMode = field(default_factory=HardMode)
 
     def __post_init__(self) -> None:
         lo, hi = self.snr_range
@@ -55,6 +63,8 @@ class SynthConfig:
                 f"records of {self.record_length_s} s starting {self.record_lead_s} s before P do "
                 f"not cover {need_before} s before and {need_after} s after P"
             )
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {self.mode!r}")
         if not 0 <= self.max_mach < 1:
             raise ValueError(f"max_mach must be in [0, 1), got {self.max_mach}")
 

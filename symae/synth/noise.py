@@ -6,8 +6,9 @@ standard deviation of the displacement in the signal window (``signal_window``, 
 default -90..-10 s), after the anti-alias low-pass, on the model time grid. The
 generator low-passes the clean record and the noise the same way, samples them on the
 model grid, and solves for the noise scale that makes the ratio of the *sum* equal the
-target (a quadratic in the scale). The band (pre-filter taper and the squared magnitude
-of the anti-alias Butterworth) is applied in the frequency domain. Preprocessing's own
+target (a quadratic in the scale). The band (pre-filter taper, the squared magnitude
+of the anti-alias Butterworth and the contract's causal high-pass) is applied in the
+frequency domain. Preprocessing's own
 detrending and tapering make its figure differ slightly, so the generator measures the
 final record with ``preprocess.process`` and refines the scale when it is more than 2 %
 off (``SNR_TOLERANCE``).
@@ -24,6 +25,7 @@ from scipy.signal import butter, sosfreqz
 
 from symae.data.preprocess import PreprocessConfig
 from symae.data.rejections import Rejected, RejectReason
+from symae.data.response import highpass_response
 
 SNR_TOLERANCE = 0.02  # relative, between requested and measured SNR
 
@@ -83,10 +85,14 @@ def band_limited(
     spectrum: np.ndarray, nfft: int, dt: float, npts: int, config: PreprocessConfig
 ) -> np.ndarray:
     """First ``npts`` samples of the record with rfft ``spectrum`` (length ``nfft``) in the
-    band preprocessing keeps: pre-filter taper and zero-phase anti-alias low-pass."""
+    band preprocessing keeps: pre-filter taper, zero-phase anti-alias low-pass and the
+    contract's causal high-pass."""
     corner = config.antialias * config.contract.sampling_rate
     power = _band_power(nfft, dt, corner if corner < 0.5 / dt else None, config.pre_filt)
-    return np.fft.irfft(spectrum * power, nfft)[:npts]
+    band = spectrum * power
+    if config.contract.highpass_hz:
+        band = band * highpass_response(np.fft.rfftfreq(nfft, dt), config.contract.highpass_hz)
+    return np.fft.irfft(band, nfft)[:npts]
 
 
 def noise_scale(

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, freqs_zpk
 
 from symae.data.arrivals import taup_model
 
@@ -151,12 +150,6 @@ def attenuation_spectrum(freqs: np.ndarray, t_star: float, f_ref: float = 1.0) -
     delay = t_star / np.pi * np.log(f_ref / f[pos])
     out[pos] = np.exp(-np.pi * f[pos] * t_star) * np.exp(-2j * np.pi * f[pos] * delay)
     return out
-
-
-def highpass_spectrum(freqs: np.ndarray, corner_hz: float, order: int = 4) -> np.ndarray:
-    """Frequency response of a causal analog Butterworth high-pass at ``freqs`` (Hz)."""
-    z, p, k = butter(order, 2 * np.pi * corner_hz, btype="highpass", analog=True, output="zpk")
-    return freqs_zpk(z, p, k, worN=2 * np.pi * np.asarray(freqs))[1]
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,15 @@ class SynthRequest:
     depth_range_km: tuple[float, float] = (10.0, 650.0)
     mw_range: tuple[float, float] = (6.0, 8.0)
     time_error_s: float = 2.0
+    mode: str = "easy"
+    broken_share: float | None = None  # hard mode; None: drawn per event
 
     def config(self) -> SynthConfig:
+        base = SynthConfig()
         return replace(
-            SynthConfig(),
+            base,
+            mode=self.mode,
+            hard=replace(base.hard, broken_share=self.broken_share),
             n_stations=self.stations,
             snr_range=self.snr_range,
             directivity=self.directivity,

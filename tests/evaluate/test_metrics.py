@@ -87,3 +87,32 @@ def test_prepare_peaks_at_one_and_bad_input_is_refused() -> None:
         Series(np.array([0.0, np.nan, 1.0]), 0.0, 1.0)
     with pytest.raises(ValueError, match="dt must be > 0, got 0"):
         Series(np.ones(5), 0.0, 0.0)
+
+
+def test_skill_and_pearson_on_analytic_cases() -> None:
+    from symae.evaluate.metrics import reference_triangle
+
+    t = T0 + DT * np.arange(NT)
+    mw = 7.0
+    truth = Series(gaussian(20.0, 6.0), T0, DT)
+    m = compare(truth, truth, mw=mw)
+    assert m.skill == pytest.approx(1.0) and m.pearson == pytest.approx(1.0) and m.cc == pytest.approx(1.0)
+    triangle = Series(reference_triangle(mw, t), T0, DT)
+    assert compare(triangle, truth, mw=mw).skill == pytest.approx(0.0, abs=1e-12)
+    shifted = Series(gaussian(27.0, 6.0), T0, DT)  # 7 s late: forgiven within 10 s
+    m = compare(shifted, truth, mw=mw)
+    assert m.skill == pytest.approx(1.0, abs=1e-6) and m.pearson == pytest.approx(1.0, abs=1e-6)
+    assert compare(Series(gaussian(60.0, 20.0), T0, DT), truth, mw=mw).skill < 0
+    assert np.isnan(compare(truth, truth).skill)  # no magnitude, no reference
+
+
+def test_reference_triangle_has_the_gcmt_half_duration() -> None:
+    from symae.evaluate.metrics import half_duration, reference_triangle
+
+    assert half_duration(6.3) == pytest.approx(3.5, abs=0.2)
+    assert half_duration(8.0) == pytest.approx(24.0, abs=1.5)
+    t = np.arange(-10.0, 60.0, 0.1)
+    tri = reference_triangle(7.0, t)
+    h = half_duration(7.0)
+    assert tri[t < 0].max() == 0 and tri.max() == pytest.approx(1.0, abs=1e-2)
+    assert t[np.argmax(tri)] == pytest.approx(h, abs=0.1) and tri[t > 2 * h + 0.1].max() == 0
