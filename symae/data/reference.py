@@ -1,4 +1,10 @@
-"""Where symae finds things on disk: the repository, shipped data and shared reference data."""
+"""Where symae finds things on disk: the package, the repository and the reference data.
+
+The reference data (118 SCARDEC source time functions, one real II.BFO record with its
+StationXML and QuakeML) ship inside the package in ``symae/reference_data`` (see its
+README for sources and citation), so a fresh clone or an installed wheel needs nothing
+else. ``SYMAE_REFERENCE_DATA`` points at another folder with the same layout.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +13,31 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent
+BUNDLED_REFERENCE_DIR = PACKAGE_DIR / "reference_data"
+EXAMPLE_EVENT = "gulf_of_alaska_2018"
 
 
-def shared_data_dir() -> Path:
-    """Reference data beside the checkout (SCARDEC STFs, real records).
+def reference_data_dir() -> Path:
+    """The reference data folder: ``$SYMAE_REFERENCE_DATA`` or the one in the package.
 
-    ``SYMAE_SHARED_DATA`` overrides the default ``<repo>/../shared/data``.
+    >>> from symae.data.reference import reference_data_dir
+    >>> (reference_data_dir() / "scardec").is_dir()
+    True
     """
-    env = os.environ.get("SYMAE_SHARED_DATA")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    env = os.environ.get("SYMAE_REFERENCE_DATA")
+    return Path(env) if env else BUNDLED_REFERENCE_DIR
 
 
 def scardec_dir() -> Path:
     """The folder of SCARDEC event folders (``FCTs_*``)."""
-    return shared_data_dir() / "scardec"
+    return reference_data_dir() / "scardec"
 
 
 def real_waveforms_dir() -> Path:
-    """The folder of real teleseismic records shipped beside the checkout."""
-    return shared_data_dir() / "real_waveforms"
+    """The folder of real teleseismic records (one folder per event)."""
+    return reference_data_dir() / "real_waveforms"
+
+
+def example_event_dir() -> Path:
+    """The II.BFO record of the 2018 Gulf of Alaska earthquake (mseed, StationXML, QuakeML)."""
+    return real_waveforms_dir() / EXAMPLE_EVENT
