@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent
@@ -41,3 +42,26 @@ def real_waveforms_dir() -> Path:
 def example_event_dir() -> Path:
     """The II.BFO record of the 2018 Gulf of Alaska earthquake (mseed, StationXML, QuakeML)."""
     return real_waveforms_dir() / EXAMPLE_EVENT
+
+
+def example_event() -> tuple[Any, Any, Any]:
+    """The bundled II.BFO record of the Mw 7.9 Gulf of Alaska earthquake of 2018-01-23
+    as ObsPy objects: ``(stream, inventory, event)`` (raw counts, full response, the
+    event with its SCARDEC hypocentre and Global CMT solution).
+
+    >>> import symae
+    >>> stream, inventory, event = symae.example_event()
+    >>> sorted(tr.id for tr in stream)
+    ['II.BFO.00.BHE', 'II.BFO.00.BHN', 'II.BFO.00.BHZ']
+    >>> str(event.preferred_origin().time)
+    '2018-01-23T09:31:40.000000Z'
+    """
+    from obspy import Stream, read, read_events, read_inventory
+
+    folder = example_event_dir()
+    stream = Stream()
+    for path in sorted(folder.glob("*.mseed")):
+        stream += read(str(path))
+    inventory = read_inventory(str(folder / "II.BFO.xml"))
+    event = read_events(str(folder / "event.xml"))[0]
+    return stream, inventory, event

@@ -121,7 +121,39 @@ class Extractor:
         grouped = [[g.traces for g in self._groups_of(e)] for e in events]
         return coherent_information_many(self.graphs, grouped, self.settings.latent)
 
-    def extract(self, event: EventData, revision: int = 0) -> ExtractionResult:
+    def prepare(self, stream: Any, inventory: Any, event: Any, event_id: str | None = None) -> EventData:
+        """Preprocess and group ObsPy records under this model's data contract.
+
+        ``stream``: an ObsPy ``Stream`` of raw records; ``inventory``: an ObsPy
+        ``Inventory`` with their responses; ``event``: an ObsPy ``Event``, a ``Catalog``
+        (``event_id`` picks one of several) or a symae ``Origin``.
+        """
+        from symae.data.dataset import Origin
+        from symae.extract.records import event_from_obspy, origin_from_obspy
+
+        origin = event if isinstance(event, Origin) else origin_from_obspy(event, event_id)
+        return event_from_obspy(stream, inventory, origin, self.contract)
+
+    def extract(
+        self,
+        event: Any,
+        inventory: Any = None,
+        origin: Any = None,
+        *,
+        event_id: str | None = None,
+        revision: int = 0,
+    ) -> ExtractionResult:
+        """Extract one event: an ``EventData`` (grouped traces), or ObsPy records
+        ``extract(stream, inventory, event)`` as :meth:`prepare` takes them."""
+        if not isinstance(event, EventData):
+            if inventory is None or origin is None:
+                raise TypeError(
+                    f"extract() takes an EventData, or an ObsPy Stream with its Inventory and "
+                    f"Event: extract(stream, inventory, event); got {type(event).__name__}"
+                    + ("" if inventory is not None else " without an inventory")
+                    + ("" if origin is not None else " without an event")
+                )
+            event = self.prepare(event, inventory, origin, event_id)
         return self.extract_many([event], revision)[0]
 
     def extract_many(self, events: Sequence[EventData], revision: int = 0) -> list[ExtractionResult]:
