@@ -23,11 +23,9 @@ import heapq
 import io
 import json
 import logging
-import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,43 +172,13 @@ def scardec_events(n: int, seed: int, n_stations: int = 30) -> Iterator[ReplayEv
     return generated_events("scardec", n, seed, n_stations, scardec_root=scardec_dir())
 
 
-def origin_from_quakeml(event: Event, fallback_id: str) -> OriginMessage:
-    """The preferred origin, magnitude and moment tensor of an ObsPy event."""
+def origin_from_quakeml(event: Event) -> OriginMessage:
+    """The origin message of an ObsPy event, through ``symae``'s one conversion
+    (``Origin.from_obspy``: hypocentre, magnitude, moment tensor, event id)."""
     from services.schemas import OriginMessage
+    from symae.data.dataset import Origin
 
-    origin = event.preferred_origin() or (event.origins[0] if event.origins else None)
-    if origin is None:
-        raise ValueError(f"QuakeML event {event.resource_id} has no origin")
-    magnitude = event.preferred_magnitude() or (event.magnitudes[0] if event.magnitudes else None)
-    tensor = None
-    mech = event.preferred_focal_mechanism() or (
-        event.focal_mechanisms[0] if event.focal_mechanisms else None
-    )
-    if mech is not None and mech.moment_tensor is not None and mech.moment_tensor.tensor:
-        t = mech.moment_tensor.tensor
-        tensor = {
-            "Mrr": t.m_rr,
-            "Mtt": t.m_tt,
-            "Mpp": t.m_pp,
-            "Mrt": t.m_rt,
-            "Mrp": t.m_rp,
-            "Mtp": t.m_tp,
-        }
-    # the last part of the resource id, as symae writes them (smi:local/symae/event/<id>)
-    event_id = re.sub(r"[^A-Za-z0-9_.:-]", "_", str(event.resource_id.id).rsplit("/", 1)[-1])
-    event_id = event_id.strip("_") or fallback_id
-    descriptions = [d.text for d in event.event_descriptions if d.text]
-    return OriginMessage(
-        event_id=event_id,
-        time=origin.time.datetime.replace(tzinfo=UTC),
-        latitude=origin.latitude,
-        longitude=origin.longitude,
-        depth_km=(origin.depth or 0.0) / 1000.0,
-        magnitude=magnitude.mag if magnitude is not None else None,
-        magnitude_type=(magnitude.magnitude_type or "M") if magnitude is not None else "Mw",
-        region=descriptions[0] if descriptions else "",
-        moment_tensor=tensor,
-    )
+    return OriginMessage.from_origin(Origin.from_obspy(event))
 
 
 def directory_event(folder: Path) -> ReplayEvent:
@@ -231,7 +199,7 @@ def directory_event(folder: Path) -> ReplayEvent:
         raise ValueError(f"{folder}: expected one QuakeML event, found {len(events)}")
     if not stream:
         raise ValueError(f"{folder}: no waveform files ({', '.join(sorted(WAVEFORM_SUFFIXES))})")
-    origin = origin_from_quakeml(events[0], fallback_id=folder.name)
+    origin = origin_from_quakeml(events[0])
     return event_from_stream(origin, stream, inventory if inventory.networks else None)
 
 

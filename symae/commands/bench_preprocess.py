@@ -33,9 +33,9 @@ def _records(n: int):
     import numpy as np
     import obspy
 
-    from symae.data.reference import real_waveforms_dir
+    from symae.data.reference import example_event_dir
 
-    folder = real_waveforms_dir() / "gulf_of_alaska_2018"
+    folder = example_event_dir()
     z = obspy.read(str(folder / "*BHZ*.mseed"))[0]
     base_inv = obspy.read_inventory(str(folder / "II.BFO.xml")).select(channel="BHZ")
     p = obspy.UTCDateTime("2018-01-23T09:43:14")

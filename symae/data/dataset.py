@@ -66,6 +66,28 @@ class Origin:
     # moment tensor in N m, keys Mrr, Mtt, Mpp, Mrt, Mrp, Mtp (GCMT convention)
     moment_tensor: dict[str, float] | None = None
 
+    @classmethod
+    def from_obspy(cls, event: Any) -> Origin:
+        """The origin of an ObsPy ``Event``: hypocentre, magnitude, moment tensor, id.
+
+        Rules for the event id in ``symae.data.events``.
+        """
+        from symae.data.events import origin_of
+
+        return origin_of(event)
+
+    def to_obspy(self) -> Any:
+        """This origin as an ObsPy ``Event`` (``Origin.from_obspy`` reads it back).
+
+        >>> from symae.data.dataset import Origin
+        >>> o = Origin("ev1", "2018-01-23T09:31:40.000000Z", 56.0, -149.2, 21.0, 7.9)
+        >>> Origin.from_obspy(o.to_obspy()) == o
+        True
+        """
+        from symae.data.events import event_of
+
+        return event_of(self)
+
     def to_attrs(self) -> dict[str, Any]:
         attrs: dict[str, Any] = {
             "event_id": self.event_id,

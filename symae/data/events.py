@@ -6,15 +6,32 @@ from the event's resource id: the last path segment of ``smi:.../<id>`` (a trail
 characters other than letters, digits, ``_``, ``-`` and ``.`` replaced by ``_``. Write
 ``publicID="smi:symae/event/<id>"`` in QuakeML to control it. Without a usable resource
 id the origin time names the event (``YYYYMMDDTHHMMSS``). Times and places come from the hypocentre (``hypocentre_of``).
+
+This module is the one conversion point between ObsPy events and ``Origin``:
+``origin_of`` (``Origin.from_obspy``) reads an event, ``event_of`` (``Origin.to_obspy``)
+builds one with symae's resource ids, ``smi:local/symae/<kind>/<event_id>`` (kind:
+event, origin, magnitude, focal_mechanism, moment_tensor; ``/r<revision>`` appended to
+all but the event's for products of a given extraction revision), so that
+``origin_of(event_of(o)).event_id == o.event_id``. Every QuakeML symae writes (synthetic
+events, published products, ``ExtractionResult.to_quakeml``) is built by ``event_of``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 from obspy import UTCDateTime, read_events
-from obspy.core.event import Event
+from obspy.core.event import (
+    Event,
+    EventDescription,
+    FocalMechanism,
+    Magnitude,
+    MomentTensor,
+    ResourceIdentifier,
+    Tensor,
+)
 from obspy.core.event import Origin as ObsPyOrigin
 
 from symae.data.arrivals import arrival_table
@@ -23,6 +40,7 @@ from symae.data.preprocess import PreprocessConfig
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 _TENSOR = {"Mrr": "m_rr", "Mtt": "m_tt", "Mpp": "m_pp", "Mrt": "m_rt", "Mrp": "m_rp", "Mtp": "m_tp"}
+ID_PREFIX = "smi:local/symae"
 
 
 def event_id_of(event: Event) -> str:
@@ -81,6 +99,75 @@ def origin_of(event: Event) -> Origin:
         region=region,
         moment_tensor=tensor,
     )
+
+
+def resource_id(kind: str, event_id: str, revision: int | None = None) -> ResourceIdentifier:
+    """``smi:local/symae/<kind>/<event_id>[/r<revision>]`` with a QuakeML-safe event id."""
+    rid = f"{ID_PREFIX}/{kind}/{_UNSAFE.sub('_', event_id)}"
+    if revision is not None and kind != "event":
+        rid += f"/r{revision}"
+    return ResourceIdentifier(rid)
+
+
+def scalar_moment(magnitude: float | None) -> float | None:
+    """Scalar moment in N m of a moment magnitude (Hanks & Kanamori), None if unknown."""
+    if magnitude is None or not math.isfinite(magnitude):
+        return None
+    return 10.0 ** (1.5 * magnitude + 9.1)
+
+
+def event_of(
+    origin: Origin,
+    revision: int | None = None,
+    m0: float | None = None,
+    with_tensor: bool = True,
+) -> Event:
+    """An ObsPy event of ``origin``: hypocentre (preferred), magnitude, moment tensor.
+
+    The focal mechanism is written when the origin has a moment tensor (``with_tensor``)
+    or ``m0`` (N m) is given; its scalar moment is ``m0``, else that of the magnitude.
+    ``revision`` tags the sub-object ids of one extraction revision.
+    """
+    eid = origin.event_id
+    hypo = ObsPyOrigin(
+        resource_id=resource_id("origin", eid, revision),
+        time=UTCDateTime(origin.time),
+        latitude=origin.latitude,
+        longitude=origin.longitude,
+        depth=origin.depth_km * 1000.0,
+        origin_type="hypocenter",
+    )
+    event = Event(
+        resource_id=resource_id("event", eid),
+        event_type="earthquake",
+        origins=[hypo],
+        preferred_origin_id=hypo.resource_id,
+    )
+    if origin.region:
+        event.event_descriptions.append(EventDescription(text=origin.region, type="region name"))
+    if origin.magnitude is not None:
+        mag = Magnitude(
+            resource_id=resource_id("magnitude", eid, revision),
+            mag=origin.magnitude,
+            magnitude_type=origin.magnitude_type or "Mw",
+            origin_id=hypo.resource_id,
+        )
+        event.magnitudes.append(mag)
+        event.preferred_magnitude_id = mag.resource_id
+    tensor = origin.moment_tensor if with_tensor else None
+    if tensor or m0 is not None:
+        mt = MomentTensor(
+            resource_id=resource_id("moment_tensor", eid, revision),
+            derived_origin_id=hypo.resource_id,
+            scalar_moment=m0 if m0 is not None else scalar_moment(origin.magnitude),
+        )
+        if tensor:
+            mt.tensor = Tensor(**{attr: float(tensor[key]) for key, attr in _TENSOR.items()})
+        fm = FocalMechanism(resource_id=resource_id("focal_mechanism", eid, revision),
+                            moment_tensor=mt)
+        event.focal_mechanisms.append(fm)
+        event.preferred_focal_mechanism_id = fm.resource_id
+    return event
 
 
 def read_origins(path: str | Path) -> list[Origin]:

@@ -1,28 +1,67 @@
-"""Where symae finds things on disk: the repository, shipped data and shared reference data."""
+"""Where symae finds things on disk: the package, the repository and the reference data.
+
+The reference data (118 SCARDEC source time functions, one real II.BFO record with its
+StationXML and QuakeML) ship inside the package in ``symae/reference_data`` (see its
+README for sources and citation), so a fresh clone or an installed wheel needs nothing
+else. ``SYMAE_REFERENCE_DATA`` points at another folder with the same layout.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent
+BUNDLED_REFERENCE_DIR = PACKAGE_DIR / "reference_data"
+EXAMPLE_EVENT = "gulf_of_alaska_2018"
 
 
-def shared_data_dir() -> Path:
-    """Reference data beside the checkout (SCARDEC STFs, real records).
+def reference_data_dir() -> Path:
+    """The reference data folder: ``$SYMAE_REFERENCE_DATA`` or the one in the package.
 
-    ``SYMAE_SHARED_DATA`` overrides the default ``<repo>/../shared/data``.
+    >>> from symae.data.reference import reference_data_dir
+    >>> (reference_data_dir() / "scardec").is_dir()
+    True
     """
-    env = os.environ.get("SYMAE_SHARED_DATA")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    env = os.environ.get("SYMAE_REFERENCE_DATA")
+    return Path(env) if env else BUNDLED_REFERENCE_DIR
 
 
 def scardec_dir() -> Path:
     """The folder of SCARDEC event folders (``FCTs_*``)."""
-    return shared_data_dir() / "scardec"
+    return reference_data_dir() / "scardec"
 
 
 def real_waveforms_dir() -> Path:
-    """The folder of real teleseismic records shipped beside the checkout."""
-    return shared_data_dir() / "real_waveforms"
+    """The folder of real teleseismic records (one folder per event)."""
+    return reference_data_dir() / "real_waveforms"
+
+
+def example_event_dir() -> Path:
+    """The II.BFO record of the 2018 Gulf of Alaska earthquake (mseed, StationXML, QuakeML)."""
+    return real_waveforms_dir() / EXAMPLE_EVENT
+
+
+def example_event() -> tuple[Any, Any, Any]:
+    """The bundled II.BFO record of the Mw 7.9 Gulf of Alaska earthquake of 2018-01-23
+    as ObsPy objects: ``(stream, inventory, event)`` (raw counts, full response, the
+    event with its SCARDEC hypocentre and Global CMT solution).
+
+    >>> import symae
+    >>> stream, inventory, event = symae.example_event()
+    >>> sorted(tr.id for tr in stream)
+    ['II.BFO.00.BHE', 'II.BFO.00.BHN', 'II.BFO.00.BHZ']
+    >>> str(event.preferred_origin().time)
+    '2018-01-23T09:31:40.000000Z'
+    """
+    from obspy import Stream, read, read_events, read_inventory
+
+    folder = example_event_dir()
+    stream = Stream()
+    for path in sorted(folder.glob("*.mseed")):
+        stream += read(str(path))
+    inventory = read_inventory(str(folder / "II.BFO.xml"))
+    event = read_events(str(folder / "event.xml"))[0]
+    return stream, inventory, event

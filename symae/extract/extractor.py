@@ -38,7 +38,7 @@ from symae.extract.result import (
     Stf,
     TraceScore,
 )
-from symae.extract.stf import combine_pixels, envelope_stf
+from symae.extract.stf import CombinedStf, EnvelopeStf, combine_pixels, envelope_stf
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,39 @@ class Extractor:
         grouped = [[g.traces for g in self._groups_of(e)] for e in events]
         return coherent_information_many(self.graphs, grouped, self.settings.latent)
 
-    def extract(self, event: EventData, revision: int = 0) -> ExtractionResult:
+    def prepare(self, stream: Any, inventory: Any, event: Any, event_id: str | None = None) -> EventData:
+        """Preprocess and group ObsPy records under this model's data contract.
+
+        ``stream``: an ObsPy ``Stream`` of raw records; ``inventory``: an ObsPy
+        ``Inventory`` with their responses; ``event``: an ObsPy ``Event``, a ``Catalog``
+        (``event_id`` picks one of several) or a symae ``Origin``.
+        """
+        from symae.data.dataset import Origin
+        from symae.extract.records import event_from_obspy, origin_from_obspy
+
+        origin = event if isinstance(event, Origin) else origin_from_obspy(event, event_id)
+        return event_from_obspy(stream, inventory, origin, self.contract)
+
+    def extract(
+        self,
+        event: Any,
+        inventory: Any = None,
+        origin: Any = None,
+        *,
+        event_id: str | None = None,
+        revision: int = 0,
+    ) -> ExtractionResult:
+        """Extract one event: an ``EventData`` (grouped traces), or ObsPy records
+        ``extract(stream, inventory, event)`` as :meth:`prepare` takes them."""
+        if not isinstance(event, EventData):
+            if inventory is None or origin is None:
+                raise TypeError(
+                    f"extract() takes an EventData, or an ObsPy Stream with its Inventory and "
+                    f"Event: extract(stream, inventory, event); got {type(event).__name__}"
+                    + ("" if inventory is not None else " without an inventory")
+                    + ("" if origin is not None else " without an event")
+                )
+            event = self.prepare(event, inventory, origin, event_id)
         return self.extract_many([event], revision)[0]
 
     def extract_many(self, events: Sequence[EventData], revision: int = 0) -> list[ExtractionResult]:
@@ -131,12 +163,33 @@ class Extractor:
 
     def assemble(self, event: EventData, info: CoherentInformation, revision: int = 0) -> ExtractionResult:
         """RESULT.json of one event from its coherent information."""
-        c, s = self.contract, self.settings
         groups = self._groups_of(event)
         slices = info.group_slices()
         rel_err = _relative_error(np.concatenate([g.traces for g in groups]), info.reconstruction)
-
         pixel_stfs = [envelope_stf(v) for v in info.virtual]
+        combined, weights = self._combine(groups, pixel_stfs, info)
+        pixels = self._pixel_results(groups, slices, pixel_stfs, weights, rel_err)
+        c = self.contract
+        return ExtractionResult(
+            event_id=event.event_id,
+            revision=revision,
+            origin=_origin_info(event),
+            model=self.model,
+            stf=Stf.from_arrays(combined.mean, combined.std, c.dt, c.t0),
+            pixels=pixels,
+            baselines=self._baselines(groups),
+            traces=_trace_scores(groups, slices, info),
+            quality=self._event_quality(groups, pixels, rel_err, info),
+            parameters=self.settings.as_parameters(),
+            provenance=_provenance(event),
+        )
+
+    # ---- the steps of ``assemble`` --------------------------------------------------
+    def _combine(
+        self, groups: list[TraceGroup], pixel_stfs: list[EnvelopeStf], info: CoherentInformation
+    ) -> tuple[CombinedStf, np.ndarray]:
+        """The event STF combined from the pixel STFs, and each pixel's weight in it."""
+        c, s = self.contract, self.settings
         env_std = np.array([p.envelope_std for p in pixel_stfs])
         n_traces = np.array([len(g) for g in groups])
         combined = combine_pixels(
@@ -149,8 +202,18 @@ class Extractor:
             gate=s.gate,
         )
         weights = n_traces * np.clip(1.0 - env_std / s.gate, 0.05, 1.0) * combined.used
-        weights = weights / weights.sum()
+        return combined, weights / weights.sum()
 
+    def _pixel_results(
+        self,
+        groups: list[TraceGroup],
+        slices: list[slice],
+        pixel_stfs: list[EnvelopeStf],
+        weights: np.ndarray,
+        rel_err: np.ndarray,
+    ) -> list[PixelResult]:
+        """Each pixel's STF, direction and quality."""
+        c, s = self.contract, self.settings
         pixels = []
         for g, sl, ps, w in zip(groups, slices, pixel_stfs, weights, strict=True):
             azimuth, takeoff = pixel_direction(g, c.nside)
@@ -169,67 +232,81 @@ class Extractor:
                     ),
                 )
             )
+        return pixels
 
-        selected = set(info.selected.tolist())
-        traces = []
-        for g, sl in zip(groups, slices, strict=True):
-            for k, j in enumerate(range(sl.start, sl.stop)):
-                traces.append(
-                    TraceScore(
-                        id=g.station_id[k],
-                        pixel=int(g.pixel),
-                        informativeness=round(float(info.scores[j]), 6),
-                        selected=j in selected,
-                    )
-                )
+    def _baselines(self, groups: list[TraceGroup]) -> dict[str, Stf]:
+        """The baseline STFs on the same traces (none when the settings turn them off)."""
+        if not self.settings.baselines:
+            return {}
+        c = self.contract
+        raw = np.concatenate([g.traces for g in groups])
+        return {
+            name: Stf.from_arrays(b.mean, b.std, c.dt, c.t0)
+            for name, b in all_baselines(raw, c.dt).items()
+        }
 
-        baselines = {}
-        if s.baselines:
-            raw = np.concatenate([g.traces for g in groups])
-            baselines = {
-                name: Stf.from_arrays(b.mean, b.std, c.dt, c.t0)
-                for name, b in all_baselines(raw, c.dt).items()
-            }
-
-        n_passed = int(sum(p.quality.passed for p in pixels))
+    def _flags(
+        self, pixels: list[PixelResult], rel_err: np.ndarray, info: CoherentInformation
+    ) -> list[str]:
+        """Machine-readable warnings of the event."""
         flags = []
-        if n_passed == 0:
+        if not any(p.quality.passed for p in pixels):
             flags.append("no_pixel_passed_gate")
-        if len(rel_err) < s.latent.n_codes:
+        if len(rel_err) < self.settings.latent.n_codes:
             flags.append("fewer_traces_than_codes")
         if len(info.objective) > 1 and info.objective[-1] >= info.objective[0]:
             flags.append("objective_not_decreased")
-        o = event.origin
-        return ExtractionResult(
-            event_id=event.event_id,
-            revision=revision,
-            origin=OriginInfo(
-                time=o.time,
-                latitude=o.latitude,
-                longitude=o.longitude,
-                depth_km=o.depth_km,
-                magnitude=o.magnitude,
-                region=o.region,
-            ),
-            model=self.model,
-            stf=Stf.from_arrays(combined.mean, combined.std, c.dt, c.t0),
-            pixels=pixels,
-            baselines=baselines,
-            traces=traces,
-            quality=EventQuality(
-                n_traces=len(rel_err),
-                n_pixels=len(pixels),
-                n_pixels_passed=n_passed,
-                reference_pixel=int(groups[info.reference].pixel),
-                reconstruction_error=round(float(np.median(rel_err)), 6),
-                objective_start=round(float(info.objective[0]), 6),
-                objective_end=round(float(info.objective[-1]), 6),
-                kl_history=[round(float(v), 6) for v in info.kl],
-                flags=flags,
-            ),
-            parameters=self.settings.as_parameters(),
-            provenance=_provenance(event),
+        return flags
+
+    def _event_quality(
+        self,
+        groups: list[TraceGroup],
+        pixels: list[PixelResult],
+        rel_err: np.ndarray,
+        info: CoherentInformation,
+    ) -> EventQuality:
+        return EventQuality(
+            n_traces=len(rel_err),
+            n_pixels=len(pixels),
+            n_pixels_passed=int(sum(p.quality.passed for p in pixels)),
+            reference_pixel=int(groups[info.reference].pixel),
+            reconstruction_error=round(float(np.median(rel_err)), 6),
+            objective_start=round(float(info.objective[0]), 6),
+            objective_end=round(float(info.objective[-1]), 6),
+            kl_history=[round(float(v), 6) for v in info.kl],
+            flags=self._flags(pixels, rel_err, info),
         )
+
+
+def _trace_scores(
+    groups: list[TraceGroup], slices: list[slice], info: CoherentInformation
+) -> list[TraceScore]:
+    """Every trace's informativeness and whether its nuisance code was optimised."""
+    selected = set(info.selected.tolist())
+    traces = []
+    for g, sl in zip(groups, slices, strict=True):
+        for k, j in enumerate(range(sl.start, sl.stop)):
+            traces.append(
+                TraceScore(
+                    id=g.station_id[k],
+                    pixel=int(g.pixel),
+                    informativeness=round(float(info.scores[j]), 6),
+                    selected=j in selected,
+                )
+            )
+    return traces
+
+
+def _origin_info(event: EventData) -> OriginInfo:
+    o = event.origin
+    return OriginInfo(
+        time=o.time,
+        latitude=o.latitude,
+        longitude=o.longitude,
+        depth_km=o.depth_km,
+        magnitude=o.magnitude,
+        region=o.region,
+    )
 
 
 def _relative_error(traces: np.ndarray, recon: np.ndarray) -> np.ndarray:

@@ -10,11 +10,42 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin
 
 log = logging.getLogger(__name__)
+
+
+def choose_origin(origins: Sequence[Origin], event_id: str | None, where: str) -> Origin:
+    """The origin named ``event_id``, or the only one when no id is given."""
+    if event_id is not None:
+        chosen = [o for o in origins if o.event_id == event_id]
+        if not chosen:
+            known = ", ".join(o.event_id for o in origins)
+            raise ValueError(f"{where}: no event {event_id!r} (events: {known})")
+        return chosen[0]
+    if len(origins) != 1:
+        known = ", ".join(o.event_id for o in origins)
+        raise ValueError(
+            f"{where}: expected one event, found {len(origins)} ({known}); choose one with --event-id (event_id= in Python)"
+        )
+    return origins[0]
+
+
+def origin_from_obspy(event: Any, event_id: str | None = None) -> Origin:
+    """The origin of an ObsPy ``Event``, or of one event of a ``Catalog`` (``event_id``)."""
+    from obspy.core.event import Catalog, Event
+
+    if isinstance(event, Event):
+        origin = Origin.from_obspy(event)
+        if event_id is not None and origin.event_id != event_id:
+            raise ValueError(f"event is {origin.event_id!r}, not {event_id!r}")
+        return origin
+    if isinstance(event, Catalog) or isinstance(event, (list, tuple)):
+        return choose_origin([Origin.from_obspy(e) for e in event], event_id, "catalog")
+    raise TypeError(f"expected an obspy Event or Catalog, got {type(event).__name__}")
 
 
 def origin_from_event_file(path: str | Path, event_id: str | None = None) -> Origin:
@@ -24,19 +55,28 @@ def origin_from_event_file(path: str | Path, event_id: str | None = None) -> Ori
     """
     from symae.data.events import read_origins
 
-    origins = read_origins(path)
-    if event_id is not None:
-        chosen = [o for o in origins if o.event_id == event_id]
-        if not chosen:
-            known = ", ".join(o.event_id for o in origins)
-            raise ValueError(f"{path}: no event {event_id!r} (events: {known})")
-        return chosen[0]
-    if len(origins) != 1:
-        known = ", ".join(o.event_id for o in origins)
-        raise ValueError(
-            f"{path}: expected one event, found {len(origins)} ({known}); choose one with --event-id"
-        )
-    return origins[0]
+    return choose_origin(read_origins(path), event_id, str(path))
+
+
+def event_from_obspy(
+    stream: Any,
+    inventory: Any,
+    origin: Origin,
+    contract: DataContract,
+) -> EventData:
+    """Preprocess and group one event's records (ObsPy ``Stream`` + ``Inventory``);
+    raises if no record survives."""
+    from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
+    from symae.data.rejections import count_reasons
+
+    config = PreprocessConfig(contract=contract)
+    traces, rejections = preprocess_stream(stream, inventory, origin, config)
+    if rejections:
+        log.info("%s: rejected %s", origin.event_id, {k: v for k, v in count_reasons(rejections).items() if v})
+    if not traces:
+        reasons = "; ".join(f"{r.source}: {r.message}" for r in rejections[:5])
+        raise ValueError(f"event {origin.event_id!r}: no record survived preprocessing ({reasons})")
+    return assemble_event(origin, traces, contract, provenance={"preprocess": config.to_dict()})
 
 
 def event_from_records(
@@ -49,20 +89,10 @@ def event_from_records(
     """Read, preprocess and group one event's records; raises if no record survives."""
     from obspy import Stream, read, read_inventory
 
-    from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
-    from symae.data.rejections import count_reasons
-
     stream = Stream()
     for path in waveforms:
         if not Path(path).is_file():
             raise FileNotFoundError(f"waveform file not found: {path}")
         stream += read(str(path))
     origin = origin_from_event_file(event_file, event_id)
-    config = PreprocessConfig(contract=contract)
-    traces, rejections = preprocess_stream(stream, read_inventory(str(inventory)), origin, config)
-    if rejections:
-        log.info("%s: rejected %s", origin.event_id, {k: v for k, v in count_reasons(rejections).items() if v})
-    if not traces:
-        reasons = "; ".join(f"{r.source}: {r.message}" for r in rejections[:5])
-        raise ValueError(f"event {origin.event_id!r}: no record survived preprocessing ({reasons})")
-    return assemble_event(origin, traces, contract, provenance={"preprocess": config.to_dict()})
+    return event_from_obspy(stream, read_inventory(str(inventory)), origin, contract)

@@ -164,6 +164,57 @@ class ExtractionResult(_Strict):
     def write(self, path: str | Path) -> None:
         Path(path).write_text(self.model_dump_json(indent=1) + "\n")
 
+    # ---- the event STF as arrays ----------------------------------------------------
+    @property
+    def times(self) -> np.ndarray:
+        """Sample times of the event STF, s relative to the predicted P arrival."""
+        return self.stf.times()
+
+    @property
+    def values(self) -> np.ndarray:
+        """The event STF, peak-normalised (see ``lower``/``upper`` for its +-1 std band)."""
+        return self.stf.array()
+
+    @property
+    def lower(self) -> np.ndarray:
+        return np.asarray(self.stf.lower, dtype=np.float64)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.asarray(self.stf.upper, dtype=np.float64)
+
+    # ---- products -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The RESULT.json content as plain JSON types."""
+        return self.model_dump(mode="json")
+
+    def to_scardec(self) -> str:
+        """The event STF as SCARDEC ``fctoptsource`` text (moment rate in N m/s, scaled
+        to the M0 of the origin's Mw; ``obspy.read_events(path, format="SCARDEC")``
+        reads it). Needs the origin."""
+        from symae.extract.products import product_from_result, scardec_text
+
+        return scardec_text(product_from_result(self))
+
+    def to_quakeml(self, as_text: bool = False) -> Any:
+        """The event as an ObsPy ``Catalog`` of one ``Event`` (origin, Mw, and the sampled
+        moment rate under focalMechanism/momentTensor/sourceTimeFunction ``extra``), or,
+        with ``as_text=True``, that catalog's QuakeML document as a string. Needs the origin."""
+        from symae.extract.products import product_from_result, quakeml_bytes, quakeml_event
+
+        product = product_from_result(self)
+        if as_text:
+            return quakeml_bytes(product).decode()
+        from obspy.core.event import Catalog
+
+        return Catalog(events=[quakeml_event(product)])
+
+    def plot(self) -> Any:
+        """A matplotlib ``Figure`` of the event STF with its band over the pixel STFs."""
+        from symae.extract.products import figure, product_from_result
+
+        return figure(product_from_result(self))
+
     @classmethod
     def read(cls, path: str | Path) -> ExtractionResult:
         return cls.model_validate_json(Path(path).read_text())

@@ -52,7 +52,7 @@ def test_real_folder_becomes_origin_and_records_ingest_can_use(real_folder: Path
 
 def test_folder_without_quakeml_is_refused(bfo_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "noevent"
-    shutil.copytree(bfo_dir, folder)
+    shutil.copytree(bfo_dir, folder, ignore=shutil.ignore_patterns("event.xml"))
     with pytest.raises(ValueError, match="expected one QuakeML event, found 0"):
         directory_event(folder)
 
