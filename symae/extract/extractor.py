@@ -199,6 +199,8 @@ class Extractor:
             flags.append("fewer_traces_than_codes")
         if len(info.objective) > 1 and info.objective[-1] >= info.objective[0]:
             flags.append("objective_not_decreased")
+        if event.provenance.get("response_not_removed"):
+            flags.append("response_not_removed")  # some records taken in the units at hand
         o = event.origin
         return ExtractionResult(
             event_id=event.event_id,
