@@ -268,23 +268,23 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
     """Turn one gap-free channel record into a model trace; raises ``Rejected``."""
     c = config.contract
     sr = trace.stats.sampling_rate
+    seed_id = trace.id
+    response = geom.channel.response
+    flags: tuple[str, ...] = ()
+    try:  # metadata first: a channel without a response is refused before its samples
+        kind = classify(response, seed_id)
+    except Rejected as err:
+        if not (config.allow_no_response and err.reason is RejectReason.NO_RESPONSE):
+            raise
+        kind, flags = PASS_THROUGH, (RESPONSE_NOT_REMOVED,)
     i0, i1 = _span(trace, geom, config)
     raw = np.asarray(np.ma.getdata(trace.data)[i0:i1], dtype=np.float64)
     if not np.all(np.isfinite(raw)):
         raise Rejected(RejectReason.NAN, f"{trace.id} has {np.sum(~np.isfinite(raw))} non-finite samples")
     if np.ptp(raw) == 0:
         raise Rejected(RejectReason.FLAT, f"{trace.id} is constant ({raw[0]!r}) around P")
-    seed_id = trace.id
     corner = config.antialias * c.sampling_rate
-    response = geom.channel.response
-    flags: tuple[str, ...] = ()
     try:
-        try:
-            kind = classify(response, seed_id)
-        except Rejected as err:
-            if not (config.allow_no_response and err.reason is RejectReason.NO_RESPONSE):
-                raise
-            kind, flags = PASS_THROUGH, (RESPONSE_NOT_REMOVED,)
         disp = to_displacement(
             raw,
             1.0 / sr,
