@@ -182,11 +182,15 @@ def origin_from_quakeml(event: Event) -> OriginMessage:
 
 
 def directory_event(folder: Path) -> ReplayEvent:
-    """One event from a folder: waveforms + StationXML + one QuakeML file."""
+    """One event from a folder: waveforms + StationXML + one QuakeML file.
+
+    Files are looked for in the folder and its subfolders (``waveforms/``, as in the
+    bundled ``symae/reference_data/chile_2010-03-04``).
+    """
     from obspy import Inventory, Stream, read, read_events, read_inventory
 
     stream, inventory, events = Stream(), Inventory(networks=[], source="symae replay"), []
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if path.suffix.lower() in WAVEFORM_SUFFIXES:
             stream += read(str(path))
         elif path.suffix.lower() == ".xml":

@@ -28,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--dataset", type=Path, metavar="FILE.h5", help="symae HDF5 data set")
     src.add_argument("--event-id", metavar="ID",
                      help="event to extract: required with --dataset, picks one of several in --event")
+    src.add_argument("--no-response", action="store_true",
+                     help="records whose channel has no response (e.g. processed SAC) are used in "
+                          "the units at hand and the result is flagged response_not_removed; "
+                          "without it they are rejected (no_response)")
     parser.add_argument("--out", type=Path, required=True, metavar="RESULT.json")
     parser.add_argument("--model", default="default", metavar="NAME_OR_DIR",
                         help="'default', a model directory or a registry name[:version]")
@@ -88,7 +92,8 @@ def _run(args: argparse.Namespace) -> int:
                 raise SystemExit(f"symae extract: {exc.args[0]}") from exc
     else:
         event = event_from_records(
-            args.waveforms, args.inventory, args.event, extractor.contract, args.event_id
+            args.waveforms, args.inventory, args.event, extractor.contract, args.event_id,
+            allow_no_response=args.no_response,
         )
     info = extractor.coherent_information([event])[0]
     result = extractor.assemble(event, info)

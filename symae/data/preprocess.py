@@ -17,6 +17,24 @@ channel and the event ``Origin``) becomes one ``PreprocessedTrace``:
 6. SNR: RMS of the P window over RMS of the pre-P noise, both demeaned;
 7. Tukey taper, cut ``nt`` samples from ``cut_start``, taper again, standardise.
 
+Real-data rules (``preprocess_stream``):
+
+- sampling rates: any rate is resampled onto the model grid (20, 40, 50 sps BH, 1 sps LH);
+- a record shorter than the window plus ``min_margin_s`` on either side is rejected as
+  ``too_short``; it is never padded (zeros would enter the noise window and the SNR);
+- holes: segments of a channel are merged; a hole inside the needed span rejects the
+  channel as ``gap``, one only in the optional extra margin shortens the span used;
+- location codes are part of the SEED id and must match the inventory exactly
+  (``""`` and ``"00"`` are different channels);
+- co-located channels (same ``NET.STA``, another location or band code) keep one per
+  site: candidates are tried in ``channel_preference`` order (highest sampling rate up
+  to ``duplicate_rate_cap_hz``, then location, then channel code, lexicographically) and
+  the first one accepted is kept; the others are rejected as ``duplicate_channel``;
+- a channel without a usable response (none, no units, sensitivity only) is rejected
+  as ``no_response`` unless ``allow_no_response`` is set: then its samples are taken in
+  the units at hand (pre-filter and low-pass still applied; amplitudes only relative,
+  which standardising ignores) and the trace carries the flag ``response_not_removed``.
+
 Nothing here reads files: ``preprocess_trace`` works on one in-memory trace (the
 streaming ingest calls it), ``preprocess_stream`` merges the segments of each channel
 first. ``assemble_event`` applies the event-level polarity correction and groups the
@@ -68,6 +86,10 @@ class PreprocessConfig:
     antialias: float = 0.4  # low-pass corner as a fraction of the model sampling rate
     tukey_alpha: float = 0.1
     taup_grid_step_deg: float = 0.5  # 0: exact TauP call per trace
+    # take channels without a usable response in the units at hand (flagged), else reject
+    allow_no_response: bool = False
+    # co-located channels: prefer the highest sampling rate up to this cap (Hz)
+    duplicate_rate_cap_hz: float = 50.0
 
     def __post_init__(self) -> None:
         c = self.contract
@@ -117,6 +139,10 @@ class PreprocessedTrace:
     p_time: float  # predicted P arrival, POSIX seconds (UTC)
     snr: float
     pixel: int  # HEALPix RING pixel of (take-off angle, azimuth)
+    flags: tuple[str, ...] = ()  # e.g. RESPONSE_NOT_REMOVED
+
+
+RESPONSE_NOT_REMOVED = "response_not_removed"
 
 
 @dataclass(frozen=True)
@@ -243,20 +269,27 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
     """Turn one gap-free channel record into a model trace; raises ``Rejected``."""
     c = config.contract
     sr = trace.stats.sampling_rate
+    seed_id = trace.id
+    response = geom.channel.response
+    flags: tuple[str, ...] = ()
+    try:  # metadata first: a channel without a response is refused before its samples
+        kind = classify(response, seed_id)
+    except Rejected as err:
+        if not (config.allow_no_response and err.reason is RejectReason.NO_RESPONSE):
+            raise
+        kind, flags = PASS_THROUGH, (RESPONSE_NOT_REMOVED,)
     i0, i1 = _span(trace, geom, config)
     raw = np.asarray(np.ma.getdata(trace.data)[i0:i1], dtype=np.float64)
     if not np.all(np.isfinite(raw)):
         raise Rejected(RejectReason.NAN, f"{trace.id} has {np.sum(~np.isfinite(raw))} non-finite samples")
     if np.ptp(raw) == 0:
         raise Rejected(RejectReason.FLAT, f"{trace.id} is constant ({raw[0]!r}) around P")
-    seed_id = trace.id
     corner = config.antialias * c.sampling_rate
-    response = geom.channel.response
     try:
         disp = to_displacement(
             raw,
             1.0 / sr,
-            None if classify(response, seed_id) == PASS_THROUGH else response,
+            None if kind == PASS_THROUGH else response,
             config.pre_filt,
             config.water_level,
             lowpass_hz=corner if corner < 0.5 * sr else None,
@@ -291,6 +324,7 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
         p_time=float(geom.p_time.timestamp),
         snr=snr,
         pixel=pixel_of(geom.takeoff_deg, geom.azimuth_deg, c.nside),
+        flags=flags,
     )
 
 
@@ -309,30 +343,75 @@ def preprocess_trace(
     return process(trace, geom, config)
 
 
+def channel_preference(seed_ids: list[str], rates: dict[str, float], cap_hz: float) -> list[str]:
+    """Co-located channels of one site, best first.
+
+    Highest sampling rate up to ``cap_hz`` first (rates above the cap count as the cap),
+    then location code and channel code in lexicographic order (``""`` before ``"00"``
+    before ``"10"``; ``BHZ`` before ``HHZ`` at equal capped rates).
+    """
+    def key(seed_id: str) -> tuple[float, str, str]:
+        _, _, loc, cha = seed_id.split(".")
+        return (-min(rates[seed_id], cap_hz), loc, cha)
+
+    return sorted(seed_ids, key=key)
+
+
+def _process_channel(
+    seed_id: str, traces: list[Trace], inventory: Inventory, origin: Origin, config: PreprocessConfig
+) -> PreprocessedTrace:
+    start = min(t.stats.starttime for t in traces)
+    geom = predict(seed_id, start, inventory, origin, config)
+    trace, overlaps = merge_channel(traces)
+    try:
+        return process(trace, geom, config)
+    except Rejected as err:
+        if err.reason is RejectReason.GAP and overlaps:
+            raise as_overlap(err, overlaps, trace) from None
+        raise
+
+
 def preprocess_stream(
     stream: Stream, inventory: Inventory, origin: Origin, config: PreprocessConfig | None = None
 ) -> tuple[list[PreprocessedTrace], list[Rejection]]:
-    """Every channel of ``stream`` (segments merged per SEED id) -> traces and rejections."""
+    """Every channel of ``stream`` (segments merged per SEED id) -> traces and rejections.
+
+    At most one trace per site (``NET.STA``): the channels of a site are tried in
+    ``channel_preference`` order and the first accepted is kept; the rest are rejected
+    as ``duplicate_channel`` (those tried and refused keep their own reason).
+    """
     config = config or PreprocessConfig()
     by_id: dict[str, list[Trace]] = defaultdict(list)
     for tr in stream:
         by_id[tr.id].append(tr)
     accepted: list[PreprocessedTrace] = []
     rejections: list[Rejection] = []
-    for seed_id, traces in by_id.items():
+    by_site: dict[str, list[str]] = defaultdict(list)
+    for seed_id in by_id:
         try:
             check_component(seed_id, config.contract)
-            start = min(t.stats.starttime for t in traces)
-            geom = predict(seed_id, start, inventory, origin, config)
-            trace, overlaps = merge_channel(traces)
-            try:
-                accepted.append(process(trace, geom, config))
-            except Rejected as err:
-                if err.reason is RejectReason.GAP and overlaps:
-                    raise as_overlap(err, overlaps, trace) from None
-                raise
-        except Rejected as err:
+        except Rejected as err:  # other components are not candidates for a site
             rejections.append(Rejection.from_error(seed_id, err))
+            continue
+        by_site[".".join(seed_id.split(".")[:2])].append(seed_id)
+    for site, seed_ids in by_site.items():
+        if len(seed_ids) > 1:
+            rates = {i: max(t.stats.sampling_rate for t in by_id[i]) for i in seed_ids}
+            seed_ids = channel_preference(seed_ids, rates, config.duplicate_rate_cap_hz)
+        kept: str | None = None
+        for seed_id in seed_ids:
+            if kept is not None:
+                rejections.append(Rejection(
+                    seed_id, RejectReason.DUPLICATE_CHANNEL,
+                    f"{seed_id}: {kept} of the same site {site} kept (preferred: highest "
+                    f"sampling rate up to {config.duplicate_rate_cap_hz:g} Hz, then location, channel)",
+                ))
+                continue
+            try:
+                accepted.append(_process_channel(seed_id, by_id[seed_id], inventory, origin, config))
+                kept = seed_id
+            except Rejected as err:
+                rejections.append(Rejection.from_error(seed_id, err))
     return accepted, rejections
 
 
@@ -379,4 +458,8 @@ def assemble_event(
                 "polarity": signs[idx],
             },
         )
-    return EventData(origin=origin, groups=groups, provenance=dict(provenance or {}))
+    provenance = dict(provenance or {})
+    flagged = sorted(t.station_id for t in traces if RESPONSE_NOT_REMOVED in t.flags)
+    if flagged:
+        provenance[RESPONSE_NOT_REMOVED] = flagged
+    return EventData(origin=origin, groups=groups, provenance=provenance)

@@ -29,6 +29,7 @@ class RejectReason(StrEnum):
     WRONG_COMPONENT = "wrong_component"  # not the component the model is trained on
     NO_ARRIVAL = "no_arrival"  # TauP predicts no such phase at this distance and depth
     UNREADABLE = "unreadable"  # file ObsPy cannot read
+    DUPLICATE_CHANNEL = "duplicate_channel"  # another channel of the same site was kept
 
 
 class Rejected(Exception):

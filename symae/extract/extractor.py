@@ -179,7 +179,7 @@ class Extractor:
             pixels=pixels,
             baselines=self._baselines(groups),
             traces=_trace_scores(groups, slices, info),
-            quality=self._event_quality(groups, pixels, rel_err, info),
+            quality=self._event_quality(event, groups, pixels, rel_err, info),
             parameters=self.settings.as_parameters(),
             provenance=_provenance(event),
         )
@@ -246,7 +246,11 @@ class Extractor:
         }
 
     def _flags(
-        self, pixels: list[PixelResult], rel_err: np.ndarray, info: CoherentInformation
+        self,
+        event: EventData,
+        pixels: list[PixelResult],
+        rel_err: np.ndarray,
+        info: CoherentInformation,
     ) -> list[str]:
         """Machine-readable warnings of the event."""
         flags = []
@@ -256,10 +260,13 @@ class Extractor:
             flags.append("fewer_traces_than_codes")
         if len(info.objective) > 1 and info.objective[-1] >= info.objective[0]:
             flags.append("objective_not_decreased")
+        if event.provenance.get("response_not_removed"):
+            flags.append("response_not_removed")  # some records taken in the units at hand
         return flags
 
     def _event_quality(
         self,
+        event: EventData,
         groups: list[TraceGroup],
         pixels: list[PixelResult],
         rel_err: np.ndarray,
@@ -274,7 +281,7 @@ class Extractor:
             objective_start=round(float(info.objective[0]), 6),
             objective_end=round(float(info.objective[-1]), 6),
             kl_history=[round(float(v), 6) for v in info.kl],
-            flags=self._flags(pixels, rel_err, info),
+            flags=self._flags(event, pixels, rel_err, info),
         )
 
 

@@ -63,13 +63,15 @@ def event_from_obspy(
     inventory: Any,
     origin: Origin,
     contract: DataContract,
+    allow_no_response: bool = False,
 ) -> EventData:
     """Preprocess and group one event's records (ObsPy ``Stream`` + ``Inventory``);
-    raises if no record survives."""
+    raises if no record survives. ``allow_no_response`` takes channels without a usable
+    response in the units at hand (flagged ``response_not_removed``)."""
     from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
     from symae.data.rejections import count_reasons
 
-    config = PreprocessConfig(contract=contract)
+    config = PreprocessConfig(contract=contract, allow_no_response=allow_no_response)
     traces, rejections = preprocess_stream(stream, inventory, origin, config)
     if rejections:
         log.info("%s: rejected %s", origin.event_id, {k: v for k, v in count_reasons(rejections).items() if v})
@@ -85,8 +87,13 @@ def event_from_records(
     event_file: str | Path,
     contract: DataContract,
     event_id: str | None = None,
+    allow_no_response: bool = False,
 ) -> EventData:
-    """Read, preprocess and group one event's records; raises if no record survives."""
+    """Read, preprocess and group one event's records; raises if no record survives.
+
+    ``allow_no_response`` takes channels without a usable response in the units at hand
+    (flagged ``response_not_removed``) instead of rejecting them as ``no_response``.
+    """
     from obspy import Stream, read, read_inventory
 
     stream = Stream()
@@ -95,4 +102,4 @@ def event_from_records(
             raise FileNotFoundError(f"waveform file not found: {path}")
         stream += read(str(path))
     origin = origin_from_event_file(event_file, event_id)
-    return event_from_obspy(stream, read_inventory(str(inventory)), origin, contract)
+    return event_from_obspy(stream, read_inventory(str(inventory)), origin, contract, allow_no_response)

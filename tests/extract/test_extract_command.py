@@ -87,3 +87,38 @@ def test_extraction_never_imports_torch(dataset_file, tiny_model_dir, small_even
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr
+
+
+BUNDLED_CHILE = REPO_ROOT / "symae" / "reference_data" / "chile_2010-03-04"
+
+
+def chile_args(inventory: Path) -> list[str]:
+    return ["--waveforms", *sorted(str(p) for p in (BUNDLED_CHILE / "waveforms").glob("*.mseed")),
+            "--inventory", str(inventory), "--event", str(BUNDLED_CHILE / "event.xml")]
+
+
+def test_extract_bundled_real_event_with_the_default_model(tmp_path) -> None:
+    out = tmp_path / "RESULT.json"
+    run = symae("extract", *chile_args(BUNDLED_CHILE / "stations.xml"), "--out", str(out), "--steps", "5")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(out.read_text())
+    assert doc["quality"]["n_traces"] >= 40 and "response_not_removed" not in doc["quality"]["flags"]
+
+
+def test_extract_records_without_response_only_when_asked(tiny_model_dir, tmp_path) -> None:
+    from obspy import read_inventory
+
+    inventory = read_inventory(str(BUNDLED_CHILE / "stations.xml"))
+    for channel in (c for n in inventory for s in n for c in s):
+        channel.response = None
+    xml = tmp_path / "stations.xml"
+    inventory.write(str(xml), format="STATIONXML")
+    out = tmp_path / "RESULT.json"
+    common = [*chile_args(xml), "--out", str(out), "--model", str(tiny_model_dir), "--steps", "5"]
+    refused = symae("extract", *common)
+    assert refused.returncode != 0 and "no response" in refused.stderr
+    run = symae("extract", *common, "--no-response")
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(out.read_text())
+    assert "response_not_removed" in doc["quality"]["flags"]
+    assert len(doc["provenance"]["input"]["response_not_removed"]) == doc["quality"]["n_traces"]

@@ -50,6 +50,13 @@ def test_real_folder_becomes_origin_and_records_ingest_can_use(real_folder: Path
     assert trace.station_id == "II.BFO.00.BHZ" and 60 < trace.distance_deg < 90
 
 
+def test_bundled_real_event_folder_is_read_with_its_waveforms_subfolder() -> None:
+    folder = REPO_ROOT / "symae" / "reference_data" / "chile_2010-03-04"
+    event = directory_event(folder)
+    assert len(event.records) == 60 and event.origin.depth_km == 118.7
+    assert all(r.stationxml is not None for r in event.records)
+
+
 def test_folder_without_quakeml_is_refused(bfo_dir: Path, tmp_path: Path) -> None:
     folder = tmp_path / "noevent"
     shutil.copytree(bfo_dir, folder, ignore=shutil.ignore_patterns("event.xml"))
