@@ -18,6 +18,12 @@ After every poll, :meth:`IngestProcessor.tick` emits a bundle for each event the
 :class:`~services.ingest.state.ReadinessPolicy` finds due, and closes events
 ``event_close_s`` after their origin (sending first any trace not yet in a bundle).
 
+Records are preprocessed for the data contract of the served model (``SYMAE_MODEL`` in
+``SYMAE_MODEL_REGISTRY``, resolved as inference resolves it, when the service starts);
+every bundle carries that contract, and inference dead-letters a bundle whose contract
+is not its model's (``contract_mismatch``), e.g. after a model of another contract is
+registered and before ingest restarts.
+
 Crash safety: the offsets of an open event's origin and records are reported by
 :meth:`retained`, so the runtime never commits past them; after a crash or a
 rebalance they are re-read and the same state (and the same bundle revisions) is
@@ -30,6 +36,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from dataclasses import replace
+from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -39,6 +47,8 @@ from services.ingest.state import EventState, ReadinessPolicy
 from services.runtime import BUNDLES, ORIGINS, RAW, Incoming, Outgoing, PoisonMessage, Processor
 from services.schemas import BundleMessage, OriginMessage, RawRecord
 from symae import __version__
+from symae.artifacts.store import read_model_dir
+from symae.contract import DataContract
 from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_trace
 from symae.data.rejections import Rejected
 
@@ -50,13 +60,27 @@ log = logging.getLogger(__name__)
 CLOSED_MEMORY = 100_000  # closed event ids remembered to flag late records
 
 
+def served_contract(spec: str, registry: Path | None = None) -> DataContract:
+    """The data contract of the model inference serves for ``spec`` (torch-free: only
+    its model.json is read), resolved as the inference service resolves it."""
+    from services.inference.model_watch import registry_resolver
+
+    ref = registry_resolver(spec, registry)()
+    return read_model_dir(ref.path, check=False).contract
+
+
 class IngestProcessor(Processor):
     """Stateful ingest: see the module docstring."""
 
     inputs = {ORIGINS: OriginMessage, RAW: RawRecord}
     outputs = (BUNDLES,)
 
-    def __init__(self, settings: IngestSettings, inventories: Inventories | None = None) -> None:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        inventories: Inventories | None = None,
+        contract: DataContract | None = None,
+    ) -> None:
         self.settings = settings
         self.policy = ReadinessPolicy(
             min_traces=settings.min_traces,
@@ -64,10 +88,13 @@ class IngestProcessor(Processor):
             deadline_s=settings.ready_deadline_s,
             revision_interval_s=settings.revision_interval_s,
         )
-        config = PreprocessConfig()
+        if contract is None:
+            contract = served_contract(settings.model, settings.model_registry)
+        config = PreprocessConfig(contract=contract)
         if settings.snr_min is not None:
-            config = PreprocessConfig(snr_min=settings.snr_min)
+            config = replace(config, snr_min=settings.snr_min)
         self.config = config
+        log.info("preprocessing for data contract %s", contract.to_dict())
         self.inventories = inventories or Inventories.from_path(settings.inventory)
         self.events: dict[str, EventState] = {}
         self.pending: dict[str, list[tuple[float, Incoming]]] = {}  # event id -> (arrival, msg)
