@@ -45,7 +45,7 @@ from services.ingest.records import Inventories, decode_record
 from services.ingest.settings import IngestSettings
 from services.ingest.state import EventState, ReadinessPolicy
 from services.runtime import BUNDLES, ORIGINS, RAW, Incoming, Outgoing, PoisonMessage, Processor
-from services.schemas import BundleMessage, OriginMessage, RawRecord
+from services.schemas import BundleMessage, DeadLetterReason, OriginMessage, RawRecord
 from symae import __version__
 from symae.artifacts.store import read_model_dir
 from symae.contract import DataContract
@@ -147,7 +147,7 @@ class IngestProcessor(Processor):
         event = self.events.get(record.event_id)
         if event is None:
             if record.event_id in self.closed:
-                return [self._reject(msg, "late", f"event {record.event_id} is closed")]
+                return [self._reject(msg, DeadLetterReason.LATE, f"event {record.event_id} is closed")]
             if time.time() - msg.timestamp > self.settings.event_close_s:
                 # re-read after a restart: its event was closed (or dead-lettered) before
                 log.debug("%s belongs to an event closed before a restart; skipped", msg.where)
@@ -163,7 +163,7 @@ class IngestProcessor(Processor):
         try:
             if event.n_records > self.settings.max_records_per_event:
                 raise PoisonMessage(
-                    "too_many_records",
+                    DeadLetterReason.TOO_MANY_RECORDS,
                     f"event {record.event_id} reached its limit of "
                     f"{self.settings.max_records_per_event} records",
                 )
@@ -175,17 +175,17 @@ class IngestProcessor(Processor):
                     trace, inventory, event.origin.to_origin(), self.config
                 )
             except Rejected as exc:
-                raise PoisonMessage(exc.reason.value, exc.message) from exc
+                raise PoisonMessage(DeadLetterReason(exc.reason.value), exc.message) from exc
             finally:
                 if self.app is not None:
                     self.app.metrics.observe_latency("preprocess", time.perf_counter() - start)
         except PoisonMessage as exc:
-            note.reason = exc.reason
+            note.reason = exc.reason.value
             return [self._reject(msg, exc.reason, exc.detail)]
         event.traces[record.seed_id] = processed
         return []
 
-    def _reject(self, msg: Incoming, reason: str, detail: str) -> Outgoing:
+    def _reject(self, msg: Incoming, reason: DeadLetterReason, detail: str) -> Outgoing:
         log.info(
             "%s refused: %s: %s",
             msg.where,
@@ -210,7 +210,7 @@ class IngestProcessor(Processor):
                 del self.pending[event_id]
             reason = f"no origin for event {event_id} within {grace:g} s"
             outputs.extend(
-                self._reject(m, "unknown_event", reason) for t, m in held if now - t >= grace
+                self._reject(m, DeadLetterReason.UNKNOWN_EVENT, reason) for t, m in held if now - t >= grace
             )
         for event in list(self.events.values()):
             closing = now - event.origin_time >= self.settings.event_close_s
