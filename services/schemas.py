@@ -33,12 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.reference import SCHEMAS_DIR
 
 if TYPE_CHECKING:
     from obspy import Trace
 
 SCHEMA_VERSION = 1
-SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
 DType = Literal["float32", "float64", "int32", "int16", "int8"]
 SEED_ID = r"^[A-Za-z0-9]{1,2}\.[A-Za-z0-9]{1,5}\.[A-Za-z0-9-]{0,2}\.[A-Za-z0-9]{3}$"

@@ -36,9 +36,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from services.ingest.records import Inventories, decode_record

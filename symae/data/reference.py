@@ -7,6 +7,8 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent
+DOCS_DIR = REPO_ROOT / "docs"
+SCHEMAS_DIR = DOCS_DIR / "schemas"  # published JSON Schemas of every message and file format
 
 
 def shared_data_dir() -> Path:
