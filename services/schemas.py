@@ -24,6 +24,7 @@ import math
 import sys
 import zlib
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -32,12 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.reference import SCHEMAS_DIR
 
 if TYPE_CHECKING:
     from obspy import Trace
 
 SCHEMA_VERSION = 1
-SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
 DType = Literal["float32", "float64", "int32", "int16", "int8"]
 SEED_ID = r"^[A-Za-z0-9]{1,2}\.[A-Za-z0-9]{1,5}\.[A-Za-z0-9-]{0,2}\.[A-Za-z0-9]{3}$"
@@ -357,12 +358,50 @@ class BundleMessage(_Message):
         )
 
 
+class DeadLetterReason(StrEnum):
+    """Every reason a message goes to ``<prefix>.dlq`` (the ``reason`` of a DeadLetter).
+
+    The preprocessing reasons are the values of
+    :class:`symae.data.rejections.RejectReason` (a test checks they are all here).
+    """
+
+    # any service: the runtime's decoding and the catch-all
+    UNDECODABLE = "undecodable"  # bytes that are not JSON, samples or StationXML that do not decode
+    SCHEMA = "schema"  # JSON that violates the topic's message model (or an unknown schema_version)
+    INTERNAL_ERROR = "internal_error"  # the handler raised something unexpected
+    # ingest: limits and the event lifecycle
+    OVERSIZE = "oversize"  # record with more samples than max_samples_per_record
+    TOO_MANY_RECORDS = "too_many_records"  # event past max_records_per_event
+    UNKNOWN_EVENT = "unknown_event"  # no origin within unknown_event_grace_s
+    LATE = "late"  # record for an event already closed
+    # ingest: preprocessing (symae.data.rejections.RejectReason)
+    GAP = "gap"
+    OVERLAP = "overlap"
+    NO_RESPONSE = "no_response"
+    BAD_UNITS = "bad_units"
+    NAN = "nan"
+    FLAT = "flat"
+    TOO_SHORT = "too_short"
+    DISTANCE = "distance"
+    LOW_SNR = "low_snr"
+    UNKNOWN_STATION = "unknown_station"
+    WRONG_COMPONENT = "wrong_component"
+    NO_ARRIVAL = "no_arrival"
+    UNREADABLE = "unreadable"
+    # inference
+    BAD_BUNDLE = "bad_bundle"  # traces that do not fit the contract the bundle carries
+    CONTRACT_MISMATCH = "contract_mismatch"  # bundle made for another data contract than the model's
+    EXTRACTION_FAILED = "extraction_failed"  # the extraction raised
+    # publish
+    UNPUBLISHABLE = "unpublishable"  # result that makes no product
+
+
 class DeadLetter(_Message):
     """A message a service refused (``<prefix>.dlq``), with a machine-readable reason."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
     service: str
-    reason: str = Field(description="reason code: undecodable, schema, nan, oversize, ...")
+    reason: DeadLetterReason = Field(description="why the message was refused")
     detail: str = ""
     topic: str
     partition: int
@@ -378,7 +417,7 @@ class DeadLetter(_Message):
     def build(
         cls,
         service: str,
-        reason: str,
+        reason: DeadLetterReason | str,
         detail: str,
         topic: str,
         partition: int,
@@ -390,7 +429,7 @@ class DeadLetter(_Message):
         kept = payload[:max_payload]
         return cls(
             service=service,
-            reason=reason,
+            reason=DeadLetterReason(reason),
             detail=detail[:2000],
             topic=topic,
             partition=partition,

@@ -11,25 +11,18 @@ appears; a broken version is refused and the old one kept
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from services.runtime.settings import ServiceSettings, add_settings_arguments
+from services.runtime.settings import ServedModelSettings, add_settings_arguments
 
 HELP = "serve inference: bundles -> STF extraction on ONNX Runtime -> results"
 
 
-class InferenceSettings(ServiceSettings):
+class InferenceSettings(ServedModelSettings):
     """Settings of the inference service (each also ``SYMAE_<NAME>``)."""
 
-    model: str = Field(
-        "default",
-        description="model to serve: default (follows the shipped model's name), latest, "
-        "NAME, NAME:VERSION (pinned) or a model directory",
-    )
-    model_registry: Path | None = Field(None, description="registry root (default: ~/.local/share/symae/models)")
     ort_provider: Literal["auto", "cuda", "cpu"] = "auto"
     expect_gpu: bool = Field(False, description="a GPU should be present (reported in metrics)")
     max_batch_events: int = Field(8, gt=0, description="events sharing one extraction batch")

@@ -1,4 +1,8 @@
-"""``symae serve ingest``: run the ingest service."""
+"""``symae serve ingest``: run the ingest service.
+
+Records are preprocessed for the data contract of the model ``SYMAE_MODEL`` names in
+``SYMAE_MODEL_REGISTRY`` (the model the inference service serves).
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from services.ingest.processor import IngestProcessor
     from services.runtime import run_service
+    from symae.artifacts.store import ArtifactError
 
     try:
         settings = settings_from_args(IngestSettings, args)
     except SettingsError as exc:
         print(f"symae serve ingest: {exc}")
         return 2
-    return run_service("ingest", settings, IngestProcessor(settings))
+    try:
+        processor = IngestProcessor(settings)
+    except (ArtifactError, OSError) as exc:
+        print(f"symae serve ingest: model {settings.model!r} not found: {exc}")
+        return 2
+    return run_service("ingest", settings, processor)

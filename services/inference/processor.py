@@ -4,7 +4,8 @@ Bundles are held as they arrive and extracted together after each poll (``tick``
 batches of at most ``max_batch_events`` events sharing every ONNX call. Within what is
 waiting, only the newest revision of an event is extracted (an older one is already
 superseded). The model is checked for a new registry version before each batch, so a
-swap always falls between events. Held bundles are not committed (``retained``): a
+swap always falls between events. A bundle made for another data contract than the
+model's (``BundleMessage.contract``) is dead-lettered as ``contract_mismatch``. Held bundles are not committed (``retained``): a
 crash re-delivers them.
 
 A result's key is ``<event id>|<revision>|<model name>:<model version>`` and its value
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from services.inference.model_watch import ModelRef, ModelWatch
 from services.runtime import BUNDLES, RESULTS, Incoming, Outgoing, PoisonMessage, Processor
-from services.schemas import BundleMessage
+from services.schemas import BundleMessage, DeadLetterReason
+from symae.contract import DataContract
 from symae.data.dataset import EventData
 from symae.extract.result import ExtractionResult, ModelInfo
 
@@ -36,6 +38,7 @@ class Extraction(Protocol):
     """What the processor needs of :class:`symae.extract.Extractor`."""
 
     model: ModelInfo
+    contract: DataContract
 
     def coherent_information(self, events: Sequence[EventData]) -> list[Any]: ...
 
@@ -54,6 +57,10 @@ class Pending:
     msg: Incoming
     bundle: BundleMessage
     event: EventData
+
+    @property
+    def contract(self) -> DataContract:
+        return self.bundle.data_contract()
 
 
 class InferenceProcessor(Processor):
@@ -115,7 +122,7 @@ class InferenceProcessor(Processor):
         try:
             event = bundle.to_event_data()
         except ValueError as exc:
-            raise PoisonMessage("bad_bundle", str(exc)) from exc
+            raise PoisonMessage(DeadLetterReason.BAD_BUNDLE, str(exc)) from exc
         self._pending.append(Pending(msg, bundle, event))
         self._set_in_flight()
         return []
@@ -156,6 +163,12 @@ class InferenceProcessor(Processor):
     def _extract(self, batch: list[Pending]) -> list[Outgoing]:
         assert self.watch is not None and self.app is not None
         model = self.watch.current()  # between events: the only place a swap happens
+        refused = [self._mismatch(p, model) for p in batch if p.contract != model.contract]
+        if refused:
+            batch = [p for p in batch if p.contract == model.contract]
+            if not batch:
+                return refused
+            return refused + self._extract(batch)
         started = time.perf_counter()
         try:
             infos = model.coherent_information([p.event for p in batch])
@@ -194,10 +207,28 @@ class InferenceProcessor(Processor):
         key = result_key(b.event_id, b.revision, result.model.name, result.model.version)
         return Outgoing(RESULTS, key=key, value=result)
 
+    def _mismatch(self, p: Pending, model: Extraction) -> Outgoing:
+        assert self.app is not None
+        expected, actual = model.contract.to_dict(), p.contract.to_dict()
+        differ = {k: (expected[k], actual.get(k)) for k in expected if expected[k] != actual.get(k)}
+        detail = (
+            f"bundle made for another data contract than model {model.model.name}:"
+            f"{model.model.version}: "
+            + ", ".join(f"{k} expected {e!r}, got {a!r}" for k, (e, a) in differ.items())
+        )
+        log.warning(
+            "%s: %s r%d refused: %s", p.msg.where, p.bundle.event_id, p.bundle.revision, detail,
+            extra={"where": p.msg.where, "event_id": p.bundle.event_id,
+                   "reason": DeadLetterReason.CONTRACT_MISMATCH.value},
+        )  # fmt: skip
+        return self.app.dead_letter(p.msg, DeadLetterReason.CONTRACT_MISMATCH, detail)
+
     def _failed(self, p: Pending, exc: Exception) -> Outgoing:
         assert self.app is not None
         log.error(
             "%s: extraction of %s r%d failed: %s", p.msg.where, p.bundle.event_id,
             p.bundle.revision, exc, extra={"where": p.msg.where, "event_id": p.bundle.event_id},
         )
-        return self.app.dead_letter(p.msg, "extraction_failed", f"{type(exc).__name__}: {exc}")
+        return self.app.dead_letter(
+            p.msg, DeadLetterReason.EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}"
+        )

@@ -18,6 +18,12 @@ After every poll, :meth:`IngestProcessor.tick` emits a bundle for each event the
 :class:`~services.ingest.state.ReadinessPolicy` finds due, and closes events
 ``event_close_s`` after their origin (sending first any trace not yet in a bundle).
 
+Records are preprocessed for the data contract of the served model (``SYMAE_MODEL`` in
+``SYMAE_MODEL_REGISTRY``, resolved as inference resolves it, when the service starts);
+every bundle carries that contract, and inference dead-letters a bundle whose contract
+is not its model's (``contract_mismatch``), e.g. after a model of another contract is
+registered and before ingest restarts.
+
 Crash safety: the offsets of an open event's origin and records are reported by
 :meth:`retained`, so the runtime never commits past them; after a crash or a
 rebalance they are re-read and the same state (and the same bundle revisions) is
@@ -31,14 +37,18 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from services.ingest.records import Inventories, decode_record
 from services.ingest.settings import IngestSettings
 from services.ingest.state import EventState, ReadinessPolicy
 from services.runtime import BUNDLES, ORIGINS, RAW, Incoming, Outgoing, PoisonMessage, Processor
-from services.schemas import BundleMessage, OriginMessage, RawRecord
+from services.schemas import BundleMessage, DeadLetterReason, OriginMessage, RawRecord
 from symae import __version__
+from symae.artifacts.store import read_model_dir
+from symae.contract import DataContract
 from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_trace
 from symae.data.rejections import Rejected
 
@@ -50,13 +60,27 @@ log = logging.getLogger(__name__)
 CLOSED_MEMORY = 100_000  # closed event ids remembered to flag late records
 
 
+def served_contract(spec: str, registry: Path | None = None) -> DataContract:
+    """The data contract of the model inference serves for ``spec`` (torch-free: only
+    its model.json is read), resolved as the inference service resolves it."""
+    from services.inference.model_watch import registry_resolver
+
+    ref = registry_resolver(spec, registry)()
+    return read_model_dir(ref.path, check=False).contract
+
+
 class IngestProcessor(Processor):
     """Stateful ingest: see the module docstring."""
 
     inputs = {ORIGINS: OriginMessage, RAW: RawRecord}
     outputs = (BUNDLES,)
 
-    def __init__(self, settings: IngestSettings, inventories: Inventories | None = None) -> None:
+    def __init__(
+        self,
+        settings: IngestSettings,
+        inventories: Inventories | None = None,
+        contract: DataContract | None = None,
+    ) -> None:
         self.settings = settings
         self.policy = ReadinessPolicy(
             min_traces=settings.min_traces,
@@ -64,10 +88,13 @@ class IngestProcessor(Processor):
             deadline_s=settings.ready_deadline_s,
             revision_interval_s=settings.revision_interval_s,
         )
-        config = PreprocessConfig()
+        if contract is None:
+            contract = served_contract(settings.model, settings.model_registry)
+        config = PreprocessConfig(contract=contract)
         if settings.snr_min is not None:
-            config = PreprocessConfig(snr_min=settings.snr_min)
+            config = replace(config, snr_min=settings.snr_min)
         self.config = config
+        log.info("preprocessing for data contract %s", contract.to_dict())
         self.inventories = inventories or Inventories.from_path(settings.inventory)
         self.events: dict[str, EventState] = {}
         self.pending: dict[str, list[tuple[float, Incoming]]] = {}  # event id -> (arrival, msg)
@@ -120,7 +147,7 @@ class IngestProcessor(Processor):
         event = self.events.get(record.event_id)
         if event is None:
             if record.event_id in self.closed:
-                return [self._reject(msg, "late", f"event {record.event_id} is closed")]
+                return [self._reject(msg, DeadLetterReason.LATE, f"event {record.event_id} is closed")]
             if time.time() - msg.timestamp > self.settings.event_close_s:
                 # re-read after a restart: its event was closed (or dead-lettered) before
                 log.debug("%s belongs to an event closed before a restart; skipped", msg.where)
@@ -136,7 +163,7 @@ class IngestProcessor(Processor):
         try:
             if event.n_records > self.settings.max_records_per_event:
                 raise PoisonMessage(
-                    "too_many_records",
+                    DeadLetterReason.TOO_MANY_RECORDS,
                     f"event {record.event_id} reached its limit of "
                     f"{self.settings.max_records_per_event} records",
                 )
@@ -148,17 +175,17 @@ class IngestProcessor(Processor):
                     trace, inventory, event.origin.to_origin(), self.config
                 )
             except Rejected as exc:
-                raise PoisonMessage(exc.reason.value, exc.message) from exc
+                raise PoisonMessage(DeadLetterReason(exc.reason.value), exc.message) from exc
             finally:
                 if self.app is not None:
                     self.app.metrics.observe_latency("preprocess", time.perf_counter() - start)
         except PoisonMessage as exc:
-            note.reason = exc.reason
+            note.reason = exc.reason.value
             return [self._reject(msg, exc.reason, exc.detail)]
         event.traces[record.seed_id] = processed
         return []
 
-    def _reject(self, msg: Incoming, reason: str, detail: str) -> Outgoing:
+    def _reject(self, msg: Incoming, reason: DeadLetterReason, detail: str) -> Outgoing:
         log.info(
             "%s refused: %s: %s",
             msg.where,
@@ -183,7 +210,7 @@ class IngestProcessor(Processor):
                 del self.pending[event_id]
             reason = f"no origin for event {event_id} within {grace:g} s"
             outputs.extend(
-                self._reject(m, "unknown_event", reason) for t, m in held if now - t >= grace
+                self._reject(m, DeadLetterReason.UNKNOWN_EVENT, reason) for t, m in held if now - t >= grace
             )
         for event in list(self.events.values()):
             closing = now - event.origin_time >= self.settings.event_close_s

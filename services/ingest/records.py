@@ -17,8 +17,7 @@ from obspy import Trace, read_inventory
 from obspy.core.inventory import Inventory
 
 from services.runtime import PoisonMessage
-from services.schemas import RawRecord
-from symae.data.rejections import RejectReason
+from services.schemas import DeadLetterReason, RawRecord
 
 log = logging.getLogger(__name__)
 
@@ -27,15 +26,15 @@ def decode_record(record: RawRecord, max_samples: int) -> Trace:
     """The record's samples as an ObsPy Trace, after the size and finiteness checks."""
     if record.npts > max_samples:
         raise PoisonMessage(
-            "oversize", f"{record.seed_id}: {record.npts} samples, at most {max_samples} allowed"
+            DeadLetterReason.OVERSIZE, f"{record.seed_id}: {record.npts} samples, at most {max_samples} allowed"
         )
     try:
         trace = record.to_trace()
     except ValueError as exc:
-        raise PoisonMessage("undecodable", f"{record.seed_id}: {exc}") from exc
+        raise PoisonMessage(DeadLetterReason.UNDECODABLE, f"{record.seed_id}: {exc}") from exc
     bad = int(np.count_nonzero(~np.isfinite(trace.data)))
     if bad:
-        raise PoisonMessage(RejectReason.NAN.value, f"{record.seed_id}: {bad} non-finite samples")
+        raise PoisonMessage(DeadLetterReason.NAN, f"{record.seed_id}: {bad} non-finite samples")
     return trace
 
 
@@ -69,7 +68,7 @@ class Inventories:
         if record.stationxml is None:
             if self.local is None:
                 raise PoisonMessage(
-                    RejectReason.UNKNOWN_STATION.value,
+                    DeadLetterReason.UNKNOWN_STATION,
                     f"{record.seed_id}: record carries no StationXML and no local inventory "
                     "is configured (SYMAE_INVENTORY)",
                 )
@@ -85,7 +84,7 @@ class Inventories:
             inventory = read_inventory(io.BytesIO(xml), format="STATIONXML")
         except Exception as exc:  # noqa: BLE001 - ObsPy raises many types on bad XML
             raise PoisonMessage(
-                "undecodable", f"{record.seed_id}: StationXML does not parse: {exc}"
+                DeadLetterReason.UNDECODABLE, f"{record.seed_id}: StationXML does not parse: {exc}"
             ) from exc
         self._cache[digest] = inventory
         while len(self._cache) > self._size:

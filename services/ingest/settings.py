@@ -6,11 +6,15 @@ from pathlib import Path
 
 from pydantic import Field
 
-from services.runtime.settings import ServiceSettings
+from services.runtime.settings import ServedModelSettings
 
 
-class IngestSettings(ServiceSettings):
-    """Readiness policy, limits and the optional local inventory of the ingest service."""
+class IngestSettings(ServedModelSettings):
+    """Readiness policy, limits and the optional local inventory of the ingest service.
+
+    ``model`` and ``model_registry`` name the model inference serves: ingest prepares
+    traces for that model's data contract.
+    """
 
     min_traces: int = Field(8, ge=1, description="traces that make an event ready")
     min_pixels: int = Field(3, ge=1, description="focal-sphere pixels that make it ready")

@@ -21,6 +21,7 @@ from services.publish.products import product_from_result, write_products
 from services.publish.stf_message import StfMessage
 from services.publish.store import Arrival, LatestStore, result_bytes
 from services.runtime import RESULTS, STF, Incoming, Outgoing, PoisonMessage, Processor
+from services.schemas import DeadLetterReason
 from symae.extract.result import ExtractionResult
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ class PublishProcessor(Processor):
             try:
                 product = product_from_result(result)
             except ValueError as exc:
-                raise PoisonMessage("unpublishable", str(exc)) from exc
+                raise PoisonMessage(DeadLetterReason.UNPUBLISHABLE, str(exc)) from exc
             write_products(product, result_bytes(result), self.store.folder(result.event_id))
             self.store.record(result)
         url = f"/events/{quote(self.store.folder(current.event_id).name)}"

@@ -18,10 +18,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.publish.products import scalar_moment
+from symae.data.reference import SCHEMAS_DIR
 from symae.extract.result import ExtractionResult, OriginInfo, Stf
 
 SCHEMA_VERSION = 1
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "stf.schema.json"
+SCHEMA_PATH = SCHEMAS_DIR / "stf.schema.json"
 
 
 class ModelRef(BaseModel):

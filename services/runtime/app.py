@@ -70,7 +70,7 @@ from services.runtime.kafka import (
 from services.runtime.logging import configure_logging, where
 from services.runtime.metrics import Metrics
 from services.runtime.settings import DLQ, TOPICS, ServiceSettings
-from services.schemas import DeadLetter
+from services.schemas import DeadLetter, DeadLetterReason
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,9 @@ class DeliveryFailed(ServiceError):
 class PoisonMessage(ServiceError):
     """Raised by a handler: send this message to the dead-letter topic with ``reason``."""
 
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self, reason: DeadLetterReason | str, detail: str = "") -> None:
+        reason = DeadLetterReason(reason)  # ValueError for a reason outside the schema
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
         self.reason = reason
         self.detail = detail
 
@@ -150,7 +151,11 @@ class Processor:
 
 
 def dead_letter(
-    service: str, msg: Incoming, reason: str, detail: str, max_payload: int = 1 << 20
+    service: str,
+    msg: Incoming,
+    reason: DeadLetterReason | str,
+    detail: str,
+    max_payload: int = 1 << 20,
 ) -> Outgoing:
     """The dead-letter output for ``msg`` (original bytes kept up to ``max_payload``)."""
     letter = DeadLetter.build(
@@ -342,7 +347,11 @@ class ServiceApp:
             return [self.dead_letter(msg, exc.reason, exc.detail)]
         except Exception as exc:  # noqa: BLE001 - one bad message must not stop a partition
             log.exception("%s: handler failed", msg.where, extra={"where": msg.where, "key": key})
-            return [self.dead_letter(msg, "internal_error", f"{type(exc).__name__}: {exc}")]
+            return [
+                self.dead_letter(
+                    msg, DeadLetterReason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}"
+                )
+            ]
 
     def partitions(self, topic: str) -> set[int]:
         """Partition numbers of a logical input topic, as the broker reports them."""
@@ -350,7 +359,7 @@ class ServiceApp:
             return set()
         return set(self._consumer.partitions_for_topic(self.settings.topic(topic)) or ())
 
-    def dead_letter(self, msg: Incoming, reason: str, detail: str) -> Outgoing:
+    def dead_letter(self, msg: Incoming, reason: DeadLetterReason | str, detail: str) -> Outgoing:
         """The dead-letter output for ``msg``, for processors that reject outside ``handle``."""
         return dead_letter(self.name, msg, reason, detail, self.settings.dlq_payload_max_bytes)
 
@@ -380,7 +389,7 @@ class ServiceApp:
                 ) from exc
             self.metrics.record_out(topic)
             if isinstance(out.value, DeadLetter):
-                self.metrics.rejection(out.value.reason)
+                self.metrics.rejection(out.value.reason.value)
 
     # ------------------------------------------------------------------ offsets
     def _commit(self, force: bool, only: Sequence[TopicPartition] | None = None) -> None:
@@ -461,11 +470,11 @@ def _decode(model: type[BaseModel], raw: bytes) -> BaseModel:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         if errors and errors[0]["type"] == "json_invalid":
-            raise PoisonMessage("undecodable", f"not JSON: {errors[0]['msg']}") from exc
+            raise PoisonMessage(DeadLetterReason.UNDECODABLE, f"not JSON: {errors[0]['msg']}") from exc
         first = errors[0] if errors else {}
         loc = ".".join(str(p) for p in first.get("loc", ()))
         raise PoisonMessage(
-            "schema",
+            DeadLetterReason.SCHEMA,
             f"{model.__name__}: {len(errors)} error(s), first at {loc or '<root>'}: "
             f"{first.get('msg', exc)}",
         ) from exc

@@ -207,3 +207,15 @@ def settings_from_args(cls: type[S], args: argparse.Namespace) -> S:
         return cls(**given)
     except ValidationError as exc:
         raise SettingsError(f"invalid settings: {exc}") from exc
+
+
+class ServedModelSettings(ServiceSettings):
+    """The model being served: inference extracts with it, ingest preprocesses for its
+    data contract (``SYMAE_MODEL``, ``SYMAE_MODEL_REGISTRY``)."""
+
+    model: str = Field(
+        "default",
+        description="model to serve: default (follows the shipped model's name), latest, "
+        "NAME, NAME:VERSION (pinned) or a model directory",
+    )
+    model_registry: Path | None = Field(None, description="registry root (default: ~/.local/share/symae/models)")

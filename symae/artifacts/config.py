@@ -1,45 +1,78 @@
 """Typed, torch-free configuration of a SymAE model and of its training.
 
-``ModelConfig`` fixes the network (trace length, latent sizes, number of coherent
-categories, ...) and ``TrainConfig`` the optimisation (loss weights, batching, the
-multi-stage schedule). Both are frozen dataclasses saved verbatim in ``model.json`` so a
-model can be rebuilt from its directory, and so the serving side can read them without
-importing torch. Shipped configs live in ``symae/configs/<name>.json``; a config file
-holds ``{"model": {...}, "train": {...}}``.
+``ModelConfig`` fixes the network (latent sizes, number of coherent categories, ...)
+for one :class:`~symae.contract.DataContract`, which alone says how long a trace is
+(``ModelConfig.nt`` is the contract's ``nt``). ``TrainConfig`` fixes the optimisation
+(loss weights, batching, the multi-stage schedule). Both are frozen dataclasses saved in
+``model.json`` (the contract once, under ``"contract"``) so a model can be rebuilt from
+its directory, and so the serving side can read them without importing torch. Shipped
+configs live in ``symae/configs/<name>.json``; a config file holds ``{"model": {...},
+"train": {...}}``, where ``"model"`` may give ``nt`` as a shorthand for the default
+contract with that many samples.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"
+from symae.contract import DEFAULT_CONTRACT, DataContract
+from symae.data.reference import PACKAGE_DIR
+
+CONFIGS_DIR = PACKAGE_DIR / "configs"
 
 
-def _check_keys(cls: type, data: dict[str, Any], where: str) -> None:
-    known = {f.name for f in fields(cls)}
+def _check_keys(cls: type, data: dict[str, Any], where: str, extra: tuple[str, ...] = ()) -> None:
+    known = {f.name for f in fields(cls)} | set(extra)
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{where}: unknown keys {unknown}; expected some of {sorted(known)}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ModelConfig:
-    """Architecture of the SymVAE (method doc, "Network").
+    """Architecture of the SymVAE (method doc, "Network") for one data contract.
 
-    ``k`` is the number of coherent categories: 1 is the plain model, ``k > 1`` turns on
-    a Gumbel-softmax mixture whose softmax temperature is ``temperature``.
+    ``contract`` says what a trace is (``nt`` samples at its sampling rate); ``nt`` is
+    read from it, never stored beside it. ``ModelConfig(nt=96)`` is a shorthand for the
+    default contract with 96 samples; giving both ``contract`` and a different ``nt`` is
+    an error. ``k`` is the number of coherent categories: 1 is the plain model, ``k > 1``
+    turns on a Gumbel-softmax mixture whose softmax temperature is ``temperature``.
     """
 
-    nt: int = 192  # samples per trace
-    p: int = 30  # coherent code size
-    q: int = 30  # nuisance code size
-    k: int = 1  # coherent categories
-    temperature: float = 0.25  # Gumbel-softmax temperature (k > 1 only)
-    leaky_slope: float = 0.1
-    decoder_logvar_init: float = 1.0
+    contract: DataContract
+    p: int  # coherent code size
+    q: int  # nuisance code size
+    k: int  # coherent categories
+    temperature: float  # Gumbel-softmax temperature (k > 1 only)
+    leaky_slope: float
+    decoder_logvar_init: float
+
+    def __init__(
+        self,
+        contract: DataContract | None = None,
+        *,
+        nt: int | None = None,
+        p: int = 30,
+        q: int = 30,
+        k: int = 1,
+        temperature: float = 0.25,
+        leaky_slope: float = 0.1,
+        decoder_logvar_init: float = 1.0,
+    ) -> None:
+        if contract is None:
+            contract = DEFAULT_CONTRACT if nt is None else replace(DEFAULT_CONTRACT, nt=int(nt))
+        elif nt is not None and int(nt) != contract.nt:
+            raise ValueError(f"nt={nt} differs from the data contract's nt={contract.nt}")
+        values = {
+            "contract": contract, "p": p, "q": q, "k": k, "temperature": temperature,
+            "leaky_slope": leaky_slope, "decoder_logvar_init": decoder_logvar_init,
+        }  # fmt: skip
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.nt < 16 or self.nt % 16:
@@ -51,17 +84,36 @@ class ModelConfig:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
 
     @property
+    def nt(self) -> int:
+        """Samples per trace: the data contract's ``nt``."""
+        return self.contract.nt
+
+    @property
     def summary(self) -> str:
         """Short parameter summary used in version strings, e.g. ``nt192-p30-q30-k1``."""
         return f"nt{self.nt}-p{self.p}-q{self.q}-k{self.k}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self, with_contract: bool = True) -> dict[str, Any]:
+        """Every field; ``with_contract=False`` leaves the contract out (model.json keeps
+        it once, at its top level)."""
+        data = asdict(self)
+        if not with_contract:
+            del data["contract"]
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
-        _check_keys(cls, data, "model config")
-        return cls(**data)
+    def from_dict(cls, data: dict[str, Any], contract: DataContract | None = None) -> ModelConfig:
+        """Build from a dict; its contract is ``data["contract"]``, else ``contract``, else
+        the default one (with ``data["nt"]`` samples when given). ValueError when they
+        disagree."""
+        _check_keys(cls, data, "model config", extra=("nt",))
+        data = dict(data)
+        if "contract" in data:
+            own = DataContract.from_dict(data.pop("contract"))
+            if contract is not None and own != contract:
+                raise ValueError(f"model config contract {own} differs from {contract}")
+            contract = own
+        return cls(contract, **data)
 
 
 @dataclass(frozen=True)

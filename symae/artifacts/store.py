@@ -8,7 +8,11 @@ A model is a directory::
     MODEL_DIR/figures/...           training figures
     MODEL_DIR/checkpoint/...        training state for ``--resume`` (not part of the model)
 
-Loading verifies the sha256 of every listed file and refuses a mismatch. A registry is a
+``model.json`` holds the data contract once (``"contract"``); the ``"model"`` section
+holds the rest of the network config. Saving and loading check that the two agree (a
+``"model"`` section of an older file may still state ``nt``; without a ``"contract"``
+the default contract with that ``nt`` is assumed). Loading verifies the sha256 of every
+listed file and refuses a mismatch. A registry is a
 directory ``<registry>/<name>/<version>/``; the registry location is ``SYMAE_MODEL_REGISTRY``
 (default ``~/.local/share/symae/models``). The model shipped with the package lives in
 ``symae/default_model/<name>/<version>/`` and is what ``"default"`` resolves to.
@@ -65,10 +69,48 @@ def model_files(model_dir: Path) -> list[str]:
     return out
 
 
+def meta_contract(meta: dict[str, Any], where: str | Path = MODEL_JSON) -> DataContract:
+    """The data contract of a model.json, checked against its model config.
+
+    Without a ``"contract"`` (files from before it was stored) the default contract with
+    the config's ``nt`` is the contract. ArtifactError when the config states an ``nt`` or
+    a contract other than the stored one, or when the config does not fit it.
+    """
+    section = meta.get("model")
+    if not isinstance(section, dict):
+        raise ArtifactError(f"{where}: no \"model\" section")
+    try:
+        if "contract" in meta:
+            contract = DataContract.from_dict(meta["contract"])
+        else:
+            contract = ModelConfig(nt=section.get("nt")).contract
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{where}: invalid data contract: {exc}") from exc
+    if "nt" in section and section["nt"] != contract.nt:
+        raise ArtifactError(
+            f"{where}: model config disagrees with the stored data contract: "
+            f"expected nt={contract.nt} (contract), got nt={section['nt']} (model)"
+        )
+    if "contract" in section and DataContract.from_dict(section["contract"]) != contract:
+        raise ArtifactError(
+            f"{where}: model config disagrees with the stored data contract: expected "
+            f"{contract.to_dict()}, got {section['contract']}"
+        )
+    try:
+        ModelConfig.from_dict({k: v for k, v in section.items() if k != "contract"}, contract)
+    except (TypeError, ValueError) as exc:
+        raise ArtifactError(f"{where}: model config does not fit its data contract: {exc}") from exc
+    return contract
+
+
 def write_model_json(model_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
-    """Write ``meta`` as model.json with fresh checksums of every model file; return it."""
+    """Write ``meta`` as model.json with fresh checksums of every model file; return it.
+
+    The model config and the data contract are checked first (:func:`meta_contract`).
+    """
     model_dir = Path(model_dir)
     meta = dict(meta)
+    meta_contract(meta, model_dir / MODEL_JSON)
     meta["format"] = FORMAT_NAME
     meta["format_version"] = FORMAT_VERSION
     meta["files"] = {rel: sha256_file(model_dir / rel) for rel in model_files(model_dir)}
@@ -100,7 +142,9 @@ class ModelInfo:
 
     @property
     def model_config(self) -> ModelConfig:
-        return ModelConfig.from_dict(self.meta["model"])
+        return ModelConfig.from_dict(
+            {k: v for k, v in self.meta["model"].items() if k != "contract"}, self.contract
+        )
 
     @property
     def train_config(self) -> TrainConfig:
@@ -108,7 +152,8 @@ class ModelInfo:
 
     @property
     def contract(self) -> DataContract:
-        return DataContract.from_dict(self.meta.get("contract", {}))
+        """The stored data contract (derived from the config's ``nt`` in older files)."""
+        return meta_contract(self.meta, self.path / MODEL_JSON)
 
     @property
     def onnx_graphs(self) -> dict[str, Path]:
@@ -159,6 +204,7 @@ def read_model_dir(model_dir: str | Path, check: bool = True) -> ModelInfo:
         raise ArtifactError(
             f"{path}: format version {meta.get('format_version')}, this code reads {FORMAT_VERSION}"
         )
+    meta_contract(meta, path)
     if check:
         verify(model_dir, meta)
     return ModelInfo(model_dir, meta)

@@ -15,7 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-BENCHMARKS_MD = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+from symae.data.reference import DOCS_DIR
+
+BENCHMARKS_MD = DOCS_DIR / "benchmarks.md"
 HEADER = (
     "# Benchmarks\n\n"
     "Measured by the `symae bench ...` commands; each section is rewritten when its command "

@@ -16,6 +16,8 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE_DIR.parent
 BUNDLED_REFERENCE_DIR = PACKAGE_DIR / "reference_data"
 EXAMPLE_EVENT = "gulf_of_alaska_2018"
+DOCS_DIR = REPO_ROOT / "docs"
+SCHEMAS_DIR = DOCS_DIR / "schemas"  # published JSON Schemas of every message and file format
 
 
 def reference_data_dir() -> Path:

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from symae.data.reference import REPO_ROOT
+from symae.data.reference import SCHEMAS_DIR
 
-SCHEMA_PATH = REPO_ROOT / "docs" / "schemas" / "result.schema.json"
+SCHEMA_PATH = SCHEMAS_DIR / "result.schema.json"
 SCHEMA_VERSION = 1
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from symae.artifacts.store import ModelInfo, load
+from symae.artifacts.store import ArtifactError, ModelInfo, load
 
 log = logging.getLogger(__name__)
 PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
@@ -77,7 +77,19 @@ class OnnxModel:
         graphs = info.require_onnx()
         self.sessions = {name: open_session(path, provider, threads) for name, path in graphs.items()}
         self.provider = self.sessions["coherent"].get_providers()[0]
+        self._check_graph_nt()
         log.info("model %s:%s on %s", info.name, info.version, self.provider)
+
+    def _check_graph_nt(self) -> None:
+        """Refuse graphs whose trace length is not the data contract's ``nt``."""
+        for name in ("coherent", "nuisance", "reencode"):
+            dims = self.sessions[name].get_inputs()[0].shape
+            last = dims[-1] if dims else None
+            if isinstance(last, int) and last != self.config.nt:
+                raise ArtifactError(
+                    f"{self.info.path}: {name}.onnx takes traces of {last} samples but the "
+                    f"model's data contract says nt={self.config.nt}"
+                )
 
     @classmethod
     def load(

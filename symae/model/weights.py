@@ -12,7 +12,14 @@ from safetensors.torch import load_file, save_file
 
 from symae import __version__
 from symae.artifacts.config import TrainConfig
-from symae.artifacts.store import WEIGHTS, ModelInfo, load, make_version, write_model_json
+from symae.artifacts.store import (
+    WEIGHTS,
+    ArtifactError,
+    ModelInfo,
+    load,
+    make_version,
+    write_model_json,
+)
 from symae.contract import DataContract
 from symae.data.reference import REPO_ROOT
 from symae.model.symvae import SymVAE, count_parameters
@@ -57,14 +64,23 @@ def save_model_dir(
     model_dir: Path,
     name: str,
     train: TrainConfig,
-    contract: DataContract,
+    contract: DataContract | None = None,
     data: dict[str, Any] | None = None,
     history: list[dict[str, Any]] | None = None,
     version: str | None = None,
     created: datetime | None = None,
     extra: dict[str, Any] | None = None,
 ) -> ModelInfo:
-    """Write weights and a complete model.json (config, provenance, history, checksums)."""
+    """Write weights and a complete model.json (config, provenance, history, checksums).
+
+    The data contract stored is the model config's; ``contract``, when given, must be the
+    same one (the contract of the data the model was trained on), else ArtifactError.
+    """
+    if contract is not None and contract != model.config.contract:
+        raise ArtifactError(
+            f"{model_dir}: data contract disagrees with the model config: expected "
+            f"{model.config.contract.to_dict()} (model config), got {contract.to_dict()}"
+        )
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
     created = created or datetime.now(UTC)
@@ -77,9 +93,9 @@ def save_model_dir(
         "code_commit": _code_commit(),
         "torch_version": torch.__version__,
         "parameters": count_parameters(model),
-        "model": model.config.to_dict(),
+        "model": model.config.to_dict(with_contract=False),
         "train": train.to_dict(),
-        "contract": contract.to_dict(),
+        "contract": model.config.contract.to_dict(),
         "data": data or {},
         "history": history or [],
         **(extra or {}),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,9 @@ class Trainer:
             raise ValueError(
                 f"data traces have nt={self.store.contract.nt}, the model config expects nt={model_config.nt}"
             )
+        # the model is made for the data's contract (sampling, window, tiling), not only its nt
+        model_config = replace(model_config, contract=self.store.contract)
+        self.mcfg = model_config
         refs = self.store.index(train_config.min_traces)
         if not refs:
             raise ValueError(f"no group with >= {train_config.min_traces} traces in {data}")
@@ -132,7 +135,8 @@ class Trainer:
             self.net = DistributedDataParallel(self.model, device_ids=ids)
 
     def _check_resume(self, mcfg: ModelConfig, tcfg: TrainConfig, data: list[str]) -> None:
-        if self.state.model != mcfg.to_dict() or self.state.train != tcfg.to_dict():
+        # a checkpoint from before the config held its contract states only nt
+        if ModelConfig.from_dict(self.state.model) != mcfg or self.state.train != tcfg.to_dict():
             raise ValueError(
                 f"--resume with a different config than the checkpoint in {self.out_dir} "
                 f"(checkpoint model={self.state.model}, train={self.state.train})"

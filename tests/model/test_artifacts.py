@@ -120,3 +120,62 @@ def test_default_resolves_to_the_shipped_model(tmp_path: Path, monkeypatch, caps
     (target / "weights.safetensors").write_bytes(b"altered")
     assert registry_command.run(args) == 1
     assert "ALTERED" in capsys.readouterr().out
+
+
+def _tamper(model_dir: Path, edit) -> None:
+    path = model_dir / "model.json"
+    meta = json.loads(path.read_text())
+    edit(meta)
+    path.write_text(json.dumps(meta))
+
+
+def test_model_json_stores_the_contract_once(tmp_path: Path) -> None:
+    _, info = _save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert "nt" not in meta["model"] and "contract" not in meta["model"]
+    assert DataContract.from_dict(meta["contract"]) == CONFIG.contract
+    assert info.model_config.contract is not None and info.model_config.nt == meta["contract"]["nt"]
+
+
+def test_config_that_disagrees_with_the_stored_contract_is_refused(tmp_path: Path) -> None:
+    _save(tmp_path / "m")
+    _tamper(tmp_path / "m", lambda meta: meta["model"].update(nt=96))
+    with pytest.raises(ArtifactError, match=r"expected nt=192 \(contract\), got nt=96 \(model\)"):
+        read_model_dir(tmp_path / "m")
+    with pytest.raises(ArtifactError, match="expected nt=192"):
+        load_model(tmp_path / "m")
+
+
+def test_contract_that_does_not_fit_the_config_is_refused(tmp_path: Path) -> None:
+    _save(tmp_path / "m")
+    _tamper(tmp_path / "m", lambda meta: meta["contract"].update(nt=100))
+    with pytest.raises(ArtifactError, match="multiple of 16"):
+        read_model_dir(tmp_path / "m")
+
+
+def test_saving_with_another_contract_is_refused(tmp_path: Path) -> None:
+    model = SymVAE(CONFIG).eval()
+    with pytest.raises(ArtifactError, match="expected .*nt': 192.* got .*nt': 96"):
+        save_model_dir(model, tmp_path / "m", "tiny", TrainConfig(), DataContract(nt=96))
+    assert not (tmp_path / "m" / "model.json").exists()
+
+
+def test_model_json_without_a_contract_derives_it_from_nt(tmp_path: Path) -> None:
+    _save(tmp_path / "m")
+
+    def old_style(meta: dict) -> None:
+        del meta["contract"]
+        meta["model"]["nt"] = 192
+
+    _tamper(tmp_path / "m", old_style)
+    info = read_model_dir(tmp_path / "m")
+    assert info.contract == DataContract() and info.model_config == CONFIG
+
+
+def test_non_default_contract_round_trips(tmp_path: Path) -> None:
+    contract = DataContract(nt=96, cut_start=50, sampling_rate=1.0)
+    config = ModelConfig(contract, p=3, q=2)
+    save_model_dir(SymVAE(config).eval(), tmp_path / "m", "short", TrainConfig())
+    info = read_model_dir(tmp_path / "m")
+    assert info.contract == contract and info.model_config == config
+    assert info.version.endswith("-nt96-p3-q2-k1")

@@ -176,3 +176,17 @@ def test_auto_provider_gives_the_same_numbers(exported, onnx_model) -> None:
     x = _traces(2, 6, seed=11)
     for a, b in zip(auto.coherent(x), onnx_model.coherent(x), strict=True):
         assert float(np.max(np.abs(a - b))) <= TOL
+
+
+def test_graphs_made_for_another_contract_are_refused(exported, tmp_path: Path) -> None:
+    import shutil
+
+    from symae.artifacts.store import ArtifactError
+
+    copy = tmp_path / "m"
+    shutil.copytree(exported[1], copy)
+    meta = json.loads((copy / "model.json").read_text())
+    meta["contract"]["nt"] = 96  # model.json is outside the checksums
+    (copy / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ArtifactError, match="takes traces of 192 samples .* nt=96"):
+        OnnxModel.load(copy, provider="cpu")

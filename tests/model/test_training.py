@@ -48,7 +48,8 @@ def trained(tmp_path_factory, data_file: Path) -> Path:
 def test_train_and_export_write_a_complete_artifact(trained: Path) -> None:
     info = read_model_dir(trained)
     meta = info.meta
-    assert meta["model"] == load_config("tiny")[0].to_dict()
+    assert meta["model"] == load_config("tiny")[0].to_dict(with_contract=False)
+    assert info.model_config == load_config("tiny")[0]
     assert meta["data"]["events"] == 2 and meta["data"]["groups"] == 6
     assert len(meta["history"]) == load_config("tiny")[1].total_epochs
     assert set(meta["onnx"]) == set(ONNX_GRAPHS)

@@ -12,6 +12,7 @@ from services.inference.model_watch import ModelRef
 from services.inference.processor import InferenceProcessor, result_key
 from services.runtime import Incoming, PoisonMessage, ServiceApp, ServiceSettings
 from services.schemas import BinaryArray, DeadLetter
+from symae.contract import DataContract
 from symae.data.dataset import EventData
 from symae.extract.result import ExtractionResult, ModelInfo
 
@@ -24,6 +25,7 @@ class CountingModel:
 
     def __init__(self, fail: set[str] = frozenset()) -> None:
         self.model = ModelInfo(name="m", version="7", provider="CPUExecutionProvider")
+        self.contract = DataContract()
         self.batches: list[list[str]] = []
         self.fail = fail
 
@@ -95,4 +97,24 @@ def test_bundle_with_nan_traces_is_poison() -> None:
     with pytest.raises(PoisonMessage) as err:
         proc.handle(incoming(bad, 0, 0))
     assert err.value.reason == "bad_bundle"
+    assert proc.retained() == {}
+
+
+def test_bundle_of_another_contract_is_dead_lettered_and_the_rest_extracted() -> None:
+    model = CountingModel()
+    proc = processor_with(model, max_batch=4)
+    good = random_bundle("good", seed=1)
+    other = random_bundle("other", seed=2).model_copy(
+        update={"contract": {**DataContract().to_dict(), "sampling_rate": 2.0}}
+    )
+    proc.handle(incoming(good, 0, 0))
+    proc.handle(incoming(other, 0, 1))
+    outputs = proc.tick(0.0)
+    assert model.batches == [["good"]]
+    letters = [o.value for o in outputs if isinstance(o.value, DeadLetter)]
+    assert [(d.reason, d.key) for d in letters] == [("contract_mismatch", "other")]
+    assert "sampling_rate expected 1.0, got 2.0" in letters[0].detail
+    assert [o.key for o in outputs if not isinstance(o.value, DeadLetter)] == [
+        result_key("good", good.revision, "m", "7")
+    ]
     assert proc.retained() == {}

@@ -18,6 +18,9 @@ from services.ingest.records import Inventories
 from services.ingest.settings import IngestSettings
 from services.runtime import Incoming, ServiceApp
 from services.schemas import BundleMessage, DeadLetter, OriginMessage, RawRecord
+from symae.artifacts.config import ModelConfig, TrainConfig
+from symae.artifacts.store import write_model_json
+from symae.contract import DataContract
 
 GOA = OriginMessage(event_id="goa2018", time=UTCDateTime("2018-01-23T09:31:40.890Z").datetime,
                     latitude=56.22, longitude=-149.12, depth_km=25.0, magnitude=7.9)  # fmt: skip
@@ -102,3 +105,38 @@ def test_closing_sends_unsent_traces_then_late_records_are_refused(
     assert processor.events == {} and processor.retained() == {}
     late = processor.handle(msg("waveforms.raw", 2, records["BHE"], now + 602))
     assert reasons(late) == ["late"]
+
+
+SHORT = DataContract(cut_start=50, nt=96)
+
+
+def short_model(root: Path) -> Path:
+    """A model directory (model.json only, torch-free) whose contract is not the default."""
+    model_dir = root / "short"
+    model_dir.mkdir()
+    write_model_json(model_dir, {
+        "name": "short", "version": "v1", "created": "2026-01-01T00:00:00Z",
+        "model": ModelConfig(SHORT, p=4, q=4).to_dict(with_contract=False),
+        "train": TrainConfig().to_dict(), "contract": SHORT.to_dict(),
+    })  # fmt: skip
+    return model_dir
+
+
+def test_preprocessing_follows_the_served_models_contract(
+    records: dict[str, RawRecord], tmp_path: Path
+) -> None:
+    processor, _ = make(model=str(short_model(tmp_path)))
+    assert processor.config.contract == SHORT
+    now = time.time()
+    processor.handle(msg("origins", 0, GOA, now))
+    assert processor.handle(msg("waveforms.raw", 1, records["BHZ"], now)) == []
+    assert processor.events["goa2018"].traces["II.BFO.00.BHZ"].data.shape == (96,)
+    out = processor.tick(now + 2e6)
+    bundles = [o.value for o in out if isinstance(o.value, BundleMessage)]
+    assert len(bundles) == 1 and bundles[0].data_contract() == SHORT
+    assert bundles[0].to_event_data().groups  # traces fit the contract they carry
+
+
+def test_default_served_model_gives_the_default_contract() -> None:
+    processor, _ = make()
+    assert processor.config.contract == DataContract()

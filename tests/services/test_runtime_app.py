@@ -45,7 +45,7 @@ class Relay(Processor):
     def handle(self, msg: Incoming) -> Sequence[Outgoing]:
         value: OriginMessage = msg.value
         if value.region == "poison":
-            raise PoisonMessage("poison_region", f"region {value.region!r}")
+            raise PoisonMessage("unpublishable", f"region {value.region!r}")
         if value.region == "hold":
             self.held.setdefault((msg.topic, msg.partition), msg.offset)
         return [Outgoing("bundles", key=msg.key, value=msg.raw)]
@@ -138,13 +138,13 @@ def test_poison_messages_go_to_the_dlq_and_good_ones_flow(kafka_bootstrap: str) 
     assert [r.value for r in good] == [sent[0][1], sent[4][1]]
     letters = {r.key.decode(): DeadLetter.model_validate_json(r.value) for r in dead}
     assert {k: v.reason for k, v in letters.items()} == {
-        "e2": "undecodable", "e3": "schema", "e4": "poison_region"}  # fmt: skip
+        "e2": "undecodable", "e3": "schema", "e4": "unpublishable"}  # fmt: skip
     assert letters["e2"].where == f"{prefix}.origins[0]@1"
     assert letters["e2"].payload_bytes() == sent[1][1]
     assert "event_id" in letters["e3"].detail
     assert metric(text, "symae_records_in_total", service="relay", topic=f"{prefix}.origins") == 5
     assert metric(text, "symae_records_out_total", topic=f"{prefix}.bundles") == 2
-    for reason in ("undecodable", "schema", "poison_region"):
+    for reason in ("undecodable", "schema", "unpublishable"):
         assert metric(text, "symae_rejections_total", service="relay", reason=reason) == 1
 
 

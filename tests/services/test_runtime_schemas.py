@@ -9,6 +9,7 @@ import pytest
 from obspy import Trace, UTCDateTime
 from pydantic import ValidationError
 
+from services.runtime import PoisonMessage
 from services.schemas import (
     SCHEMAS,
     SCHEMAS_DIR,
@@ -135,3 +136,41 @@ def test_schema_files_match_the_models(name: str) -> None:
     assert path.read_text() == schema_text(SCHEMAS[name]), (
         f"{path} is stale: run python -m services.schemas"
     )
+
+
+def test_every_dead_letter_reason_in_the_code_is_in_the_schema_enum() -> None:
+    import ast
+    import re
+
+    from services.schemas import DeadLetterReason
+    from symae.data.reference import REPO_ROOT
+    from symae.data.rejections import RejectReason
+
+    assert {r.value for r in RejectReason} <= {r.value for r in DeadLetterReason}
+    published = json.loads((SCHEMAS_DIR / "dead_letter.schema.json").read_text())
+    assert published["$defs"]["DeadLetterReason"]["enum"] == [r.value for r in DeadLetterReason]
+    used: set[str] = set()
+    for path in sorted((REPO_ROOT / "services").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name not in ("PoisonMessage", "dead_letter", "_reject") or not node.args:
+                continue
+            # PoisonMessage(reason, ...), x.dead_letter(msg, reason, ...), x._reject(msg, reason,
+            # ...), dead_letter(service, msg, reason, ...)
+            index = 0 if name == "PoisonMessage" else 1 if isinstance(node.func, ast.Attribute) else 2
+            reason = node.args[index]
+            where = f"{path.relative_to(REPO_ROOT)}:{node.lineno}"
+            if isinstance(reason, ast.Constant):
+                raise AssertionError(f"{where}: reason {reason.value!r} as a string literal")
+            text = ast.unparse(reason)
+            member = re.fullmatch(r"DeadLetterReason\.([A-Z_]+)", text)
+            if member:
+                used.add(DeadLetterReason[member.group(1)].value)
+            else:  # passed on from a PoisonMessage or a Rejected, which are checked
+                assert text in ("exc.reason", "reason", "DeadLetterReason(exc.reason.value)"), where
+    assert used >= {"undecodable", "schema", "internal_error", "contract_mismatch", "late"}
+    for reason in ("poison_region", "not_a_reason"):
+        with pytest.raises(ValueError):
+            PoisonMessage(reason)
