@@ -61,9 +61,9 @@ def synthetic_scardec_events(args: argparse.Namespace, contract):
     """Yield (EventData) for every SCARDEC event and directivity setting asked for."""
     import numpy as np
 
+    from symae.data.reference import scardec_dir
     from symae.data.scardec import list_events
     from symae.evaluate.scardec_benchmark import DIRECTIVITY_SUFFIX
-    from symae.data.reference import scardec_dir
     from symae.synth.generator import synthesize_event
     from symae.synth.source import scardec_source
 
