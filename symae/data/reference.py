@@ -41,6 +41,20 @@ def real_waveforms_dir() -> Path:
     return reference_data_dir() / "real_waveforms"
 
 
+def recorded_event_dir() -> Path:
+    """The bundled recorded event: 60 stations of the Mw 6.3 Chile earthquake of 2010-03-04
+    (raw counts, full responses, QuakeML; see its README for sources and networks)."""
+    return reference_data_dir() / "chile_2010-03-04"
+
+
+def external_data_dir() -> Path:
+    """Larger optional data sets that do not ship with the package (the full recorded
+    events): ``$SYMAE_SHARED_DATA``, else ``shared/data`` beside the checkout. Whoever
+    uses it checks that it exists and says so when it does not."""
+    env = os.environ.get("SYMAE_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
 def example_event_dir() -> Path:
     """The II.BFO record of the 2018 Gulf of Alaska earthquake (mseed, StationXML, QuakeML)."""
     return real_waveforms_dir() / EXAMPLE_EVENT

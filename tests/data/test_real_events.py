@@ -18,17 +18,17 @@ from symae.data.preprocess import (
     channel_preference,
     preprocess_stream,
 )
-from symae.data.reference import PACKAGE_DIR, shared_data_dir
+from symae.data.reference import external_data_dir, recorded_event_dir
 from symae.data.rejections import RejectReason
 from symae.extract.records import origin_from_event_file
 
-BUNDLED = PACKAGE_DIR / "reference_data" / "chile_2010-03-04"
+BUNDLED = recorded_event_dir()
 CONTRACT = DataContract()
 CONFIG = PreprocessConfig()
 
 
 def shared_event(name: str) -> Path:
-    folder = shared_data_dir() / "real_events" / name
+    folder = external_data_dir() / "real_events" / name
     if not folder.is_dir():
         pytest.skip(f"full real event {name} not present at {folder}")
     return folder
