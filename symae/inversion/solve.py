@@ -9,7 +9,7 @@ does besides a positive scale), D2 the second difference and s the mean diagonal
 the data Gram matrix (so ``smoothness`` is dimensionless). Rounds alternate
 
 - (a, tau)-step: normalised cross-correlation of each trace with its prediction over
-  integer lags within +-max_lag, parabolic sub-sample refinement, lags re-centred on
+  integer lags within +-max_lag (and, only to diagnose clock errors, up to 3x wider), parabolic sub-sample refinement, lags re-centred on
   their median (predicted P times are right on average: the gauge fixing the STF's
   onset), closed-form a_i = max(0, <d, p> / <p, p>);
 - robust weights: Huber on the per-trace relative residual (IRLS);
@@ -153,16 +153,23 @@ def fit_traces(
     reason: list[str | None] = list(greens.reason)
     if search:
         k = int(np.floor(settings.max_lag_s / frame.dt))
-        p = lagged_predictions(greens, m, k, frame)
-        c = np.einsum("nt,nlt->nl", data, p) / (dnorm[:, None] * (np.linalg.norm(p, axis=2) + 1e-12))
+        wide = int(np.floor(max(3.0 * settings.max_lag_s, 20.0) / frame.dt))
+        p = lagged_predictions(greens, m, wide, frame)
+        c_all = np.einsum("nt,nlt->nl", data, p) / (
+            dnorm[:, None] * (np.linalg.norm(p, axis=2) + 1e-12))
+        c = c_all[:, wide - k : wide + k + 1]  # the lags the fit may use
+        outside = np.concatenate([c_all[:, : wide - k], c_all[:, wide + k + 1 :]], axis=1)
         best = np.argmax(c, axis=1)
         pos, neg = c.max(axis=1), -c.min(axis=1)
+        pos_out = outside.max(axis=1) if outside.size else np.full(n, -np.inf)
         raw = (best - k + _parabolic(c, best)) * frame.dt
         at_bound = (best == 0) | (best == 2 * k)
         for i in range(n):
             if reason[i] is not None:
                 continue
-            if neg[i] > pos[i] and neg[i] >= settings.min_fit_cc:
+            if pos_out[i] > max(pos[i], neg[i]) and pos_out[i] >= settings.min_fit_cc:
+                reason[i] = LAG_AT_BOUND  # best alignment lies beyond the bound: clock error
+            elif neg[i] > pos[i] and neg[i] >= settings.min_fit_cc:
                 reason[i] = NEGATIVE_SCALE
             elif at_bound[i]:
                 reason[i] = LAG_AT_BOUND
