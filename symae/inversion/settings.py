@@ -18,9 +18,12 @@ class InversionError(ValueError):
 class InversionSettings:
     """How ``invert_event`` fits a positive STF to P waveforms.
 
-    The regularisation weights (``smoothness``, ``pixel_prior_weight``) and the robust
-    thresholds were chosen on *parametric* synthetic events only (generator seeds 11-12,
-    a validation set); the SCARDEC-source benchmark was never used to pick them.
+    The regularisation weights (``smoothness``, ``sparsity``, ``pixel_prior_weight``) and
+    the robust thresholds were chosen on *parametric* synthetic events only (generator
+    seed 11, 200 stations: a validation set); the SCARDEC-source events were never used to
+    pick them. On that set ``smoothness`` 0.003-0.3 changed the median CC by < 0.002;
+    ``sparsity`` 0.01 (vs 0) brought the 5-95 % durations from about 2x to within ~10 %
+    of the truth and raised the worst event's CC from 0.86 to 0.98; 0.05 shortened them.
 
     Support: the STF lives on [0, T_max] s after the origin with
     T_max = max(``support_factor`` x 2h, ``min_support_s``), h the GCMT half-duration
@@ -37,6 +40,7 @@ class InversionSettings:
     max_lag_s: float = 6.0  # per-trace residual time shift bound (s)
     n_rounds: int = 4  # alternations m-step / (scale, lag)-step
     smoothness: float = 0.03  # weight of ||D2 m||^2, relative to the mean data Gram diagonal
+    sparsity: float = 0.01  # L1 weight on m, relative to max of the normal-equation rhs
     huber_k: float = 1.5  # Huber threshold in units of the median relative residual
     min_fit_cc: float = 0.3  # a trace fitting worse than this correlation is `poor_fit`
     n_bootstrap: int = 30  # station bootstrap draws for the band (0: no band)
@@ -60,8 +64,9 @@ class InversionSettings:
                 raise InversionError(f"settings.{name} must be > 0, got {getattr(self, name)}")
         if self.n_rounds < 1:
             raise InversionError(f"settings.n_rounds must be >= 1, got {self.n_rounds}")
-        if self.smoothness < 0 or self.pixel_prior_weight < 0:
-            raise InversionError("settings.smoothness and pixel_prior_weight must be >= 0")
+        for name in ("smoothness", "pixel_prior_weight", "sparsity"):
+            if getattr(self, name) < 0:
+                raise InversionError(f"settings.{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.band_percentiles[0] < self.band_percentiles[1] <= 100:
             raise InversionError(f"settings.band_percentiles invalid: {self.band_percentiles}")
 

@@ -211,13 +211,18 @@ def second_difference(n: int) -> np.ndarray:
 
 
 def solve_normal(h: np.ndarray, b: np.ndarray, smoothness: float,
-                 prior: np.ndarray | None = None, prior_weight: float = 0.0) -> np.ndarray:
-    """NNLS for m >= 0 minimising m'Hm - 2b'm + smoothing (+ prior pull), via Cholesky."""
+                 prior: np.ndarray | None = None, prior_weight: float = 0.0,
+                 sparsity: float = 0.0) -> np.ndarray:
+    """NNLS for m >= 0 minimising m'Hm - 2b'm + smoothing (+ prior pull), via Cholesky.
+
+    ``sparsity`` adds 2 mu sum(m) with mu = sparsity x max(b) (an L1 norm, linear on
+    m >= 0): it removes the low, long tails the band leaves almost unconstrained.
+    """
     n = h.shape[0]
     s = max(float(np.trace(h)) / n, 1e-30)
     d2 = second_difference(n)
     hh = h + smoothness * s * (d2.T @ d2) + 1e-8 * s * np.eye(n)
-    bb = b.copy()
+    bb = b - sparsity * max(float(b.max()), 0.0)
     if prior is not None and prior_weight > 0:
         hh += prior_weight * s * np.eye(n)
         bb += prior_weight * s * prior
@@ -254,7 +259,7 @@ def solve(
         w = huber_weights(misfit, used, settings.huber_k)
         a_mat = design(greens, lag, n_support, frame)
         h, b = normal_equations(a_mat, data, w * scale**2, w * scale)
-        m_new = solve_normal(h, b, settings.smoothness)
+        m_new = solve_normal(h, b, settings.smoothness, sparsity=settings.sparsity)
         if m_new.sum() > 0:
             m = m_new
     scale, lag, cc, misfit, reason = fit_traces(data, greens, m, frame, settings)

@@ -54,7 +54,7 @@ def bootstrap(grams: TraceGrams, used: np.ndarray, settings: InversionSettings) 
         counts = np.bincount(rng.integers(0, idx.size, idx.size), minlength=idx.size).astype(float)
         h = np.tensordot(counts, grams.gram[idx], axes=1)
         b = counts @ grams.rhs[idx]
-        draws.append(solve_normal(h, b, settings.smoothness))
+        draws.append(solve_normal(h, b, settings.smoothness, sparsity=settings.sparsity))
     return np.array(draws)
 
 
@@ -73,7 +73,8 @@ def pixel_stfs(
             continue
         h = grams.gram[idx].sum(axis=0)
         b = grams.rhs[idx].sum(axis=0)
-        m = solve_normal(h, b, settings.smoothness, prior=prior, prior_weight=settings.pixel_prior_weight)
+        m = solve_normal(h, b, settings.smoothness, prior=prior, prior_weight=settings.pixel_prior_weight,
+                         sparsity=settings.sparsity)
         az = np.radians(azimuth_deg[idx])
         mean_az = float(np.degrees(np.arctan2(np.sin(az).mean(), np.cos(az).mean())) % 360.0)
         out[int(p)] = (m, mean_az, float(np.mean(takeoff_deg[idx])), int(idx.size))
