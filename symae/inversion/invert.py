@@ -101,6 +101,7 @@ def invert_traces(
         raise InversionError(f"traces of shape {data.shape} for {len(geometry)} geometry rows")
     if undo_polarity:
         data = data * np.asarray(geometry.polarity, dtype=np.float64)[:, None]
+    assert origin.magnitude is not None  # checked above
     mw = float(origin.magnitude)
     frame = Frame(contract.t0, contract.dt, contract.nt, window_taper(contract))
     n_support = support_samples(mw, settings, contract.dt)

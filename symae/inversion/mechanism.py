@@ -87,21 +87,19 @@ def search_mechanism(
     objective: dict[float, float] = {}
     for z in depth_nodes(depth_km, settings.depth_search_km, settings.depth_step_km):
         basis = basis_spectra(geometry, float(z), contract, settings)
-        m0 = (best.solution.m if best is not None else None)
-        sol = None
-        k_best = -1
-        for _ in range(2):
-            m = sol.m if sol is not None else (m0 if m0 is not None else triangle(n_support, half_s, frame.dt))
-            weight = sol.weight if sol is not None else None
-            k_new = int(np.argmin(score_mechanisms(data, basis, m, mts, frame, settings, weight)))
-            if k_new == k_best:
-                break
+        warm = best.solution if best is not None else None
+        m = warm.m if warm is not None else triangle(n_support, half_s, frame.dt)
+        k_best = int(np.argmin(score_mechanisms(data, basis, m, mts, frame, settings)))
+        sol = solve(data, combine(basis, mts[k_best]), n_support, frame, settings, init=warm, half_s=half_s)
+        k_new = int(np.argmin(score_mechanisms(data, basis, sol.m, mts, frame, settings, sol.weight)))
+        if k_new != k_best:  # re-score with the solved STF, re-solve when the choice moved
             k_best = k_new
             sol = solve(data, combine(basis, mts[k_best]), n_support, frame, settings, init=sol, half_s=half_s)
         objective[float(z)] = sol.objective
         if best is None or sol.objective < best.solution.objective:
             mt = {key: float(v) for key, v in zip(MT_KEYS, mts[k_best], strict=True)}
-            best = SourceFit(float(z), mt, tuple(float(x) for x in sdr[k_best]),
+            strike, dip, rake = (float(x) for x in sdr[k_best])
+            best = SourceFit(float(z), mt, (strike, dip, rake),
                              combine(basis, mts[k_best]), sol, objective)
     assert best is not None
     best.depth_objective = objective

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from symae.config import DEFAULT_CONTRACT, DataContract
-from symae.inversion import InversionError, InversionSettings, invert_event, invert_traces, processing_band
+from symae.inversion import (
+    InversionError,
+    InversionSettings,
+    invert_event,
+    invert_traces,
+    processing_band,
+)
 from tests.inversion.helpers import (
     make_event,
     make_geometry,
