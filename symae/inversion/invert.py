@@ -1,0 +1,168 @@
+"""Entry points: ``invert_event`` (an EventData) and ``invert_traces`` (any trace array).
+
+``invert_traces`` is what runs on arbitrary (n, nt) arrays aligned with per-trace
+metadata, e.g. SymAE's virtual gathers: pass the event's geometry and the new traces.
+Stored traces carry the event-level polarity flip of ``assemble_event``; it is undone
+(``undo_polarity``) so that each trace's sign is physical, as the radiation pattern
+in the Green's functions assumes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from symae.config import DEFAULT_CONTRACT, DataContract
+from symae.data.dataset import EventData, Origin
+from symae.inversion.band import highpass_of, window_taper
+from symae.inversion.greens import TraceGeometry, check_moment_tensor
+from symae.inversion.mechanism import refine_depth, search_mechanism
+from symae.inversion.result import InversionResult, TraceFit
+from symae.inversion.settings import InversionError, InversionSettings
+from symae.inversion.solve import Frame, design, half_duration_s, support_samples
+from symae.inversion.uncertainty import (
+    PixelSTF,
+    bootstrap,
+    centroid,
+    moment_duration,
+    pixel_stfs,
+    trace_grams,
+)
+
+
+def event_arrays(event: EventData) -> tuple[np.ndarray, TraceGeometry]:
+    """All traces of ``event`` (pixels in ascending order) and their geometry."""
+    if not event.groups:
+        raise InversionError(f"event {event.event_id!r} has no trace groups")
+    groups = [event.groups[p] for p in sorted(event.groups)]
+    traces = np.concatenate([g.traces for g in groups]).astype(np.float64)
+
+    def column(name: str, default: float | None = None) -> np.ndarray:
+        cols = []
+        for g in groups:
+            if name in g.fields:
+                cols.append(np.asarray(g.fields[name], dtype=np.float64))
+            elif default is not None:
+                cols.append(np.full(len(g), default))
+            else:
+                raise InversionError(f"group {g.pixel} lacks the per-trace field {name!r}")
+        return np.concatenate(cols)
+
+    geometry = TraceGeometry(
+        station_id=[s for g in groups for s in g.station_id],
+        distance_deg=column("distance_deg"),
+        azimuth_deg=column("azimuth_deg"),
+        takeoff_deg=column("takeoff_deg"),
+        polarity=column("polarity", 1.0),
+        pixel=np.concatenate([np.full(len(g), g.pixel) for g in groups]),
+    )
+    return traces, geometry
+
+
+def check_origin(origin: Origin) -> dict[str, float] | None:
+    """Raise a one-line ``InversionError`` for an unusable origin; return its moment tensor."""
+    if origin.depth_km is None or not np.isfinite(float(origin.depth_km)):
+        raise InversionError("origin.depth_km is missing: the Green's functions need a depth")
+    if origin.magnitude is None or not np.isfinite(float(origin.magnitude)):
+        raise InversionError("origin.magnitude is missing: the STF support is scaled from Mw")
+    return check_moment_tensor(origin.moment_tensor)
+
+
+def invert_event(
+    event: EventData,
+    settings: InversionSettings | None = None,
+    traces_override: np.ndarray | None = None,
+    contract: DataContract | None = None,
+) -> InversionResult:
+    """Invert all traces of ``event`` (or ``traces_override``, aligned with them) for its STF."""
+    traces, geometry = event_arrays(event)
+    if traces_override is not None:
+        override = np.asarray(traces_override, dtype=np.float64)
+        if override.shape != traces.shape:
+            raise InversionError(f"traces_override has shape {override.shape}, the event {traces.shape}")
+        traces = override
+    return invert_traces(traces, geometry, event.origin, settings, contract)
+
+
+def invert_traces(
+    traces: np.ndarray,
+    geometry: TraceGeometry,
+    origin: Origin,
+    settings: InversionSettings | None = None,
+    contract: DataContract | None = None,
+    undo_polarity: bool = True,
+) -> InversionResult:
+    """Positive STF, per-trace fit, band and apparent STFs from (n, nt) traces."""
+    settings = settings or InversionSettings()
+    contract = contract or DEFAULT_CONTRACT
+    moment_tensor = check_origin(origin)
+    data = np.asarray(traces, dtype=np.float64)
+    contract.check_traces(data)
+    if data.ndim != 2 or data.shape[0] != len(geometry):
+        raise InversionError(f"traces of shape {data.shape} for {len(geometry)} geometry rows")
+    if undo_polarity:
+        data = data * np.asarray(geometry.polarity, dtype=np.float64)[:, None]
+    assert origin.magnitude is not None  # checked above
+    mw = float(origin.magnitude)
+    frame = Frame(contract.t0, contract.dt, contract.nt, window_taper(contract))
+    n_support = support_samples(mw, settings, contract.dt)
+    half = half_duration_s(mw)
+    if moment_tensor is None:
+        fit = search_mechanism(data, geometry, float(origin.depth_km), n_support, frame,
+                               contract, settings, half)
+    else:
+        fit = refine_depth(data, geometry, float(origin.depth_km), moment_tensor, n_support,
+                           frame, contract, settings, half)
+    sol = fit.solution
+    sol.design = design(fit.greens, sol.lag, n_support, frame)
+    grams = trace_grams(sol, data)
+    draws = bootstrap(grams, sol.used, settings)
+    pixels = pixel_stfs(grams, sol.used, np.asarray(geometry.pixel), np.asarray(geometry.azimuth_deg),
+                        np.asarray(geometry.takeoff_deg), sol.m, settings)
+
+    dt = contract.dt
+    times = dt * np.arange(n_support)
+    area = float(sol.m.sum() * dt)
+    if origin.magnitude_type.lower().startswith("mw"):
+        factor, units = 10.0 ** (1.5 * mw + 9.1), "N m / s"
+    else:
+        factor, units = 1.0, "1 / s"
+
+    def scaled(m: np.ndarray) -> np.ndarray:
+        s = float(m.sum() * dt)
+        return m * (factor / s) if s > 0 else m * 0.0
+
+    stf = scaled(sol.m) if area > 0 else np.zeros(n_support)
+    if len(draws):
+        unit = np.array([scaled(d) for d in draws])
+        lo, hi = np.percentile(unit, settings.band_percentiles, axis=0)
+    else:
+        lo, hi = stf.copy(), stf.copy()
+    mechanism = dict(fit.moment_tensor)
+    if fit.strike_dip_rake is not None:
+        mechanism.update(zip(("strike", "dip", "rake"), fit.strike_dip_rake, strict=True))
+    return InversionResult(
+        event_id=origin.event_id,
+        times=times,
+        stf=stf,
+        stf_units=units,
+        band_low=lo,
+        band_high=hi,
+        pixel_stfs={p: PixelSTF(scaled(m), az, to, n) for p, (m, az, to, n) in pixels.items()},
+        duration_s=moment_duration(stf, dt),
+        centroid_s=centroid(stf, times),
+        depth_km=fit.depth_km,
+        depth_source="catalogue" if fit.depth_km == float(origin.depth_km) else "estimated",
+        mechanism=mechanism,
+        mechanism_source="catalogue" if moment_tensor is not None else "estimated",
+        t_star_s=settings.t_star_s,
+        highpass_hz=highpass_of(contract)[0],
+        traces=[
+            TraceFit(str(s), int(p), float(f), float(c), float(a), float(t), float(w), r is None, r)
+            for s, p, f, c, a, t, w, r in zip(
+                geometry.station_id, geometry.pixel, sol.misfit, sol.cc, sol.scale, sol.lag,
+                sol.weight, sol.reason, strict=True)
+        ],
+        misfit=sol.objective,
+        settings=settings.to_dict(),
+        depth_objective=fit.depth_objective,
+    )

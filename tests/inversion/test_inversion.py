@@ -1,0 +1,142 @@
+"""The STF inversion on noise-free traces from its own forward model, and its failure modes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pytest
+
+from symae.config import DEFAULT_CONTRACT, DataContract
+from symae.inversion import (
+    InversionError,
+    InversionSettings,
+    invert_event,
+    invert_traces,
+    processing_band,
+)
+from tests.inversion.helpers import (
+    make_event,
+    make_geometry,
+    make_origin,
+    make_traces,
+    true_stf,
+)
+
+FAST = InversionSettings(n_bootstrap=10)
+
+
+@pytest.fixture(scope="module")
+def geometry():
+    return make_geometry(60)
+
+
+@pytest.fixture(scope="module")
+def traces(geometry):
+    return make_traces(geometry, true_stf())
+
+
+@pytest.fixture(scope="module")
+def result(traces, geometry):
+    return invert_traces(traces, geometry, make_origin(), FAST)
+
+
+def test_recovers_known_stf(result):
+    truth = true_stf()
+    est = result.stf / result.stf.sum()
+    n = min(truth.size, est.size)
+    assert np.corrcoef(est[:n], truth[:n])[0, 1] > 0.99
+    assert np.linalg.norm(est[:n] - truth[:n]) / np.linalg.norm(truth) < 0.15
+    assert result.n_used == len(result.traces)
+    assert result.mechanism_source == "catalogue" and result.depth_source == "catalogue"
+
+
+def test_output_is_positive_and_moment_scaled(result):
+    assert np.all(result.stf >= 0) and np.all(result.band_low >= 0)
+    assert all(np.all(p.stf >= 0) for p in result.pixel_stfs.values())
+    m0 = 10 ** (1.5 * 7.0 + 9.1)
+    assert np.sum(result.stf) * 1.0 == pytest.approx(m0, rel=1e-6)
+    assert np.all(result.band_low <= result.band_high + 1e-9 * m0)
+    assert 10.0 < result.duration_s < 25.0
+    json.dumps(result.to_dict())
+
+
+def test_missing_mechanism_finds_usable_solution(traces, geometry):
+    settings = InversionSettings(n_bootstrap=0, depth_search_km=5.0, strike_step_deg=45.0,
+                                 dip_step_deg=30.0, rake_step_deg=45.0)
+    res = invert_traces(traces, geometry, make_origin(moment_tensor=None), settings)
+    assert res.mechanism_source == "estimated"
+    assert res.depth_source in ("catalogue", "estimated")
+    assert {"strike", "dip", "rake"} <= set(res.mechanism)
+    truth = true_stf()
+    n = min(truth.size, res.stf.size)
+    assert np.corrcoef(res.stf[:n], truth[:n])[0, 1] > 0.9
+    assert res.n_used > 0.8 * len(res.traces)
+
+
+def test_broken_traces_are_rejected_or_downweighted(traces, geometry):
+    bad = traces.copy()
+    polarity = geometry.polarity.copy()
+    polarity[0] *= -1  # metadata says the wrong sign: reversed trace after the undo
+    bad[1] = np.roll(bad[1], 15)  # 15 s clock error
+    bad[1, :15] = 0.0
+    bad[2, 120] += 40.0  # glitch
+    geo = replace(geometry, polarity=polarity)
+    res = invert_traces(bad, geo, make_origin(), FAST)
+    fits = res.traces
+    assert fits[0].reason == "negative_scale" and not fits[0].used
+    assert fits[1].reason == "lag_at_bound" and not fits[1].used
+    assert fits[2].reason == "poor_fit" or fits[2].weight < 0.5
+    assert all(f.used for f in fits[3:])
+    assert {f.station_id for f in res.rejected} >= {fits[0].station_id, fits[1].station_id}
+    truth = true_stf()
+    n = min(truth.size, res.stf.size)
+    assert np.corrcoef(res.stf[:n], truth[:n])[0, 1] > 0.98
+
+
+def test_record_without_greens_function_is_rejected(traces, geometry):
+    dist = geometry.distance_deg.copy()
+    dist[3] = 120.0  # beyond the P table
+    res = invert_traces(traces, replace(geometry, distance_deg=dist), make_origin(), FAST)
+    assert res.traces[3].reason == "no_greens" and res.traces[3].weight == 0.0
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"depth_km": None}, "origin.depth_km"),
+        ({"depth_km": float("nan")}, "origin.depth_km"),
+        ({"magnitude": None}, "origin.magnitude"),
+        ({"moment_tensor": {"Mrr": 1.0, "Mtt": -1.0}}, "origin.moment_tensor"),
+    ],
+)
+def test_bad_origin_raises_one_line(traces, geometry, changes, field):
+    with pytest.raises(InversionError) as err:
+        invert_traces(traces, geometry, make_origin(**changes), FAST)
+    message = str(err.value)
+    assert field in message and "\n" not in message
+
+
+def test_processing_band_reads_the_contract_highpass():
+    freqs = np.array([0.0, 0.015, 0.1, 0.3])
+    band = processing_band(DEFAULT_CONTRACT, freqs)
+    assert band[0] == 0.0
+    assert abs(band[1]) == pytest.approx(1 / np.sqrt(2), rel=1e-3)  # Butterworth corner
+    assert abs(band[2]) == pytest.approx(1.0, abs=0.01)
+
+    @dataclass(frozen=True)
+    class Owning(DataContract):
+        highpass_hz: float = 0.03
+
+    assert abs(processing_band(Owning(), freqs)[1]) < 0.1
+
+
+def test_200_trace_event_runs():
+    event = make_event(200)
+    res = invert_event(event, InversionSettings(n_bootstrap=20))
+    assert len(res.traces) == 200 and res.n_used >= 195
+    assert res.pixel_stfs and all(p.n_traces >= 3 for p in res.pixel_stfs.values())
+    same = invert_event(event, InversionSettings(n_bootstrap=0), traces_override=2.0 * np.concatenate(
+        [event.groups[p].traces for p in sorted(event.groups)]))
+    assert np.allclose(same.stf, res.stf, rtol=1e-6, atol=1e-9 * res.stf.max())
