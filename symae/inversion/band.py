@@ -1,9 +1,9 @@
 """What the processing does to a record, as a linear operator the inversion can apply.
 
 ``processing_band`` is the ONE place the inversion reads the frequency band from: the
-causal high-pass of the ground motion (owned by the data contract as ``highpass_hz``,
-order ``highpass_order``; 0.015 Hz, order 4 until the contract carries it, which is what
-the synthetic generator applies today), times the preprocessing's zero-phase filters
+causal high-pass every record passes through (the data contract's ``highpass_hz``, the
+response of ``symae.data.response.highpass_response``), times the preprocessing's
+zero-phase filters
 (cosine pre-filter taper and the anti-alias low-pass of ``symae.data.response``).
 ``window_taper`` is the product of the two Tukey tapers of ``condition_window``;
 standardisation is a positive scale (absorbed by the per-trace amplitude) plus
@@ -14,23 +14,16 @@ from __future__ import annotations
 
 import numpy as np
 from obspy.signal.invsim import cosine_sac_taper
-from scipy.signal import butter, freqs_zpk
 from scipy.signal.windows import tukey
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.data.preprocess import PreprocessConfig
-from symae.data.response import LOWPASS_ORDER
-
-DEFAULT_HIGHPASS_HZ = 0.015  # causal Butterworth corner until DataContract owns it
-DEFAULT_HIGHPASS_ORDER = 4
+from symae.data.response import HIGHPASS_ORDER, LOWPASS_ORDER, highpass_response
 
 
 def highpass_of(contract: DataContract) -> tuple[float, int]:
     """(corner Hz, order) of the causal high-pass every record has been through."""
-    return (
-        float(getattr(contract, "highpass_hz", DEFAULT_HIGHPASS_HZ)),
-        int(getattr(contract, "highpass_order", DEFAULT_HIGHPASS_ORDER)),
-    )
+    return float(contract.highpass_hz), HIGHPASS_ORDER
 
 
 def processing_band(
@@ -44,11 +37,8 @@ def processing_band(
     """
     pre = preprocess or PreprocessConfig(contract=contract)
     f = np.asarray(freqs, dtype=np.float64)
-    corner, order = highpass_of(contract)
-    out = np.ones(f.shape, dtype=np.complex128)
-    if corner > 0:
-        z, p, k = butter(order, 2 * np.pi * corner, btype="highpass", analog=True, output="zpk")
-        out *= freqs_zpk(z, p, k, worN=2 * np.pi * f)[1]
+    corner, _ = highpass_of(contract)
+    out = highpass_response(f, corner)
     if pre.pre_filt is not None:
         out *= cosine_sac_taper(f, flimit=pre.pre_filt)
     lowpass = pre.antialias * contract.sampling_rate

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.inversion.band import processing_band
 from symae.inversion.settings import InversionError, InversionSettings
 from symae.synth.paths import PHASES, attenuation_spectrum, phase_table

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symae.config import DEFAULT_CONTRACT, DataContract
+from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData, Origin
 from symae.inversion.band import highpass_of, window_taper
 from symae.inversion.greens import TraceGeometry, check_moment_tensor

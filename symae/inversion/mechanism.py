@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symae.config import DataContract
+from symae.contract import DataContract
 from symae.inversion.greens import GreensSet, TraceGeometry, basis_spectra, combine, greens_spectra
 from symae.inversion.settings import InversionSettings
 from symae.inversion.solve import Frame, Solution, lagged_predictions, solve, triangle

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from symae.config import DEFAULT_CONTRACT
+from symae.contract import DEFAULT_CONTRACT
 from symae.data.dataset import EventData, Origin, TraceGroup
 from symae.data.focal import pixels_of
 from symae.inversion.band import window_taper

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 
-from symae.config import DEFAULT_CONTRACT, DataContract
+from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.inversion import (
     InversionError,
     InversionSettings,
