@@ -42,7 +42,7 @@ def event_rows(stack: Any, settled: dict[str, int], sent: dict[str, int]) -> lis
     """One row per event: what was used, how long it took, how close to the truth."""
     from services.runtime.settings import BUNDLES
     from services.schemas import BundleMessage
-    from symae.evaluate.scardec_benchmark import SYMAE, score_result
+    from symae.evaluate.scardec_benchmark import PREFERRED, score_result
     from symae.extract.result import ExtractionResult
 
     bundles: dict[str, BundleMessage] = {}
@@ -57,7 +57,7 @@ def event_rows(stack: Any, settled: dict[str, int], sent: dict[str, int]) -> lis
             result = ExtractionResult.model_validate(json.loads(resp.read()))
         bundle = bundles[event_id]
         event = bundle.to_event_data()
-        cc = score_result(event, result).metrics[SYMAE].cc if event.truth_stf is not None else None
+        cc = score_result(event, result).metrics[PREFERRED].cc if event.truth_stf is not None else None
         latency = stf_sent[(event_id, revision)] - bundle.last_record_time
         rows.append({
             "event": event_id,

@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from symae.contract import DataContract
     from symae.evaluate.methods import available_methods
     from symae.evaluate.scardec_benchmark import (
+        depth_class_markdown,
         score_events,
         subsets,
         summarise,
@@ -207,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
     )
     body = (
         f"Setup: `{json.dumps(setup)}`\n\nTargets (all events):\n\n"
-        + targets_markdown(summaries["all"]) + "\n\n" + body
+        + targets_markdown(summaries["all"]) + "\n" + depth_class_markdown(summaries) + "\n\n" + body
     )
     if args.record:
         from symae.bench.record import record

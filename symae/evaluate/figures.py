@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from symae.data.dataset import EventData  # noqa: E402
-from symae.evaluate.scardec_benchmark import SYMAE, EventScore  # noqa: E402
+from symae.evaluate.scardec_benchmark import PREFERRED, EventScore  # noqa: E402
 from symae.extract.result import ExtractionResult  # noqa: E402
 
 WIDTH_IN = 7.0
@@ -54,7 +54,7 @@ def plot_cc(scores: Sequence[EventScore], path: Path) -> None:
 def plot_duration(scores: Sequence[EventScore], path: Path) -> None:
     methods = list(scores[0].metrics)
     fig, ax = plt.subplots(figsize=(WIDTH_IN / 2, 3.2))
-    true = np.array([s.metrics[SYMAE].duration_true_s for s in scores])
+    true = np.array([s.metrics[PREFERRED].duration_true_s for s in scores])
     for m in methods:
         ax.scatter(true, [s.metrics[m].duration_est_s for s in scores], s=6, label=m)
     lim = [0, max(true.max(), 1.0) * 1.3]

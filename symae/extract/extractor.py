@@ -2,9 +2,11 @@
 
 ``Extractor.load(model)`` opens a model directory (the shipped default, a path, or a
 registry ``name[:version]``); ``extract(event)`` runs the coherent-information recipe
-(``symae.extract.coherent``), turns every pixel's virtual gather into an STF with a band
-and a quality gate, combines the pixels into the event STF (``symae.extract.stf``), adds
-the baselines computed on the same traces, and returns an ``ExtractionResult``.
+(``symae.extract.coherent``), turns every pixel's virtual gather into an envelope STF with
+a band and a quality gate and combines the pixels (``symae.extract.stf``), inverts the raw
+traces and the virtual gathers for the STF through their Green's functions
+(``symae.extract.methods``), adds the baselines computed on the same traces, publishes the
+preferred method's STF and keeps the others as alternatives (an ``ExtractionResult``).
 ``extract_many`` batches several events through each ONNX call.
 """
 
@@ -21,6 +23,7 @@ from symae import __version__
 from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData, TraceGroup
 from symae.data.focal import pixel_center
+from symae.extract import methods
 from symae.extract.baselines import all_baselines
 from symae.extract.coherent import (
     CoherentInformation,
@@ -39,21 +42,34 @@ from symae.extract.result import (
     TraceScore,
 )
 from symae.extract.stf import CombinedStf, EnvelopeStf, combine_pixels, envelope_stf
+from symae.inversion import InversionSettings
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ExtractionSettings:
-    """Latent optimisation plus the STF rules (gate on envelope std, alignment lag)."""
+    """Latent optimisation, the envelope read-out's rules (gate on envelope std, alignment
+    lag) and the inversion's settings (``inversion=None`` runs no inversion)."""
 
     latent: LatentSettings = field(default_factory=LatentSettings)
     gate: float = 0.25
     max_lag_s: float = 10.0
     baselines: bool = True
+    inversion: InversionSettings | None = field(default_factory=InversionSettings)
 
     def as_parameters(self) -> dict[str, float | int | str]:
-        return {**asdict(self.latent), "gate": self.gate, "max_lag_s": self.max_lag_s}
+        params: dict[str, float | int | str] = {
+            **asdict(self.latent), "gate": self.gate, "max_lag_s": self.max_lag_s
+        }
+        if self.inversion is not None:
+            inv = self.inversion
+            params.update(
+                inversion_t_star_s=inv.t_star_s, inversion_support_factor=inv.support_factor,
+                inversion_max_lag_s=inv.max_lag_s, inversion_smoothness=inv.smoothness,
+                inversion_sparsity=inv.sparsity, inversion_bootstrap=inv.n_bootstrap,
+            )
+        return params
 
 
 def pixel_direction(group: TraceGroup, nside: int) -> tuple[float, float]:
@@ -170,16 +186,25 @@ class Extractor:
         combined, weights = self._combine(groups, pixel_stfs, info)
         pixels = self._pixel_results(groups, slices, pixel_stfs, weights, rel_err)
         c = self.contract
+        stfs = {methods.ENVELOPE: Stf.from_arrays(combined.mean, combined.std, c.dt, c.t0, methods.ENVELOPE)}
+        inversions = self._inversions(event, groups, info)
+        stfs.update(self._inversion_stfs(inversions))
+        _add_apparent_stfs(pixels, inversions)
+        chosen = methods.preferred(stfs, inversions)
+        quality = self._event_quality(event, groups, pixels, rel_err, info)
+        quality.flags.extend(inversions.flags)
         return ExtractionResult(
             event_id=event.event_id,
             revision=revision,
             origin=_origin_info(event),
             model=self.model,
-            stf=Stf.from_arrays(combined.mean, combined.std, c.dt, c.t0),
+            stf=stfs.pop(chosen),
+            alternatives=stfs,
             pixels=pixels,
             baselines=self._baselines(groups),
-            traces=_trace_scores(groups, slices, info),
-            quality=self._event_quality(event, groups, pixels, rel_err, info),
+            inversion=methods.inversion_info(inversions.raw) if inversions.raw is not None else None,
+            traces=_trace_scores(groups, slices, info, inversions),
+            quality=quality,
             parameters=self.settings.as_parameters(),
             provenance=_provenance(event),
         )
@@ -234,6 +259,23 @@ class Extractor:
             )
         return pixels
 
+    def _inversions(
+        self, event: EventData, groups: list[TraceGroup], info: CoherentInformation
+    ) -> methods.Inversions:
+        """The inversions of the raw traces and of the virtual gathers (none when off)."""
+        if self.settings.inversion is None:
+            return methods.Inversions(None, None, [])
+        return methods.run_inversions(event, groups, info.virtual, self.contract, self.settings.inversion)
+
+    @staticmethod
+    def _inversion_stfs(inversions: methods.Inversions) -> dict[str, Stf]:
+        out = {}
+        if inversions.raw is not None:
+            out[methods.INVERSION] = methods.inversion_stf(inversions.raw, methods.INVERSION)
+        if inversions.virtual is not None:
+            out[methods.INVERSION_VIRTUAL] = methods.inversion_stf(inversions.virtual, methods.INVERSION_VIRTUAL)
+        return out
+
     def _baselines(self, groups: list[TraceGroup]) -> dict[str, Stf]:
         """The baseline STFs on the same traces (none when the settings turn them off)."""
         if not self.settings.baselines:
@@ -241,7 +283,7 @@ class Extractor:
         c = self.contract
         raw = np.concatenate([g.traces for g in groups])
         return {
-            name: Stf.from_arrays(b.mean, b.std, c.dt, c.t0)
+            name: Stf.from_arrays(b.mean, b.std, c.dt, c.t0, name)
             for name, b in all_baselines(raw, c.dt).items()
         }
 
@@ -286,22 +328,43 @@ class Extractor:
 
 
 def _trace_scores(
-    groups: list[TraceGroup], slices: list[slice], info: CoherentInformation
+    groups: list[TraceGroup],
+    slices: list[slice],
+    info: CoherentInformation,
+    inversions: methods.Inversions,
 ) -> list[TraceScore]:
-    """Every trace's informativeness and whether its nuisance code was optimised."""
+    """Every trace's informativeness, whether its nuisance code was optimised, and how the
+    raw-trace inversion fitted it."""
     selected = set(info.selected.tolist())
+    fits = {(t.station_id, t.pixel): t for t in inversions.raw.traces} if inversions.raw else {}
     traces = []
     for g, sl in zip(groups, slices, strict=True):
         for k, j in enumerate(range(sl.start, sl.stop)):
+            fit = fits.get((g.station_id[k], int(g.pixel)))
             traces.append(
                 TraceScore(
                     id=g.station_id[k],
                     pixel=int(g.pixel),
                     informativeness=round(float(info.scores[j]), 6),
                     selected=j in selected,
+                    misfit=None if fit is None else round(float(fit.misfit), 6),
+                    used=None if fit is None else fit.used,
+                    reason=None if fit is None else fit.reason,
                 )
             )
     return traces
+
+
+def _add_apparent_stfs(pixels: list[PixelResult], inversions: methods.Inversions) -> None:
+    """Each pixel's apparent STF from the raw-trace inversion, where it has one."""
+    if inversions.raw is None:
+        return
+    times = inversions.raw.times
+    dt = float(times[1] - times[0])
+    for p in pixels:
+        apparent = inversions.raw.pixel_stfs.get(p.pixel)
+        if apparent is not None and np.any(apparent.stf > 0):
+            p.apparent_stf = Stf.from_band(apparent.stf, apparent.stf, apparent.stf, dt, float(times[0]), methods.INVERSION)
 
 
 def _origin_info(event: EventData) -> OriginInfo:

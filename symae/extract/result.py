@@ -4,7 +4,9 @@ Every consumer (the ``symae extract`` command, the inference service, the publis
 reads and writes this model, and ``docs/schemas/result.schema.json`` is exported from
 it (``python -m symae.extract.result`` rewrites the file; a test checks they agree).
 Times are seconds relative to the predicted P arrival; STF values are normalised to
-peak 1 with their +-1 std band scaled by the same factor.
+peak 1 with their band scaled by the same factor. ``stf`` is the preferred method's STF
+(its ``method`` says which, chosen by ``symae.extract.methods.PREFERENCE``);
+``alternatives`` holds every other method's, ``baselines`` the stacks'.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from symae.data.reference import SCHEMAS_DIR
 
 SCHEMA_PATH = SCHEMAS_DIR / "result.schema.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class _Strict(BaseModel):
@@ -27,13 +29,18 @@ class _Strict(BaseModel):
 
 
 class Stf(_Strict):
-    """A sampled source time function with a +-1 std band."""
+    """A sampled source time function with an uncertainty band."""
 
+    method: str | None = Field(
+        default=None,
+        description="stable identifier of the method that made it (inversion, "
+        "inversion-virtual, envelope, or a baseline's name)",
+    )
     dt: float = Field(gt=0, description="sample interval, s")
     t0: float = Field(description="time of the first sample, s relative to the predicted P arrival")
     values: list[float] = Field(description="STF samples, normalised to peak 1")
-    lower: list[float] = Field(description="values minus one standard deviation")
-    upper: list[float] = Field(description="values plus one standard deviation")
+    lower: list[float] = Field(description="lower edge of the band (-1 std, or a bootstrap quantile)")
+    upper: list[float] = Field(description="upper edge of the band (+1 std, or a bootstrap quantile)")
 
     @model_validator(mode="after")
     def _same_length(self) -> Stf:
@@ -49,20 +56,34 @@ class Stf(_Strict):
 
     @classmethod
     def from_arrays(
-        cls, values: np.ndarray, std: np.ndarray, dt: float, t0: float
+        cls, values: np.ndarray, std: np.ndarray, dt: float, t0: float, method: str | None = None
     ) -> Stf:
         """Normalise ``values`` to peak 1 and build the band ``values +- std`` on the same scale."""
         values = np.asarray(values, dtype=np.float64)
         std = np.asarray(std, dtype=np.float64)
+        return cls.from_band(values, values - std, values + std, dt, t0, method)
+
+    @classmethod
+    def from_band(
+        cls,
+        values: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        dt: float,
+        t0: float,
+        method: str | None = None,
+    ) -> Stf:
+        """Normalise ``values`` to peak 1, ``lower`` and ``upper`` by the same factor."""
+        values = np.asarray(values, dtype=np.float64)
         peak = float(np.max(np.abs(values)))
         scale = 1.0 / peak if peak > 0 else 1.0
-        v, s = values * scale, std * scale
         return cls(
+            method=method,
             dt=float(dt),
             t0=float(t0),
-            values=_rounded(v),
-            lower=_rounded(v - s),
-            upper=_rounded(v + s),
+            values=_rounded(values * scale),
+            lower=_rounded(np.asarray(lower, dtype=np.float64) * scale),
+            upper=_rounded(np.asarray(upper, dtype=np.float64) * scale),
         )
 
     def times(self) -> np.ndarray:
@@ -98,7 +119,12 @@ class PixelResult(_Strict):
     azimuth_deg: float = Field(description="source-to-station azimuth of the pixel's traces")
     takeoff_deg: float = Field(description="P take-off angle of the pixel's traces")
     n_traces: int = Field(ge=1)
-    stf: Stf
+    stf: Stf = Field(description="the pixel's SymAE virtual envelope")
+    apparent_stf: Stf | None = Field(
+        default=None,
+        description="the inversion's apparent STF of this pixel (event STF as prior); its "
+        "duration against azimuth shows directivity",
+    )
     quality: PixelQuality
 
 
@@ -111,6 +137,15 @@ class TraceScore(_Strict):
     )
     selected: bool = Field(
         default=False, description="one of the N traces whose nuisance codes were optimised"
+    )
+    misfit: float | None = Field(
+        default=None, description="the inversion's relative misfit |d - fit|^2 / |d|^2"
+    )
+    used: bool | None = Field(default=None, description="used by the inversion")
+    reason: str | None = Field(
+        default=None,
+        description="why the inversion rejected the trace (no_greens, negative_scale, "
+        "lag_at_bound, poor_fit)",
     )
 
 
@@ -134,6 +169,25 @@ class EventQuality(_Strict):
     flags: list[str] = Field(default_factory=list, description="machine-readable warnings")
 
 
+class InversionInfo(_Strict):
+    """What the raw-trace inversion used and found (``symae.inversion``)."""
+
+    depth_km: float = Field(description="depth of the Green's functions")
+    depth_source: str = Field(description="catalogue | estimated")
+    mechanism: dict[str, Any] = Field(
+        default_factory=dict,
+        description="moment tensor (unit M0, keys Mrr..Mtp) and strike/dip/rake when searched",
+    )
+    mechanism_source: str = Field(description="catalogue | estimated")
+    t_star_s: float
+    highpass_hz: float = Field(description="causal high-pass of the data band, Hz")
+    duration_s: float = Field(description="5-95 % of the moment")
+    centroid_s: float = Field(description="moment centroid, s after the STF start")
+    misfit: float = Field(description="mean relative misfit, rejected traces counted as 1")
+    n_used: int = Field(ge=0)
+    rejected: dict[str, int] = Field(default_factory=dict, description="rejected traces per reason")
+
+
 class OriginInfo(_Strict):
     time: str
     latitude: float
@@ -151,15 +205,25 @@ class ExtractionResult(_Strict):
     revision: int = Field(default=0, ge=0, description="grows as more stations arrive")
     origin: OriginInfo | None = None
     model: ModelInfo
-    stf: Stf = Field(description="event STF combining the pixels")
+    stf: Stf = Field(description="the preferred method's event STF (its ``method`` names it)")
+    alternatives: dict[str, Stf] = Field(
+        default_factory=dict, description="every other method's event STF, by method name"
+    )
     pixels: list[PixelResult]
     baselines: dict[str, Stf] = Field(default_factory=dict)
+    inversion: InversionInfo | None = Field(
+        default=None, description="the raw-trace inversion's depth, mechanism and fit"
+    )
     traces: list[TraceScore]
     quality: EventQuality
     parameters: dict[str, float | int | str] = Field(
         default_factory=dict, description="extraction settings (N, steps, lr, alpha, gate)"
     )
     provenance: dict[str, Any] = Field(default_factory=dict)
+
+    def method_stfs(self) -> dict[str, Stf]:
+        """Every method's event STF by name: the preferred one first, then the alternatives."""
+        return {self.stf.method or "envelope": self.stf, **self.alternatives}
 
     def write(self, path: str | Path) -> None:
         Path(path).write_text(self.model_dump_json(indent=1) + "\n")

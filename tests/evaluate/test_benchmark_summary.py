@@ -9,11 +9,11 @@ import pytest
 
 from symae.evaluate.metrics import Series, compare
 from symae.evaluate.scardec_benchmark import (
+    CEILING_ENVELOPE,
     DIRECTIVITY_SUFFIX,
-    SYMAE,
-    TRUTH_ENVELOPE,
+    PREFERRED,
     EventScore,
-    paired_cc_difference,
+    paired_difference,
     readout_ceiling,
     subsets,
     summarise,
@@ -28,11 +28,11 @@ def pulse(centre: float, width: float) -> np.ndarray:
     return np.exp(-0.5 * ((T - centre) / width) ** 2)
 
 
-def score(i: int, directivity: bool, symae_width: float, baseline_width: float) -> EventScore:
+def score(i: int, directivity: bool, preferred_width: float, baseline_width: float) -> EventScore:
     truth = Series(pulse(10.0, 4.0), -92.0, 1.0)
     s = EventScore(f"e{i}", 0.0, 0.0, 10.0, 7.5, 100, 20, directivity)
-    s.metrics[SYMAE] = compare(Series(pulse(10.0, symae_width), -92.0, 1.0), truth)
-    s.metrics["mean_envelope"] = compare(Series(pulse(10.0, baseline_width), -92.0, 1.0), truth)
+    s.metrics[PREFERRED] = compare(Series(pulse(10.0, preferred_width), -92.0, 1.0), truth, mw=7.5)
+    s.metrics["mean_envelope"] = compare(Series(pulse(10.0, baseline_width), -92.0, 1.0), truth, mw=7.5)
     return s
 
 
@@ -43,36 +43,36 @@ def scores() -> list[EventScore]:
 
 def test_summary_holds_median_and_quartiles_per_method(scores) -> None:
     summary = summarise(scores)
-    assert set(summary) == {SYMAE, "mean_envelope"}
-    cc = np.array([s.metrics[SYMAE].cc for s in scores])
-    assert summary[SYMAE]["cc"]["median"] == pytest.approx(np.median(cc))
-    assert summary[SYMAE]["cc"]["q1"] <= summary[SYMAE]["cc"]["median"] <= summary[SYMAE]["cc"]["q3"]
-    assert summary["mean_envelope"]["cc_wins_vs_symae"]["median"] == 0.0
+    assert set(summary) == {PREFERRED, "mean_envelope"}
+    cc = np.array([s.metrics[PREFERRED].cc for s in scores])
+    assert summary[PREFERRED]["cc"]["median"] == pytest.approx(np.median(cc))
+    assert summary[PREFERRED]["cc"]["q1"] <= summary[PREFERRED]["cc"]["median"] <= summary[PREFERRED]["cc"]["q3"]
+    assert set(summary[PREFERRED]["pearson_vs_stacks"]) == {"mean_envelope"}
 
 
 def test_targets_text_says_met_or_missed(scores) -> None:
     text = targets_markdown(summarise(scores))
-    assert "median CC >= 0.90: SymAE" in text and "met" in text
-    assert "best baseline mean_envelope" in text
+    assert "median Pearson CC >= 0.90: 0.99" in text and ", met" in text
+    assert "median skill over the Mw triangle >= 0.5" in text
+    assert "preferred - mean_envelope: paired median Pearson CC +" in text
     bad = [score(i, False, 12.0, 4.0) for i in range(3)]
     text = targets_markdown(summarise(bad))
-    assert "missed by" in text and "missed (" in text
+    assert "missed by" in text
 
 
 def test_paired_difference_counts_each_source_once_and_brackets_the_median() -> None:
-    # ten sources, each with and without directivity: SymAE exact, the baseline too wide
+    # ten sources, each with and without directivity: the preferred STF exact, the baseline too wide
     scores = [score(i, d, 4.0, 6.0 + i) for i in range(10) for d in (False, True)]
     for s in scores[1::2]:
         s.event_id += DIRECTIVITY_SUFFIX
-    paired = paired_cc_difference(scores, "mean_envelope")
-    diff = [s.metrics[SYMAE].cc - s.metrics["mean_envelope"].cc for s in scores]
+    paired = paired_difference(scores, PREFERRED, "mean_envelope", "pearson")
+    diff = [s.metrics[PREFERRED].pearson - s.metrics["mean_envelope"].pearson for s in scores]
     assert paired["sources"] == 10
     assert paired["median"] == pytest.approx(np.median(diff))
     assert 0.0 < paired["ci_low"] <= paired["median"] <= paired["ci_high"]
-    assert paired["share_symae_higher"] == 1.0
+    assert paired["share_higher"] == 1.0
     text = targets_markdown(summarise(scores))
-    assert "paired, SymAE - mean_envelope: median CC difference +" in text
-    assert "over 10 sources" in text and "SymAE higher on 100% of events" in text
+    assert "higher on 100%" in text
 
 
 def test_readout_ceiling_of_a_short_pulse_is_imperfect() -> None:
@@ -89,11 +89,12 @@ def test_readout_ceiling_of_a_short_pulse_is_imperfect() -> None:
 
 def test_ceiling_is_reported_and_never_taken_for_a_baseline(scores) -> None:
     for s in scores:
-        s.metrics[TRUTH_ENVELOPE] = compare(Series(pulse(10.0, 4.0), -92.0, 1.0),
-                                            Series(pulse(10.0, 4.0), -92.0, 1.0))  # fmt: skip
+        s.metrics[CEILING_ENVELOPE] = compare(
+            Series(pulse(10.0, 4.0), -92.0, 1.0), Series(pulse(10.0, 4.0), -92.0, 1.0)
+        )
     text = targets_markdown(summarise(scores))
-    assert "best baseline mean_envelope" in text
-    assert "ceiling ceiling:envelope" in text and "median CC 1.000" in text
+    assert "preferred - mean_envelope" in text and "preferred - ceiling" not in text
+    assert "ceiling ceiling:envelope" in text and "median Pearson CC 1.000" in text
 
 
 def test_subsets_split_by_directivity_and_report_is_written(scores, tmp_path) -> None:

@@ -1,0 +1,148 @@
+"""The STF methods of one extraction and the rule that picks the published one.
+
+Every method has a stable identifier, used in RESULT.json, the streaming products and the
+benchmark tables:
+
+- ``inversion``: the Green's-function inversion (``symae.inversion``) of the raw traces;
+- ``inversion-virtual``: the same inversion of SymAE's virtual gathers (one mean virtual
+  trace per focal-sphere pixel, at the pixel's mean geometry), with the depth and
+  mechanism the raw-trace inversion used;
+- ``envelope``: the Hilbert envelope of SymAE's virtual gathers combined over pixels;
+- the stack baselines by their own names (``symae.extract.baselines``).
+
+``PREFERENCE`` is the order in which a method is preferred when it produced an STF from
+at least ``MIN_USED_TRACES`` traces. It was fixed on the validation set (hard-mode events
+from parametric sources, ``symae evaluate --set validation``), never on benchmark events;
+``docs/evaluation.md`` gives the figures that chose it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from symae.contract import DataContract
+from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.extract.result import InversionInfo, Stf
+from symae.inversion import (
+    InversionError,
+    InversionResult,
+    InversionSettings,
+    TraceGeometry,
+    event_arrays,
+    invert_traces,
+)
+
+log = logging.getLogger(__name__)
+
+INVERSION = "inversion"
+INVERSION_VIRTUAL = "inversion-virtual"
+ENVELOPE = "envelope"
+PREFERENCE = (INVERSION, INVERSION_VIRTUAL, ENVELOPE)
+MIN_USED_TRACES = 5  # an inversion resting on fewer traces is not preferred
+
+
+@dataclass
+class Inversions:
+    """The inversion of the raw traces and of the virtual gathers (None when impossible)."""
+
+    raw: InversionResult | None
+    virtual: InversionResult | None
+    flags: list[str]
+
+
+def inversion_stf(result: InversionResult, method: str) -> Stf:
+    """An inversion's STF as RESULT.json carries it (peak 1, bootstrap band)."""
+    return Stf.from_band(
+        result.stf, result.band_low, result.band_high, float(result.times[1] - result.times[0]),
+        float(result.times[0]), method,
+    )
+
+
+def inversion_info(result: InversionResult) -> InversionInfo:
+    """The depth, mechanism and fit the raw-trace inversion used and found."""
+    return InversionInfo(
+        depth_km=round(float(result.depth_km), 3),
+        depth_source=result.depth_source,
+        mechanism={k: round(float(v), 6) for k, v in result.mechanism.items()},
+        mechanism_source=result.mechanism_source,
+        t_star_s=float(result.t_star_s),
+        highpass_hz=float(result.highpass_hz),
+        duration_s=round(float(result.duration_s), 3),
+        centroid_s=round(float(result.centroid_s), 3),
+        misfit=round(float(result.misfit), 6),
+        n_used=int(result.n_used),
+        rejected=dict(Counter(t.reason for t in result.rejected if t.reason)),
+    )
+
+
+def virtual_geometry(groups: list[TraceGroup], virtual: np.ndarray) -> tuple[np.ndarray, TraceGeometry]:
+    """One trace per pixel, the mean of its (N, nt) virtual gather, at the pixel's mean
+    geometry (median distance, circular-mean azimuth, mean take-off angle, majority polarity)."""
+    rows, ids, dist, az, takeoff, pol, pixel = [], [], [], [], [], [], []
+    for g, gather in zip(groups, virtual, strict=True):
+        rows.append(np.asarray(gather, dtype=np.float64).mean(axis=0))
+        ids.append(f"virtual.{g.pixel}")
+        dist.append(float(np.median(g.fields["distance_deg"])))
+        rad = np.radians(np.asarray(g.fields["azimuth_deg"], dtype=np.float64))
+        az.append(float(np.degrees(np.arctan2(np.sin(rad).mean(), np.cos(rad).mean())) % 360.0))
+        takeoff.append(float(np.mean(g.fields["takeoff_deg"])))
+        pol.append(1.0 if np.sum(g.fields.get("polarity", np.ones(len(g)))) >= 0 else -1.0)
+        pixel.append(int(g.pixel))
+    geometry = TraceGeometry(ids, np.array(dist), np.array(az), np.array(takeoff), np.array(pol), np.array(pixel))
+    return np.array(rows), geometry
+
+
+def run_inversions(
+    event: EventData,
+    groups: list[TraceGroup],
+    virtual: np.ndarray | None,
+    contract: DataContract,
+    settings: InversionSettings,
+) -> Inversions:
+    """Invert the raw traces, then the virtual gathers with the depth and mechanism the
+    raw inversion used; a method that cannot run leaves a flag instead of an STF."""
+    flags: list[str] = []
+    try:
+        traces, geometry = event_arrays(event)
+        raw = invert_traces(traces, geometry, event.origin, settings, contract)
+    except InversionError as err:
+        log.warning("%s: inversion not possible: %s", event.event_id, err)
+        return Inversions(None, None, [f"inversion_failed: {err}"])
+    if raw.n_used < MIN_USED_TRACES:
+        flags.append("inversion_few_traces")
+    inverted = None
+    if virtual is not None and len(virtual):
+        o = event.origin
+        solved = Origin(
+            event_id=o.event_id, time=o.time, latitude=o.latitude, longitude=o.longitude,
+            depth_km=raw.depth_km, magnitude=o.magnitude, magnitude_type=o.magnitude_type,
+            region=o.region, moment_tensor=_moment_tensor(raw),
+        )
+        try:
+            rows, vgeometry = virtual_geometry(groups, virtual)
+            inverted = invert_traces(rows, vgeometry, solved, settings, contract)
+        except InversionError as err:
+            flags.append(f"inversion_virtual_failed: {err}")
+    return Inversions(raw, inverted, flags)
+
+
+def _moment_tensor(result: InversionResult) -> dict[str, float]:
+    """The moment-tensor components the inversion used (its mechanism minus strike/dip/rake)."""
+    return {k: float(v) for k, v in result.mechanism.items() if k.startswith("M")}
+
+
+def preferred(stfs: dict[str, Stf], inversions: Inversions) -> str:
+    """The first method of ``PREFERENCE`` that produced a usable STF."""
+    usable = {
+        INVERSION: inversions.raw is not None and inversions.raw.n_used >= MIN_USED_TRACES,
+        INVERSION_VIRTUAL: inversions.virtual is not None and inversions.virtual.n_used >= 1,
+        ENVELOPE: True,
+    }
+    for method in PREFERENCE:
+        if method in stfs and usable.get(method, False):
+            return method
+    return ENVELOPE
