@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from symae.errors import SymaeError
+
 
 class RejectReason(StrEnum):
     """Reason codes; the string values are part of the public contract."""
@@ -31,7 +33,7 @@ class RejectReason(StrEnum):
     UNREADABLE = "unreadable"  # file ObsPy cannot read
 
 
-class Rejected(Exception):
+class Rejected(SymaeError):
     """Raised by preprocessing when a record cannot become a model trace."""
 
     def __init__(self, reason: RejectReason, message: str) -> None:
