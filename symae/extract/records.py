@@ -13,6 +13,7 @@ from pathlib import Path
 
 from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin
+from symae.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +57,37 @@ def event_from_records(
     for path in waveforms:
         if not Path(path).is_file():
             raise FileNotFoundError(f"waveform file not found: {path}")
-        stream += read(str(path))
+        try:
+            stream += read(str(path))
+        except Exception as exc:  # ObsPy raises TypeError, ValueError, ... for bad files
+            raise UsageError(f"{path}: not a waveform file ObsPy can read ({_reason(exc)})") from exc
+    if not stream:
+        raise UsageError(f"no trace in {', '.join(str(p) for p in waveforms)}")
     origin = origin_from_event_file(event_file, event_id)
+    try:
+        stations = read_inventory(str(inventory), format="STATIONXML")
+    except Exception as exc:
+        hint = "it is QuakeML" if _looks_like_quakeml(inventory) else _reason(exc)
+        raise UsageError(f"{inventory}: not a StationXML inventory ({hint})") from exc
     config = PreprocessConfig(contract=contract)
-    traces, rejections = preprocess_stream(stream, read_inventory(str(inventory)), origin, config)
+    traces, rejections = preprocess_stream(stream, stations, origin, config)
     if rejections:
         log.info("%s: rejected %s", origin.event_id, {k: v for k, v in count_reasons(rejections).items() if v})
     if not traces:
         reasons = "; ".join(f"{r.source}: {r.message}" for r in rejections[:5])
         raise ValueError(f"event {origin.event_id!r}: no record survived preprocessing ({reasons})")
     return assemble_event(origin, traces, contract, provenance={"preprocess": config.to_dict()})
+
+
+def _reason(exc: Exception) -> str:
+    """An ObsPy reader's complaint, on one line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _looks_like_quakeml(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return b"quakeml" in f.read(4000).lower()
+    except OSError:
+        return False
