@@ -155,9 +155,9 @@ class Extractor:
     # ---- extraction ---------------------------------------------------------------
     def coherent_information(self, events: Sequence[EventData]) -> list[CoherentInformation]:
         """The raw coherent information of each event (virtual gathers, scores, history)."""
+        grouped = [[g.traces for g in self._groups_of(e)] for e in events]
         for e in events:
             self.check_coverage(e)
-        grouped = [[g.traces for g in self._groups_of(e)] for e in events]
         return coherent_information_many(self.graphs, grouped, self.settings.latent)
 
     def extract(self, event: EventData, revision: int = 0) -> ExtractionResult:
