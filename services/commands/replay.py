@@ -10,17 +10,23 @@ from pathlib import Path
 
 from services.devtools.replay import (
     ReplayEvent,
-    directory_event,
+    directory_events,
+    folder_layout,
     publish,
     scardec_events,
     synthetic_events,
 )
 from services.runtime.settings import (
     ServiceSettings,
-    SettingsError,
     add_settings_arguments,
     settings_from_args,
 )
+from symae.commands.options import nonnegative_float, positive_float, positive_int
+from symae.errors import UsageError
+
+# replay is a one-off client: an unreachable broker is an error after this long, not a wait
+# (the services, long-running, wait as long as kafka_startup_timeout_s says, forever unset)
+CONNECT_TIMEOUT_S = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -30,20 +36,21 @@ HELP = "publish origins and raw records (synthetic, SCARDEC benchmark or real fi
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("events (one source)")
-    source.add_argument("--synthetic", type=int, metavar="N", help="N synthetic events")
-    source.add_argument("--scardec", type=int, metavar="N", help="first N SCARDEC benchmark events")
+    source.add_argument("--synthetic", type=positive_int, metavar="N", help="N synthetic events")
+    source.add_argument("--scardec", type=positive_int, metavar="N", help="first N SCARDEC benchmark events")
     source.add_argument(
         "--from-dir",
         type=Path,
         action="append",
         metavar="DIR",
-        help="folder of one real event (waveforms, StationXML, QuakeML); repeatable",
+        help="folder of one real event (waveforms, StationXML, QuakeML) or one written by "
+        "'symae data synth --mseed-dir'; repeatable",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the generator")
-    parser.add_argument("--stations", type=int, default=30, help="stations per generated event")
-    parser.add_argument("--speed", type=float, help="real-time factor (unset: as fast as possible)")
+    parser.add_argument("--stations", type=positive_int, default=30, help="stations per generated event")
+    parser.add_argument("--speed", type=positive_float, help="real-time factor (unset: as fast as possible)")
     parser.add_argument(
-        "--interval", type=float, default=60.0, help="s between event starts when paced"
+        "--interval", type=nonnegative_float, default=60.0, help="s between event starts when paced"
     )
     parser.add_argument("--manifest", type=Path, help="write a JSON summary of what was sent")
     add_settings_arguments(parser, ServiceSettings)
@@ -56,23 +63,22 @@ def run(args: argparse.Namespace) -> int:
 
     chosen = [x for x in (args.synthetic, args.scardec, args.from_dir) if x]
     if len(chosen) != 1:
-        print("symae replay: give exactly one of --synthetic N, --scardec N, --from-dir DIR")
-        return 2
-    if args.speed is not None and args.speed <= 0:
-        print(f"symae replay: --speed must be > 0, got {args.speed}")
-        return 2
-    try:
-        settings = settings_from_args(ServiceSettings, args)
-    except SettingsError as exc:
-        print(f"symae replay: {exc}")
-        return 2
+        raise UsageError("give exactly one of --synthetic N, --scardec N, --from-dir DIR")
+    for folder in args.from_dir or []:
+        folder_layout(folder)  # a folder in neither layout fails before any connection
+    settings = settings_from_args(ServiceSettings, args)
+    if settings.kafka_startup_timeout_s is None:
+        settings = settings.model_copy(update={"kafka_startup_timeout_s": CONNECT_TIMEOUT_S})
     configure_logging("replay", settings.log_level, settings.log_format)
+    if str(settings.log_level).upper() != "DEBUG":
+        # kafka-python logs every refused connection; replay's own retry line says enough
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     if args.synthetic:
         events: Iterable[ReplayEvent] = synthetic_events(args.synthetic, args.seed, args.stations)
     elif args.scardec:
         events = scardec_events(args.scardec, args.seed, args.stations)
     else:
-        events = (directory_event(folder) for folder in args.from_dir)
+        events = (event for folder in args.from_dir for event in directory_events(folder))
     metrics = Metrics("replay")
     health = HealthState()
     try:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from services.inference.processor import InferenceProcessor
     from services.runtime import SettingsError, run_service, settings_from_args
     from symae.artifacts.store import ArtifactError, read_model_dir
-    from symae.extract.extractor import Extractor
+    from symae.extract.extractor import ExtractionSettings, Extractor
 
     try:
         settings = settings_from_args(InferenceSettings, args)
@@ -51,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     def load(ref: ModelRef) -> Extractor:
         read_model_dir(ref.path)  # every checksum, before any graph is opened
-        return Extractor.load(ref.path, provider=settings.ort_provider)
+        # a bundle made ready by its deadline may be sparse: extract it, flagged "sparse"
+        return Extractor.load(ref.path, provider=settings.ort_provider,
+                              settings=ExtractionSettings(allow_sparse=True))
 
     try:
         resolve = registry_resolver(settings.model, settings.model_registry)

@@ -19,6 +19,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from symae.errors import SymaeError
+
 log = logging.getLogger(__name__)
 
 
@@ -26,7 +28,7 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 9092
 
 
-class BrokerError(RuntimeError):
+class BrokerError(SymaeError, RuntimeError):
     """The embedded broker could not be found, started or reached."""
 
 

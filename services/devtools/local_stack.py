@@ -25,13 +25,14 @@ from typing import IO, Any
 
 from services.devtools.broker import EmbeddedBroker, free_port
 from services.runtime.settings import BUNDLES, RESULTS, STF, ServiceSettings
+from symae.errors import SymaeError
 
 log = logging.getLogger(__name__)
 
 SERVICES = ("ingest", "inference", "publish")
 
 
-class StackError(RuntimeError):
+class StackError(SymaeError, RuntimeError):
     """A service of the local stack failed to start or died."""
 
 

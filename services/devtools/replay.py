@@ -6,8 +6,10 @@ Three sources of events:
   random sources; the true STF travels in the origin message for scoring;
 - ``--scardec N``: the first N events of the SCARDEC benchmark (real STFs at their real
   hypocentres, synthetic records), truth included;
-- ``--from-dir DIR`` (repeatable): one event per folder of real files: waveforms
-  (miniSEED, SAC, anything ObsPy reads), StationXML and one QuakeML event.
+- ``--from-dir DIR`` (repeatable): real files in one of two layouts: a folder of one
+  event (waveforms: miniSEED, SAC, anything ObsPy reads; StationXML; one QuakeML event),
+  or the folder ``symae data synth --mseed-dir`` writes (``waveforms/<event_id>.mseed``,
+  ``stations.xml``, ``events.xml``), one event per waveform file.
 
 Each event's origin is published and acknowledged before its records, so ingest
 always sees the origin first within a partition (both are keyed by event id). Without
@@ -36,6 +38,7 @@ from services.runtime.settings import (
     RAW,
     ServiceSettings,
 )
+from symae.errors import SymaeError
 
 if TYPE_CHECKING:
     from obspy import Inventory, Stream
@@ -179,6 +182,54 @@ def origin_from_quakeml(event: Event) -> OriginMessage:
     from symae.data.dataset import Origin
 
     return OriginMessage.from_origin(Origin.from_obspy(event))
+
+
+class ReplayLayoutError(SymaeError, ValueError):
+    """A ``--from-dir`` folder in neither layout replay reads."""
+
+
+def folder_layout(folder: Path) -> str:
+    """``"synth"`` (``symae data synth --mseed-dir``), ``"event"`` (one event's files), or raise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ReplayLayoutError(f"{folder}: no such folder")
+    synth = [folder / "waveforms", folder / "stations.xml", folder / "events.xml"]
+    if synth[0].is_dir() and synth[1].is_file() and synth[2].is_file():
+        if not any(p.suffix.lower() in WAVEFORM_SUFFIXES for p in synth[0].iterdir()):
+            raise ReplayLayoutError(f"{synth[0]}: no waveform file")
+        return "synth"
+    files = [p for p in folder.iterdir() if p.is_file()]
+    has_waveforms = any(p.suffix.lower() in WAVEFORM_SUFFIXES for p in files)
+    has_xml = any(p.suffix.lower() == ".xml" for p in files)
+    if has_waveforms and has_xml:
+        return "event"
+    raise ReplayLayoutError(
+        f"{folder}: neither one event's files (waveforms {'/'.join(sorted(WAVEFORM_SUFFIXES))} "
+        "with StationXML and QuakeML) nor a 'symae data synth --mseed-dir' folder "
+        "(waveforms/, stations.xml, events.xml)"
+    )
+
+
+def directory_events(folder: Path) -> Iterator[ReplayEvent]:
+    """Every event of a ``--from-dir`` folder, in either layout (:func:`folder_layout`)."""
+    if folder_layout(folder) == "event":
+        yield directory_event(folder)
+        return
+    from obspy import read, read_events, read_inventory
+
+    inventory = read_inventory(str(folder / "stations.xml"), format="STATIONXML")
+    catalog = read_events(str(folder / "events.xml"), format="QUAKEML")
+    origins = {}
+    for event in catalog:
+        origin = origin_from_quakeml(event, fallback_id="")
+        origins[origin.event_id] = origin
+    for path in sorted((folder / "waveforms").iterdir()):
+        if path.suffix.lower() not in WAVEFORM_SUFFIXES:
+            continue
+        origin = origins.get(path.stem)
+        if origin is None:
+            raise ReplayLayoutError(f"{path}: no event {path.stem!r} in {folder / 'events.xml'}")
+        yield event_from_stream(origin, read(str(path)), inventory)
 
 
 def directory_event(folder: Path) -> ReplayEvent:

@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from services.runtime.settings import ServedModelSettings
+from symae.extract.extractor import MIN_PIXELS, MIN_TRACES
 
 
 class IngestSettings(ServedModelSettings):
@@ -16,8 +17,10 @@ class IngestSettings(ServedModelSettings):
     traces for that model's data contract.
     """
 
-    min_traces: int = Field(8, ge=1, description="traces that make an event ready")
-    min_pixels: int = Field(3, ge=1, description="focal-sphere pixels that make it ready")
+    # defaults: the extraction's minimum data (symae.extract.extractor), so a bundle
+    # that is ready on count is never a sparse event
+    min_traces: int = Field(MIN_TRACES, ge=1, description="traces that make an event ready")
+    min_pixels: int = Field(MIN_PIXELS, ge=1, description="focal-sphere pixels that make it ready")
     ready_deadline_s: float = Field(
         120.0, gt=0, description="an event with any trace is ready this long after its first record"
     )

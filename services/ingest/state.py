@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from services.schemas import OriginMessage
 from symae.data.preprocess import PreprocessedTrace
+from symae.extract.extractor import MIN_PIXELS, MIN_TRACES
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ class ReadinessPolicy:
     out when traces were added since the last one and ``revision_interval_s`` has passed.
     """
 
-    min_traces: int = 8
-    min_pixels: int = 3
+    min_traces: int = MIN_TRACES
+    min_pixels: int = MIN_PIXELS
     deadline_s: float = 120.0
     revision_interval_s: float = 5.0
 

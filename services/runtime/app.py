@@ -71,11 +71,12 @@ from services.runtime.logging import configure_logging, where
 from services.runtime.metrics import Metrics
 from services.runtime.settings import DLQ, TOPICS, ServiceSettings
 from services.schemas import DeadLetter, DeadLetterReason
+from symae.errors import SymaeError
 
 log = logging.getLogger(__name__)
 
 
-class ServiceError(RuntimeError):
+class ServiceError(SymaeError, RuntimeError):
     """Base of the runtime's errors."""
 
 

@@ -27,11 +27,12 @@ from kafka.coordinator.assignors.range import RangePartitionAssignor
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.runtime.settings import COMPACTED, ServiceSettings
+from symae.errors import SymaeError
 
 log = logging.getLogger(__name__)
 
 
-class BrokerUnavailable(RuntimeError):
+class BrokerUnavailable(SymaeError, RuntimeError):
     """The broker stayed unreachable for longer than the start-up timeout."""
 
 

@@ -22,6 +22,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from symae.errors import SymaeError
+
 # logical topic names; the full name is "<prefix>.<name>" (docs/architecture.md)
 ORIGINS = "origins"
 RAW = "waveforms.raw"
@@ -37,7 +39,7 @@ SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
-class SettingsError(ValueError):
+class SettingsError(SymaeError, ValueError):
     """Settings are missing or contradict each other."""
 
 

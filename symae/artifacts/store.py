@@ -32,6 +32,7 @@ from typing import Any
 from symae.artifacts.config import ModelConfig, TrainConfig
 from symae.contract import DataContract
 from symae.data.reference import PACKAGE_DIR
+from symae.errors import SymaeError
 
 FORMAT_NAME = "symae-model"
 FORMAT_VERSION = 1
@@ -42,7 +43,7 @@ ONNX_GRAPHS = ("coherent", "nuisance", "decoder", "reencode", "latent_step")
 DEFAULT_MODEL_DIR = PACKAGE_DIR / "default_model"
 
 
-class ArtifactError(ValueError):
+class ArtifactError(SymaeError, ValueError):
     """A model directory is missing, altered, or cannot be found in the registry."""
 
 

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import argparse
 
+from symae.commands.options import add_latent_arguments, positive_int
+
 HELP = "time extraction of a 200-trace event and ONNX Runtime vs PyTorch eager for the descent"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", help="model directory or name[:version]")
-    parser.add_argument("--traces", type=int, default=200, help="traces in the event (default 200)")
-    parser.add_argument("--pixels", type=int, default=10, help="pixels they are split into (default 10)")
-    parser.add_argument("--steps", type=int, default=100, help="descent steps (default 100)")
-    parser.add_argument("--threads", type=int, default=2, help="threads for both runtimes (default 2)")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--traces", type=positive_int, default=200, help="traces in the event (default 200)")
+    parser.add_argument("--pixels", type=positive_int, default=10, help="pixels they are split into (default 10)")
+    add_latent_arguments(parser, ("steps",))
+    parser.add_argument("--threads", type=positive_int, default=2, help="threads for both runtimes (default 2)")
+    parser.add_argument("--repeats", type=positive_int, default=5)
     parser.add_argument("--no-record", action="store_true", help="print only, leave docs/benchmarks.md")
 
 
@@ -55,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     from symae.model.latent import latent_step
     from symae.model.weights import load_model
 
+    if args.pixels > args.traces:
+        raise ValueError(f"--pixels ({args.pixels}) must not exceed --traces ({args.traces})")
     onnx = OnnxModel.load(args.model, "cpu", threads=args.threads)
     settings = ExtractionSettings(latent=LatentSettings(steps=args.steps))
     extractor = Extractor(onnx, ModelInfo(name=onnx.info.name, version=onnx.info.version,

@@ -25,6 +25,14 @@ import argparse
 import logging
 from pathlib import Path
 
+from symae.commands.options import (
+    add_latent_arguments,
+    existing_dir,
+    existing_file,
+    finite_float,
+    positive_int,
+)
+
 HELP = "SCARDEC benchmark: real STFs through the generator, SymAE vs baselines"
 
 log = logging.getLogger(__name__)
@@ -33,26 +41,24 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", help="model directory or name[:version]")
     parser.add_argument("--out", type=Path, default=Path("benchmark/scardec"), help="output folder")
-    parser.add_argument("--dataset", type=Path, help="score the events of this HDF5 set instead")
-    parser.add_argument("--scardec", type=Path, help="SCARDEC folder (default: shared data)")
-    parser.add_argument("--limit", type=int, help="first N SCARDEC events only")
+    parser.add_argument("--dataset", type=existing_file, help="score the events of this HDF5 set instead")
+    parser.add_argument("--scardec", type=existing_dir, help="SCARDEC folder (default: the bundled one)")
+    parser.add_argument("--limit", type=positive_int, help="first N events only")
     parser.add_argument("--seed", type=int, default=None,
                         help="default 2024 for the benchmark, 11 for the validation set")
     parser.add_argument("--set", dest="event_set", choices=("benchmark", "validation"), default="benchmark",
                         help="benchmark: SCARDEC sources; validation: parametric sources")
     parser.add_argument("--mode", choices=("easy", "hard"), default="hard", help="generator mode")
-    parser.add_argument("--broken-share", type=float, default=None, metavar="F",
+    parser.add_argument("--broken-share", type=finite_float, default=None, metavar="F",
                         help="hard mode: share of broken stations per event (default drawn in 0-0.3)")
     parser.add_argument("--methods", nargs="*", default=None,
                         help="pluggable methods to score (default: every available one)")
-    parser.add_argument("--stations", type=int, default=100)
-    parser.add_argument("--snr", type=float, nargs=2, default=(3.0, 30.0), metavar=("LOW", "HIGH"),
+    parser.add_argument("--stations", type=positive_int, default=100)
+    parser.add_argument("--snr", type=finite_float, nargs=2, default=(3.0, 30.0), metavar=("LOW", "HIGH"),
                         help="easy mode's SNR range (hard mode draws from 2.5-30)")
     parser.add_argument("--directivity", choices=("off", "on", "both"), default="both")
-    parser.add_argument("--batch", type=int, default=4, help="events per ONNX call")
-    parser.add_argument("--steps", type=int, default=100, help="descent steps (default 100)")
-    parser.add_argument("--lr", type=float, default=0.1, help="descent step size (default 0.1)")
-    parser.add_argument("--alpha", type=float, default=0.1, help="L1 weight (default 0.1)")
+    parser.add_argument("--batch", type=positive_int, default=4, help="events per ONNX call")
+    add_latent_arguments(parser, ("steps", "lr", "alpha"))
     parser.add_argument("--figures", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--record", action="store_true", help="write the summary to docs/benchmarks.md")
 
@@ -132,6 +138,7 @@ def validation_events(args: argparse.Namespace, contract):
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from symae.commands.options import ordered_range
     from symae.contract import DataContract
     from symae.evaluate.methods import available_methods
     from symae.evaluate.scardec_benchmark import (
@@ -146,17 +153,20 @@ def run(args: argparse.Namespace) -> int:
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import ExtractionSettings, Extractor
 
+    low, _ = ordered_range("--snr", args.snr)
+    if low <= 0:
+        raise ValueError(f"--snr: LOW must be > 0, got {low}")
     methods = available_methods()
     if args.methods is not None:
         unknown = sorted(set(args.methods) - set(methods))
         if unknown:
-            log.error("unknown or unavailable methods %s (available: %s)", unknown, sorted(methods))
-            return 2
+            raise ValueError(f"--methods: unknown or unavailable {unknown} (available: {sorted(methods)})")
         methods = {k: methods[k] for k in args.methods}
     extractor = None
     if args.model != "none":
+        # the benchmark scores every event: a sparse one is extracted, flagged "sparse"
         extractor = Extractor.load(args.model, "auto", ExtractionSettings(
-            latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha)))
+            latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha), allow_sparse=True))
     contract = extractor.contract if extractor is not None else DataContract()
     if args.dataset:
         from symae.data.dataset import Dataset

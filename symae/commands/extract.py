@@ -15,6 +15,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from symae.commands.options import add_latent_arguments, existing_file, positive_int
+from symae.errors import UsageError
+
 HELP = "extract per-pixel and event source time functions of one event into RESULT.json"
 
 log = logging.getLogger(__name__)
@@ -22,10 +25,10 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("input (records or data set)")
-    src.add_argument("--waveforms", nargs="+", type=Path, metavar="PATH", help="miniSEED/SAC files")
-    src.add_argument("--inventory", type=Path, metavar="FILE", help="StationXML with responses")
-    src.add_argument("--event", type=Path, metavar="FILE", help="QuakeML with the origin")
-    src.add_argument("--dataset", type=Path, metavar="FILE.h5", help="symae HDF5 data set")
+    src.add_argument("--waveforms", nargs="+", type=existing_file, metavar="PATH", help="miniSEED/SAC files")
+    src.add_argument("--inventory", type=existing_file, metavar="FILE", help="StationXML with responses")
+    src.add_argument("--event", type=existing_file, metavar="FILE", help="QuakeML with the origin")
+    src.add_argument("--dataset", type=existing_file, metavar="FILE.h5", help="symae HDF5 data set")
     src.add_argument("--event-id", metavar="ID",
                      help="event to extract: required with --dataset, picks one of several in --event")
     src.add_argument("--no-response", action="store_true",
@@ -36,10 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", metavar="NAME_OR_DIR",
                         help="'default', a model directory or a registry name[:version]")
     parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--n-codes", type=int, default=10, help="virtual traces N (default 10)")
-    parser.add_argument("--steps", type=int, default=100, help="descent steps (default 100)")
-    parser.add_argument("--lr", type=float, default=0.1, help="descent step size (default 0.1)")
-    parser.add_argument("--alpha", type=float, default=0.1, help="L1 weight (default 0.1)")
+    add_latent_arguments(parser)
+    parser.add_argument("--min-traces", type=positive_int, default=None,
+                        help="fewest traces for an event STF (default: MIN_TRACES of symae.extract.extractor, 10)")
+    parser.add_argument("--min-pixels", type=positive_int, default=None,
+                        help="fewest focal-sphere pixels for an event STF (default: MIN_PIXELS, 3)")
+    parser.add_argument("--allow-sparse", action="store_true",
+                        help="extract an event below the minimum anyway; RESULT.json is flagged 'sparse'")
     parser.add_argument("--figures", type=Path, metavar="DIR", help="also write figures here")
 
 
@@ -47,35 +53,32 @@ def _check_sources(args: argparse.Namespace) -> str:
     records = [args.waveforms, args.inventory, args.event]
     if args.dataset is not None:
         if any(v is not None for v in records):
-            raise SystemExit("give either --waveforms/--inventory/--event or --dataset/--event-id, not both")
+            raise UsageError("give either --waveforms/--inventory/--event or --dataset/--event-id, not both")
         if args.event_id is None:
-            raise SystemExit("--dataset needs --event-id")
+            raise UsageError("--dataset needs --event-id")
         return "dataset"
     if not all(v is not None for v in records):
         missing = [n for n, v in zip(("--waveforms", "--inventory", "--event"), records, strict=True) if v is None]
-        raise SystemExit(f"missing {', '.join(missing)} (or use --dataset FILE.h5 --event-id ID)")
+        raise UsageError(f"missing {', '.join(missing)} (or use --dataset FILE.h5 --event-id ID)")
     return "records"
 
 
 def run(args: argparse.Namespace) -> int:
-    """Extract; bad input (missing files, unusable records, unknown model) exits with its message."""
-    from symae.artifacts.store import ArtifactError
-    from symae.data.dataset import DatasetError
-
-    try:
-        return _run(args)
-    except (ValueError, FileNotFoundError, ArtifactError, DatasetError) as exc:
-        raise SystemExit(f"symae extract: {exc}") from exc
+    """Extract; bad input raises (the CLI prints it as one line); nothing is left half-written."""
+    source = _check_sources(args)
+    return _run(args, source)
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, source: str) -> int:
     from symae.extract.coherent import LatentSettings
-    from symae.extract.extractor import ExtractionSettings, Extractor
+    from symae.extract.extractor import MIN_PIXELS, MIN_TRACES, ExtractionSettings, Extractor
     from symae.extract.records import event_from_records
 
-    source = _check_sources(args)
     settings = ExtractionSettings(
-        latent=LatentSettings(n_codes=args.n_codes, steps=args.steps, lr=args.lr, alpha=args.alpha)
+        latent=LatentSettings(n_codes=args.n_codes, steps=args.steps, lr=args.lr, alpha=args.alpha),
+        min_traces=args.min_traces or MIN_TRACES,
+        min_pixels=args.min_pixels or MIN_PIXELS,
+        allow_sparse=args.allow_sparse,
     )
     extractor = Extractor.load(args.model, args.provider, settings)
     if source == "dataset":
@@ -83,13 +86,13 @@ def _run(args: argparse.Namespace) -> int:
 
         with Dataset(args.dataset) as ds:
             if ds.contract != extractor.contract:
-                raise SystemExit(
+                raise UsageError(
                     f"{args.dataset}: data contract {ds.contract} differs from the model's {extractor.contract}"
                 )
             try:
                 event = ds.event(args.event_id)
             except KeyError as exc:
-                raise SystemExit(f"symae extract: {exc.args[0]}") from exc
+                raise UsageError(f"{args.dataset}: {exc.args[0]}") from exc
     else:
         event = event_from_records(
             args.waveforms, args.inventory, args.event, extractor.contract, args.event_id,
@@ -98,7 +101,12 @@ def _run(args: argparse.Namespace) -> int:
     info = extractor.coherent_information([event])[0]
     result = extractor.assemble(event, info)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    result.write(args.out)
+    partial = args.out.with_name(args.out.name + ".partial")
+    try:
+        result.write(partial)
+        partial.replace(args.out)
+    finally:
+        partial.unlink(missing_ok=True)
     q = result.quality
     log.info(
         "%s: %d traces in %d pixels (%d passed the gate), model %s:%s -> %s",

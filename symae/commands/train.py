@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from symae.commands.options import existing_file, positive_int
+
 HELP = "train a SymVAE (three-stage schedule) on HDF5 data sets into a model directory"
 
 
@@ -11,7 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None,
                         help="shipped config name (tiny, default, reference) or a JSON file; "
                              "default: 'default', or the checkpoint's config with --resume")  # fmt: skip
-    parser.add_argument("--data", nargs="+", required=True, metavar="FILE.h5",
+    parser.add_argument("--data", nargs="+", required=True, type=existing_file, metavar="FILE.h5",
                         help="one or several symae HDF5 data sets")  # fmt: skip
     parser.add_argument("--out", required=True, metavar="MODEL_DIR", help="model directory to write")
     parser.add_argument("--name", default="symae", help="model name in model.json and the registry")
@@ -19,13 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="auto: CUDA when available, else CPU")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
                         help="continue from MODEL_DIR/checkpoint exactly where it stopped")  # fmt: skip
-    parser.add_argument("--max-epochs", type=int, default=None,
+    parser.add_argument("--max-epochs", type=positive_int, default=None,
                         help="stop after this many epochs of this run (checkpoint kept)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     parser.add_argument("--export", action="store_true", help="also export the ONNX graphs")
     parser.add_argument("--register", action="store_true",
                         help="copy the finished model into the registry (SYMAE_MODEL_REGISTRY)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="torch CPU threads per process (1 avoids oversubscription on a busy machine)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -33,23 +35,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import dataclasses
 
-    import torch
-
     from symae.artifacts.config import ModelConfig, TrainConfig, load_config
-    from symae.artifacts.store import register
-    from symae.train.checkpoints import read_state
-    from symae.train.trainer import train
+    from symae.errors import UsageError
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    # the inputs first: a bad config or data set fails before torch loads or MODEL_DIR exists
     if args.config is None and args.resume:
+        from symae.train.checkpoints import read_state
+
         state = read_state(args.out)
         model_config = ModelConfig.from_dict(state.model)
         train_config = TrainConfig.from_dict(state.train)
     else:
-        model_config, train_config = load_config(args.config or "default")
+        try:
+            model_config, train_config = load_config(args.config or "default")
+        except ValueError as exc:
+            raise UsageError(f"--config: {exc}") from exc
+
+    import torch
+
+    from symae.artifacts.store import register
+    from symae.train.trainer import train
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     if args.seed is not None:
         train_config = dataclasses.replace(train_config, seed=args.seed)
     result = train(

@@ -30,6 +30,7 @@ import numpy as np
 
 from symae import __version__
 from symae.contract import DataContract
+from symae.errors import SymaeError
 
 FORMAT_NAME = "symae-dataset"
 FORMAT_VERSION = 1
@@ -47,7 +48,7 @@ TRACE_FIELDS: dict[str, Any] = {
 }
 
 
-class DatasetError(ValueError):
+class DatasetError(SymaeError, ValueError):
     """A data-set file is missing, malformed or of an unknown format version."""
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from symae.errors import SymaeError
+
 
 class RejectReason(StrEnum):
     """Reason codes; the string values are part of the public contract."""
@@ -32,7 +34,7 @@ class RejectReason(StrEnum):
     DUPLICATE_CHANNEL = "duplicate_channel"  # another channel of the same site was kept
 
 
-class Rejected(Exception):
+class Rejected(SymaeError):
     """Raised by preprocessing when a record cannot become a model trace."""
 
     def __init__(self, reason: RejectReason, message: str) -> None:

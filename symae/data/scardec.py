@@ -23,13 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from symae.data.dataset import Origin
+from symae.errors import SymaeError
 
 DYNE_CM_TO_NM = 1e-7
 MT_KEYS = ("Mrr", "Mtt", "Mpp", "Mrt", "Mrp", "Mtp")
 FOLDER_PATTERN = re.compile(r"^FCTs_(\d{8})_(\d{6})_(.+)$")
 
 
-class ScardecError(ValueError):
+class ScardecError(SymaeError, ValueError):
     """A SCARDEC or CMTSOLUTION file is missing or malformed."""
 
 

@@ -56,7 +56,11 @@ class ModelGraphs(Protocol):
 
 @dataclass(frozen=True)
 class LatentSettings:
-    """Settings of the latent optimisation (the method's defaults)."""
+    """Settings of the latent optimisation (the method's defaults).
+
+    The one source of these defaults: ``symae extract``, ``symae evaluate``, ``symae bench
+    extract`` and the services take theirs from here (``symae.commands.options``).
+    """
 
     n_codes: int = 10
     steps: int = 100
@@ -68,10 +72,10 @@ class LatentSettings:
             raise ValueError(f"n_codes must be >= 1, got {self.n_codes}")
         if self.steps < 0:
             raise ValueError(f"steps must be >= 0, got {self.steps}")
-        if self.lr < 0:
-            raise ValueError(f"lr must be >= 0, got {self.lr}")
-        if self.alpha < 0:
-            raise ValueError(f"alpha must be >= 0, got {self.alpha}")
+        if not np.isfinite(self.lr) or self.lr < 0:
+            raise ValueError(f"lr must be a finite number >= 0, got {self.lr}")
+        if not np.isfinite(self.alpha) or self.alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha}")
 
 
 @dataclass

@@ -23,6 +23,7 @@ from symae import __version__
 from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData, TraceGroup
 from symae.data.focal import pixel_center
+from symae.errors import SymaeError
 from symae.extract import methods
 from symae.extract.baselines import all_baselines
 from symae.extract.coherent import (
@@ -46,6 +47,15 @@ from symae.inversion import InversionSettings
 
 log = logging.getLogger(__name__)
 
+# Minimum data for an event STF: the one source of these defaults (the streaming ingest
+# service's SYMAE_MIN_TRACES / SYMAE_MIN_PIXELS readiness thresholds use them too).
+MIN_TRACES = 10
+MIN_PIXELS = 3
+
+
+class SparseEvent(SymaeError, ValueError):
+    """An event with fewer traces or pixels than the minimum, and sparse events not allowed."""
+
 
 @dataclass(frozen=True)
 class ExtractionSettings:
@@ -57,6 +67,20 @@ class ExtractionSettings:
     max_lag_s: float = 10.0
     baselines: bool = True
     inversion: InversionSettings | None = field(default_factory=InversionSettings)
+    # minimum data: fewer traces or pixels is refused (SparseEvent) unless allow_sparse,
+    # and then the result carries the quality flag "sparse"
+    min_traces: int = MIN_TRACES
+    min_pixels: int = MIN_PIXELS
+    allow_sparse: bool = False
+
+    def __post_init__(self) -> None:
+        if self.min_traces < 1 or self.min_pixels < 1:
+            raise ValueError(
+                f"min_traces and min_pixels must be >= 1, got {self.min_traces}, {self.min_pixels}"
+            )
+
+    def is_sparse(self, n_traces: int, n_pixels: int) -> bool:
+        return n_traces < self.min_traces or n_pixels < self.min_pixels
 
     def as_parameters(self) -> dict[str, float | int | str]:
         params: dict[str, float | int | str] = {
@@ -131,10 +155,25 @@ class Extractor:
                 raise ValueError(f"event {event.event_id!r} pixel {g.pixel}: NaN or inf in traces")
         return groups
 
+    def check_coverage(self, event: EventData) -> None:
+        """Refuse an event with too few traces or pixels (``SparseEvent``) unless allowed."""
+        s = self.settings
+        n_traces = sum(len(g) for g in event.groups.values())
+        n_pixels = len(event.groups)
+        if s.allow_sparse or not s.is_sparse(n_traces, n_pixels):
+            return
+        raise SparseEvent(
+            f"event {event.event_id!r} has {n_traces} trace(s) in {n_pixels} pixel(s), "
+            f"below the minimum of {s.min_traces} traces in {s.min_pixels} pixels for an event "
+            "STF (allow it with --allow-sparse, or ExtractionSettings(allow_sparse=True))"
+        )
+
     # ---- extraction ---------------------------------------------------------------
     def coherent_information(self, events: Sequence[EventData]) -> list[CoherentInformation]:
         """The raw coherent information of each event (virtual gathers, scores, history)."""
         grouped = [[g.traces for g in self._groups_of(e)] for e in events]
+        for e in events:
+            self.check_coverage(e)
         return coherent_information_many(self.graphs, grouped, self.settings.latent)
 
     def prepare(self, stream: Any, inventory: Any, event: Any, event_id: str | None = None) -> EventData:
@@ -295,10 +334,13 @@ class Extractor:
         info: CoherentInformation,
     ) -> list[str]:
         """Machine-readable warnings of the event."""
+        s = self.settings
         flags = []
         if not any(p.quality.passed for p in pixels):
             flags.append("no_pixel_passed_gate")
-        if len(rel_err) < self.settings.latent.n_codes:
+        if s.is_sparse(len(rel_err), len(pixels)):
+            flags.append("sparse")
+        if len(rel_err) < s.latent.n_codes:
             flags.append("fewer_traces_than_codes")
         if len(info.objective) > 1 and info.objective[-1] >= info.objective[0]:
             flags.append("objective_not_decreased")

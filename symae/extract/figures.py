@@ -45,8 +45,9 @@ def _truth_stf(event: EventData | None, like: Stf) -> tuple[np.ndarray, np.ndarr
 
 
 def _band(ax: plt.Axes, stf: Stf, colour: str, label: str) -> None:
+    """The STF as a line and its +-1 std band, each with its own legend entry."""
     t = stf.times()
-    ax.fill_between(t, stf.lower, stf.upper, color=colour, alpha=0.25, lw=0)
+    ax.fill_between(t, stf.lower, stf.upper, color=colour, alpha=0.25, lw=0, label=f"{label} ±1 std")
     ax.plot(t, stf.values, color=colour, lw=1.5, label=label)
 
 
@@ -120,7 +121,7 @@ def plot_optimisation(info: CoherentInformation, path: Path) -> None:
 
 def plot_event_stf(result: ExtractionResult, event: EventData | None, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(WIDTH_IN / 2, 2.6))
-    _band(ax, result.stf, "tab:blue", "event STF +-1 std")
+    _band(ax, result.stf, "tab:blue", "event STF")
     truth = _truth_stf(event, result.stf)
     if truth is not None:
         ax.plot(*truth, color="k", lw=1.0, ls="--", label="true STF")
@@ -144,8 +145,14 @@ def event_html(result: ExtractionResult, info: CoherentInformation, path: Path) 
         fig.add_trace(go.Scatter(x=t, y=p.stf.values, name=f"pixel {p.pixel} ({p.azimuth_deg:.0f}°)",
                                  line={"color": colour}, visible=True))
         n_env += 1
-    fig.add_trace(go.Scatter(x=t, y=result.stf.values, name="event STF", line={"color": "black", "width": 3}))
-    n_env += 1
+    # the event STF's +-1 std band: upper edge, then lower edge filled up to it
+    fig.add_trace(go.Scatter(x=t, y=result.stf.upper, line={"width": 0}, showlegend=False,
+                             hoverinfo="skip", legendgroup="event"))
+    fig.add_trace(go.Scatter(x=t, y=result.stf.lower, line={"width": 0}, fill="tonexty",
+                             fillcolor="rgba(0,0,0,0.15)", name="event STF ±1 std", legendgroup="event"))
+    fig.add_trace(go.Scatter(x=t, y=result.stf.values, name="event STF", line={"color": "black", "width": 3},
+                             legendgroup="event"))
+    n_env += 3
     n_wave = 0
     for p, gather in zip(result.pixels, info.virtual, strict=True):
         r, g, b, _ = azimuth_colour(p.azimuth_deg)

@@ -14,6 +14,7 @@ from typing import Any
 
 from symae.contract import DataContract
 from symae.data.dataset import EventData, Origin
+from symae.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,30 @@ def event_from_records(
     for path in waveforms:
         if not Path(path).is_file():
             raise FileNotFoundError(f"waveform file not found: {path}")
-        stream += read(str(path))
+        try:
+            stream += read(str(path))
+        except Exception as exc:  # ObsPy raises TypeError, ValueError, ... for bad files
+            raise UsageError(f"{path}: not a waveform file ObsPy can read ({_reason(exc)})") from exc
+    if not stream:
+        raise UsageError(f"no trace in {', '.join(str(p) for p in waveforms)}")
     origin = origin_from_event_file(event_file, event_id)
-    return event_from_obspy(stream, read_inventory(str(inventory)), origin, contract, allow_no_response)
+    try:
+        stations = read_inventory(str(inventory), format="STATIONXML")
+    except Exception as exc:
+        hint = "it is QuakeML" if _looks_like_quakeml(inventory) else _reason(exc)
+        raise UsageError(f"{inventory}: not a StationXML inventory ({hint})") from exc
+    return event_from_obspy(stream, stations, origin, contract, allow_no_response)
+
+
+def _reason(exc: Exception) -> str:
+    """An ObsPy reader's complaint, on one line."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+def _looks_like_quakeml(path: str | Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return b"quakeml" in f.read(4000).lower()
+    except OSError:
+        return False

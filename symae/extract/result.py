@@ -166,7 +166,12 @@ class EventQuality(_Strict):
     kl_history: list[float] = Field(
         default_factory=list, description="KL term of the latent optimisation at every step"
     )
-    flags: list[str] = Field(default_factory=list, description="machine-readable warnings")
+    flags: list[str] = Field(
+        default_factory=list,
+        description="machine-readable warnings: sparse (fewer traces or pixels than the "
+        "minimum, extracted because allowed), no_pixel_passed_gate, fewer_traces_than_codes, "
+        "objective_not_decreased",
+    )
 
 
 class InversionInfo(_Strict):

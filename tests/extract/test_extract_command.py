@@ -63,7 +63,7 @@ def test_extract_from_miniseed_stationxml_quakeml(small_event, tiny_model_dir, t
 def test_extract_refuses_mixed_or_missing_inputs(dataset_file, tmp_path) -> None:
     run = symae("extract", "--dataset", str(dataset_file), "--out", str(tmp_path / "r.json"))
     assert run.returncode != 0 and "--dataset needs --event-id" in run.stderr
-    run = symae("extract", "--inventory", "x.xml", "--out", str(tmp_path / "r.json"))
+    run = symae("extract", "--inventory", str(dataset_file), "--out", str(tmp_path / "r.json"))
     assert run.returncode != 0 and "missing --waveforms, --event" in run.stderr
     run = symae("extract", "--dataset", str(dataset_file), "--event-id", "nope", "--out", str(tmp_path / "r.json"))
     assert run.returncode != 0 and "event 'nope' not in" in run.stderr
