@@ -21,7 +21,7 @@ from services.publish.products import scalar_moment
 from symae.data.reference import SCHEMAS_DIR
 from symae.extract.result import ExtractionResult, OriginInfo, Stf
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_PATH = SCHEMAS_DIR / "stf.schema.json"
 
 
@@ -37,14 +37,17 @@ class StfMessage(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     event_id: str
     revision: int = Field(ge=0, description="grows as more stations arrive")
     origin: OriginInfo | None
     model: ModelRef
     stf: Stf = Field(
-        description="event STF normalised to peak 1 with a +-1 std band; times in s "
-        "relative to the predicted P arrival"
+        description="the preferred method's event STF (stf.method names it), normalised to "
+        "peak 1 with its band; times in s relative to the predicted P arrival"
+    )
+    alternatives: list[str] = Field(
+        default_factory=list, description="the other methods whose STFs the full result holds"
     )
     scalar_moment_nm: float | None = Field(
         description="M0 of the origin's magnitude (10**(1.5 Mw + 9.1) N m): multiply the "
@@ -65,6 +68,7 @@ class StfMessage(BaseModel):
             origin=result.origin,
             model=ModelRef(name=result.model.name, version=result.model.version),
             stf=result.stf,
+            alternatives=sorted(result.alternatives),
             scalar_moment_nm=scalar_moment(result.origin.magnitude if result.origin else None),
             n_traces=q.n_traces,
             n_pixels=q.n_pixels,

@@ -71,7 +71,7 @@ def plot_pixels(result: ExtractionResult, path: Path) -> None:
 
 def plot_virtual_vs_raw(result: ExtractionResult, event: EventData | None, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.0))
-    _band(ax, result.stf, "tab:blue", "SymAE virtual envelope")
+    _band(ax, result.method_stfs().get("envelope", result.stf), "tab:blue", "SymAE virtual envelope")
     if "mean_envelope" in result.baselines:
         _band(ax, result.baselines["mean_envelope"], "tab:grey", "raw mean envelope")
     truth = _truth_stf(event, result.stf)
@@ -121,7 +121,10 @@ def plot_optimisation(info: CoherentInformation, path: Path) -> None:
 
 def plot_event_stf(result: ExtractionResult, event: EventData | None, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(WIDTH_IN / 2, 2.6))
-    _band(ax, result.stf, "tab:blue", "event STF")
+    colours = iter(("tab:orange", "tab:green", "tab:purple", "tab:brown"))
+    for name, stf in result.alternatives.items():
+        ax.plot(stf.times(), stf.values, color=next(colours, "0.5"), lw=1.0, label=name)
+    _band(ax, result.stf, "tab:blue", f"event STF ({result.stf.method or 'envelope'}, preferred)")
     truth = _truth_stf(event, result.stf)
     if truth is not None:
         ax.plot(*truth, color="k", lw=1.0, ls="--", label="true STF")

@@ -44,10 +44,11 @@ class StfProduct:
     depth_km: float
     magnitude: float | None
     time: np.ndarray  # (nt,) seconds relative to the predicted P arrival
-    stf: np.ndarray  # (nt,) event STF, peak-normalised envelope
-    lower: np.ndarray  # (nt,) STF minus one standard deviation
-    upper: np.ndarray  # (nt,) STF plus one standard deviation
+    stf: np.ndarray  # (nt,) the preferred method's event STF, peak 1
+    lower: np.ndarray  # (nt,) lower edge of its band
+    upper: np.ndarray  # (nt,) upper edge of its band
     pixel_stfs: dict[int, np.ndarray] = field(default_factory=dict)  # pixel -> (nt,)
+    method: str = "envelope"  # the method that made ``stf`` (RESULT.json stf.method)
 
     def __post_init__(self) -> None:
         if self.time.shape != self.stf.shape or self.time.ndim != 1:
@@ -77,6 +78,7 @@ def product_from_result(result: ExtractionResult) -> StfProduct:
         lower=np.asarray(result.stf.lower),
         upper=np.asarray(result.stf.upper),
         pixel_stfs={p.pixel: p.stf.array() for p in result.pixels},
+        method=result.stf.method or "envelope",
     )
 
 
@@ -140,8 +142,8 @@ def quakeml_event(product: StfProduct) -> Any:
 
     The STF hangs under focalMechanism/momentTensor/sourceTimeFunction, as ObsPy's
     SCARDEC reader puts it, with ``moment_rate`` (space-separated N m / s), ``dt`` and
-    ``offset`` (time of the first sample, s) in the symae namespace, plus the model that
-    produced it.
+    ``offset`` (time of the first sample, s) in the symae namespace, plus the model and
+    the method that produced it.
     """
     from obspy.core.event import CreationInfo, SourceTimeFunction
 
@@ -160,6 +162,7 @@ def quakeml_event(product: StfProduct) -> Any:
         "dt": tag(f"{dt:g}"),
         "offset": tag(f"{float(product.time[0]):g}"),
         "model": tag(f"{product.model_name}:{product.model_version}"),
+        "method": tag(product.method),
         "revision": tag(str(product.revision)),
     }
     event.focal_mechanisms[0].moment_tensor.source_time_function = stf
@@ -187,8 +190,8 @@ def figure(product: StfProduct) -> Any:
     for curve in product.pixel_stfs.values():
         ax.plot(product.time, curve, color="0.75", lw=0.6)
     ax.fill_between(product.time, product.lower, product.upper, color="tab:blue",
-                    alpha=0.25, lw=0, label="+-1 std")
-    ax.plot(product.time, product.stf, color="tab:blue", lw=1.5, label="event STF")
+                    alpha=0.25, lw=0, label="band")
+    ax.plot(product.time, product.stf, color="tab:blue", lw=1.5, label=f"event STF ({product.method})")
     mag = f"Mw {product.magnitude:.1f} " if product.magnitude is not None else ""
     ax.set_title(f"{product.event_id}  {mag}revision {product.revision}\n"
                  f"model {product.model_name}:{product.model_version}", fontsize=9)
