@@ -93,7 +93,7 @@ def test_reference_data_is_found_inside_the_package(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- extraction
 @pytest.fixture(scope="module")
 def extractor() -> Extractor:
-    return Extractor.load("default", "cpu", ExtractionSettings(latent=LatentSettings(steps=20)))
+    return Extractor.load("default", "cpu", ExtractionSettings(latent=LatentSettings(steps=20), allow_sparse=True))
 
 
 @pytest.fixture(scope="module")

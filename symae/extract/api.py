@@ -21,6 +21,7 @@ def extract_stf(
     event_id: str | None = None,
     provider: str = "auto",
     settings: Any = None,
+    allow_sparse: bool = False,
     revision: int = 0,
 ) -> ExtractionResult:
     """Extract the source time function of one earthquake from its teleseismic records.
@@ -31,21 +32,31 @@ def extract_stf(
     the last part of the resource id). ``model``: ``"default"`` (the shipped model), a
     model directory or a registry ``name[:version]``; ``provider``: ONNX Runtime
     ``"auto"``, ``"cpu"`` or ``"cuda"``; ``settings``: an
-    ``symae.extract.extractor.ExtractionSettings``.
+    ``symae.extract.extractor.ExtractionSettings``; ``allow_sparse``: extract an event
+    below the minimum of traces and pixels (refused otherwise), flagged ``sparse``.
 
     Returns an :class:`ExtractionResult`: ``times``/``values``/``lower``/``upper``
-    (event STF, s after the predicted P arrival, peak 1, +-1 std band), ``pixels``,
-    ``quality``, and ``to_quakeml()``, ``to_scardec()``, ``to_dict()``, ``plot()``.
-    Raises ``ValueError`` when no record survives preprocessing.
+    (the preferred method's event STF, s after the predicted P arrival, peak 1, with its
+    band; ``stf.method`` names the method, ``alternatives`` holds the others),
+    ``pixels``, ``quality``, and ``to_quakeml()``, ``to_scardec()``, ``to_dict()``,
+    ``plot()``. Raises ``ValueError`` when no record survives preprocessing.
 
-    On the bundled II.BFO record (one station, so a single focal-sphere pixel and
-    a warning flag that there are fewer traces than virtual codes):
+    On the bundled II.BFO record: one station is below the minimum for an event STF, so
+    the call must allow it and the result says how thin it is:
 
     >>> import symae
     >>> stream, inventory, event = symae.example_event()
-    >>> result = symae.extract_stf(stream, inventory, event, provider="cpu")
-    >>> result.event_id, result.quality.n_traces, result.quality.flags
-    ('20180123_093140_GULF_OF_ALASKA', 1, ['fewer_traces_than_codes'])
+    >>> result = symae.extract_stf(stream, inventory, event, provider="cpu", allow_sparse=True)
+    >>> result.event_id, result.quality.n_traces
+    ('20180123_093140_GULF_OF_ALASKA', 1)
+    >>> "sparse" in result.quality.flags
+    True
+
+    One trace is too few for the inversion to be preferred, so the published STF falls
+    back to SymAE's envelope; the inversions stay beside it:
+
+    >>> result.stf.method, sorted(result.alternatives)
+    ('envelope', ['inversion', 'inversion-virtual'])
     >>> result.times.shape == result.values.shape, float(result.values.max())
     (True, 1.0)
     >>> print(result.to_scardec().splitlines()[0])
@@ -54,9 +65,13 @@ def extract_stf(
     >>> str(catalog[0].resource_id)
     'smi:local/symae/event/20180123_093140_GULF_OF_ALASKA'
     >>> sorted(result.to_dict())[:4]
-    ['baselines', 'event_id', 'model', 'origin']
+    ['alternatives', 'baselines', 'event_id', 'inversion']
     """
-    from symae.extract.extractor import Extractor
+    from dataclasses import replace
 
+    from symae.extract.extractor import ExtractionSettings, Extractor
+
+    if allow_sparse:
+        settings = replace(settings or ExtractionSettings(), allow_sparse=True)
     extractor = Extractor.load(model, provider, settings)
     return extractor.extract(stream, inventory, event, event_id=event_id, revision=revision)
