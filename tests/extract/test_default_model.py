@@ -12,7 +12,7 @@ import numpy as np
 from symae.evaluate.metrics import Series, compare
 from symae.extract.coherent import LatentSettings
 from symae.extract.extractor import ExtractionSettings, Extractor
-from tests.extract.conftest import synthetic_event
+from tests.synth.helpers import synthetic_event
 
 
 def test_default_model_is_shipped_and_loads() -> None:

@@ -19,8 +19,7 @@ from services.publish.stf_message import StfMessage
 from services.schemas import BundleMessage
 from symae.data.reference import REPO_ROOT
 from symae.extract.result import ExtractionResult, json_schema
-
-from .conftest import PYTHON, ServiceProcess, metric, read_topic, unique_prefix
+from tests.services.conftest import PYTHON, ServiceProcess, metric, read_topic, unique_prefix
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from symae.data.reference import REPO_ROOT
-
-from .conftest import PYTHON
+from tests.services.conftest import PYTHON
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

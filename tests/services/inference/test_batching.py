@@ -14,9 +14,8 @@ from services.runtime import Incoming, PoisonMessage, ServiceApp, ServiceSetting
 from services.schemas import BinaryArray, DeadLetter
 from symae.data.dataset import EventData
 from symae.extract.result import ExtractionResult, ModelInfo
-
-from .conftest import random_bundle
-from .test_publish_products import make_result
+from tests.services.conftest import random_bundle
+from tests.services.publish.test_products import make_result
 
 
 class CountingModel:

@@ -10,8 +10,7 @@ import pytest
 
 from services.inference.processor import result_key
 from symae.extract.result import ExtractionResult
-
-from .conftest import (
+from tests.services.conftest import (
     ServiceProcess,
     metric,
     produce,

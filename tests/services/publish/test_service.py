@@ -13,9 +13,8 @@ import pytest
 from services.devtools.broker import free_port
 from services.publish.stf_message import StfMessage
 from symae.extract.result import json_schema
-
-from .conftest import ServiceProcess, metric, produce, read_topic, unique_prefix
-from .test_publish_products import make_result
+from tests.services.conftest import ServiceProcess, metric, produce, read_topic, unique_prefix
+from tests.services.publish.test_products import make_result
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
