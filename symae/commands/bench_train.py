@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     cases = [("reference (32 groups x 20 traces, p=q=30)", ModelConfig(), TrainConfig()),
-             ("tiny config (8 x 8, p=q=8)", *load_config("tiny"))]  # fmt: skip
+             ("tiny config (8 x 8, p=q=8)", *load_config("tiny"))]
     import os
 
     load_before = os.getloadavg()[0]

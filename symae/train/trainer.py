@@ -61,7 +61,7 @@ def _metric_sums(terms: LossTerms) -> torch.Tensor:
     return torch.stack([
         terms.total, terms.neg_elbo, terms.nll, kl, terms.kl_nuisance, terms.kl_coherent,
         terms.shift_norm, terms.mse * n, torch.tensor(float(n), device=terms.total.device),
-    ]).detach()  # fmt: skip
+    ]).detach()
 
 
 def _per_trace(sums: torch.Tensor) -> dict[str, float]:
@@ -181,7 +181,7 @@ class Trainer:
             plans = plans[:max_epochs]
         optimizer: torch.optim.Optimizer | None = None
         bar = tqdm(total=len(plans) * cfg.steps_per_epoch, disable=not (self.progress and rt.is_main),
-                   unit="step", dynamic_ncols=True)  # fmt: skip
+                   unit="step", dynamic_ncols=True)
         try:
             for plan in plans:
                 if optimizer is None or plan.starts_stage:
@@ -199,7 +199,7 @@ class Trainer:
                     "epoch": plan.epoch, "stage": plan.stage, "epoch_in_stage": plan.epoch_in_stage,
                     "lr": plan.lr, "seconds": round(time.perf_counter() - start, 3),
                     "train": train, "test": test,
-                }  # fmt: skip
+                }
                 self.state.history.append(record)
                 self.state.next_epoch = plan.epoch + 1
                 bar.set_postfix(train=f"{train['neg_elbo']:.4g}", test=f"{test['neg_elbo']:.4g}")
@@ -219,7 +219,7 @@ class Trainer:
         files = []
         for i, path in enumerate(self.store.dataset.paths):
             files.append({"path": str(path), "bytes": path.stat().st_size, "sha256": sha256_file(path),
-                          "provenance": self.store.dataset.provenance(i)})  # fmt: skip
+                          "provenance": self.store.dataset.provenance(i)})
         return {
             "files": files,
             "groups": len(self.splits),
@@ -262,7 +262,7 @@ class Trainer:
         info = save_model_dir(
             self.model.cpu(), self.out_dir, self.state.name, self.tcfg, self.store.contract,
             data=self._data_provenance(), history=self.state.history, created=created, extra=extra,
-        )  # fmt: skip
+        )
         self.model.to(self.runtime.device)
         log.info("wrote model %s:%s to %s", info.name, info.version, self.out_dir)
         return info

@@ -167,7 +167,7 @@ def test_trainer_entrypoint_refuses_a_bad_process_count(tmp_path):
         env={"PATH": "/usr/bin:/bin", "SYMAE_TRAIN_NPROC": "two",
              "SYMAE_MODEL_REGISTRY": str(tmp_path / "models"),
              "SYMAE_TRAIN_WORKDIR": str(tmp_path / "work")},
-    )  # fmt: skip
+    )
     assert proc.returncode == 2
     assert "SYMAE_TRAIN_NPROC must be a positive integer, got 'two'" in proc.stderr
 
@@ -176,7 +176,7 @@ def test_image_environment_names_are_settings_the_image_commands_read():
     serving = set().union(
         *(settings_env_names(c) for c in (["serve", "ingest"], ["serve", "inference"],
                                           ["serve", "publish"], ["replay"]))
-    )  # fmt: skip
+    )
     trainer = set(re.findall(r"\b(SYMAE_[A-Z_]+)", TRAINER_ENTRYPOINT.read_text()))
     for dockerfile, known in (("serving.Dockerfile", serving), ("trainer.Dockerfile", trainer)):
         text = re.sub(r"\\\n", " ", (DOCKER / dockerfile).read_text())

@@ -87,7 +87,7 @@ def test_readout_ceiling_of_a_short_pulse_is_imperfect() -> None:
 def test_ceiling_is_reported_and_never_taken_for_a_baseline(scores) -> None:
     for s in scores:
         s.metrics[TRUTH_ENVELOPE] = compare(Series(pulse(10.0, 4.0), -92.0, 1.0),
-                                            Series(pulse(10.0, 4.0), -92.0, 1.0))  # fmt: skip
+                                            Series(pulse(10.0, 4.0), -92.0, 1.0))
     text = targets_markdown(summarise(scores))
     assert "best baseline mean_envelope" in text
     assert "read-out ceiling (truth_envelope" in text and "median CC 1.000" in text

@@ -69,7 +69,7 @@ class ServiceProcess:
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "symae.cli", *self.args],
             stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT,
-        )  # fmt: skip
+        )
         log.close()
         return self
 
@@ -168,7 +168,7 @@ def random_bundle(
     return BundleMessage.from_event(
         event, OriginMessage.from_origin(origin), contract,
         first_record_time=1.0e9, last_record_time=1.0e9 + 5, emitted_at=1.0e9 + 10,
-    )  # fmt: skip
+    )
 
 
 def register_version(
