@@ -36,7 +36,7 @@ from symae.data.dataset import EventData, Origin, TraceGroup
 if TYPE_CHECKING:
     from obspy import Trace
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 SCHEMAS_DIR = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 
 DType = Literal["float32", "float64", "int32", "int16", "int8"]

@@ -30,8 +30,13 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from services.devtools.local_stack import LocalStack
+    from services.schemas import BundleMessage
 
 HELP = "streaming pipeline: events/min, records/s, latency p50/p99, time outside extraction"
 SECTION = "Streaming pipeline"
@@ -74,12 +79,12 @@ def renamed(bundle, event_id: str):
     return bundle.model_copy(update={"event_id": event_id, "origin": origin})
 
 
-def final_bundles(stack, settled: dict[str, int]) -> dict[str, object]:
+def final_bundles(stack: LocalStack, settled: dict[str, int]) -> dict[str, BundleMessage]:
     """Event id -> the bundle of its settled (final) revision."""
     from services.runtime.settings import BUNDLES
     from services.schemas import BundleMessage
 
-    found = {}
+    found: dict[str, BundleMessage] = {}
     for record in stack.read(BUNDLES):
         bundle = BundleMessage.model_validate_json(record.value)
         if settled.get(bundle.event_id) == bundle.revision:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.publish.products import scalar_moment
 from symae.extract.result import ExtractionResult, OriginInfo, Stf
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "schemas" / "stf.schema.json"
 
 

@@ -462,7 +462,7 @@ def _decode(model: type[BaseModel], raw: bytes) -> BaseModel:
         errors = exc.errors(include_url=False)
         if errors and errors[0]["type"] == "json_invalid":
             raise PoisonMessage("undecodable", f"not JSON: {errors[0]['msg']}") from exc
-        first = errors[0] if errors else {}
+        first: dict[str, Any] = dict(errors[0]) if errors else {}
         loc = ".".join(str(p) for p in first.get("loc", ()))
         raise PoisonMessage(
             "schema",

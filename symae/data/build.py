@@ -186,7 +186,7 @@ def build_from_files(
     """``build_dataset`` from file names, recording them as the build's sources."""
     inventory = read_inventories(inventory_files)
     origins = read_origins(events_file)
-    sources = {
+    sources: dict[str, object] = {
         "waveforms": [str(p) for p in waveforms],
         "inventory": [str(p) for p in inventory_files],
         "events": str(events_file),

@@ -92,31 +92,31 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.progress = progress
         self.runtime = distributed.start(device)
-        data = [str(Path(p).resolve()) for p in data]
+        paths = [str(Path(p).resolve()) for p in data]
         if resume:
             self.state = read_state(self.out_dir)
-            self._check_resume(model_config, train_config, data)
+            self._check_resume(model_config, train_config, paths)
         else:
             if checkpoint_dir(self.out_dir).exists() or (self.out_dir / MODEL_JSON).exists():
                 raise FileExistsError(
                     f"{self.out_dir} already holds a model or checkpoint; use --resume or another --out"
                 )
             created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self.state = TrainState(name, created, model_config.to_dict(), train_config.to_dict(), data)
+            self.state = TrainState(name, created, model_config.to_dict(), train_config.to_dict(), paths)
         self.mcfg, self.tcfg = model_config, train_config
         world = self.runtime.world_size
         if self.tcfg.batch_groups % world:
             raise ValueError(f"batch_groups={self.tcfg.batch_groups} not divisible by {world} processes")
         self.groups_per_rank = self.tcfg.batch_groups // world
 
-        self.store = GroupStore(data, train_config.max_cached_traces)
+        self.store = GroupStore(paths, train_config.max_cached_traces)
         if self.store.contract.nt != model_config.nt:
             raise ValueError(
                 f"data traces have nt={self.store.contract.nt}, the model config expects nt={model_config.nt}"
             )
         refs = self.store.index(train_config.min_traces)
         if not refs:
-            raise ValueError(f"no group with >= {train_config.min_traces} traces in {data}")
+            raise ValueError(f"no group with >= {train_config.min_traces} traces in {paths}")
         self.splits = split_groups(refs, train_config.test_fraction, train_config.seed)
         self.sampler = BatchSampler(self.store, self.splits, train_config.ntau)
 
