@@ -444,7 +444,7 @@ class ServiceApp:
         )
 
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python is untyped
     def __init__(self, app: ServiceApp) -> None:
         self.app = app
 
