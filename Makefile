@@ -50,7 +50,8 @@ test-fast: $(STAMP)
 PYTHONS ?= 3.11 3.12 3.13
 test-versions:
 	@set -e; for v in $(PYTHONS); do \
-	  py=$$(command -v python$$v || ls $$HOME/.pyenv/versions/$$v*/bin/python$$v 2>/dev/null | tail -1); \
+	  py=""; for c in python$$v $$HOME/.pyenv/versions/$$v*/bin/python$$v; do \
+	    if $$c -c "" 2>/dev/null; then py=$$c; break; fi; done; \
 	  [ -n "$$py" ] || { echo "python$$v not found"; exit 1; }; \
 	  env=.venv-$$v; extras=dev,broker; \
 	  if [ ! -x $$env/bin/python ]; then $$py -m venv $$env; $$env/bin/pip install -q --upgrade pip; fi; \
