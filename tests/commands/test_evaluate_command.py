@@ -6,7 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from symae.data.reference import REPO_ROOT
+
+# runs symae evaluate on a SCARDEC event
+pytestmark = pytest.mark.slow
 
 
 def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_model, tmp_path) -> None:

@@ -15,6 +15,9 @@ from symae.data.dataset import DatasetWriter
 from symae.data.reference import REPO_ROOT
 from symae.extract.result import SCHEMA_PATH
 
+# runs symae extract as a subprocess per test
+pytestmark = pytest.mark.slow
+
 
 def symae(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "symae.cli", *args], cwd=REPO_ROOT,

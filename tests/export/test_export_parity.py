@@ -20,6 +20,9 @@ from symae.model import SymVAE
 from symae.model.latent import latent_step
 from symae.model.weights import save_model_dir
 
+# exports models with the torch dynamo exporter
+pytestmark = pytest.mark.slow
+
 NT, P, Q = 192, 6, 5
 TOL = 1e-4
 

@@ -63,6 +63,7 @@ def test_extraction_runs_end_to_end_and_validates(tiny_model, small_event) -> No
     assert np.isfinite(result.quality.reconstruction_error)
 
 
+@pytest.mark.slow
 def test_batched_extraction_equals_one_event_at_a_time(tiny_model, small_event) -> None:
     other = synthetic_event(seed=12, n_stations=25).event_data
     settings = ExtractionSettings(latent=LatentSettings(steps=20), baselines=False)

@@ -22,6 +22,9 @@ from symae.train.trainer import train
 
 from .synthetic_set import write_synthetic_set
 
+# each test trains or resumes a model in a subprocess
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SYMAE = [sys.executable, "-m", "symae.cli"]
 
