@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv tools demo test lint bench clean
+.PHONY: venv tools demo test test-fast test-versions lint format typecheck check clean
 
 venv: $(STAMP)
 
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[train,dev]'
+	$(PY) -m pip install -q -e '.[train,dev,broker]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -39,8 +39,42 @@ tools:
 test: $(STAMP) tools
 	$(PY) -m pytest -q
 
+# No broker, no training, no deploy validators: the inner loop (about a minute on 2 cores).
+FAST := not kafka and not slow
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "$(FAST)"
+
+# The fast tests on every Python of the declared range (requires-python), one venv each
+# (.venv-3.X). torch==2.13.0 CPU lies on disk for 3.11 only (PyPI's wheel for the others is
+# the CUDA build): there the train extra is left out and the tests that need torch skip.
+PYTHONS ?= 3.11 3.12 3.13
+test-versions:
+	@set -e; for v in $(PYTHONS); do \
+	  py=""; for c in python$$v $$HOME/.pyenv/versions/$$v*/bin/python$$v; do \
+	    if $$c -c "" 2>/dev/null; then py=$$c; break; fi; done; \
+	  [ -n "$$py" ] || { echo "python$$v not found"; exit 1; }; \
+	  env=.venv-$$v; extras=dev,broker; \
+	  if [ ! -x $$env/bin/python ]; then $$py -m venv $$env; $$env/bin/pip install -q --upgrade pip; fi; \
+	  if $$env/bin/pip install -q --dry-run --no-index torch==2.13.0 >/dev/null 2>&1; then \
+	    $$env/bin/pip install -q torch==2.13.0; extras=train,dev,broker; fi; \
+	  $$env/bin/pip install -q -e ".[$$extras]"; \
+	  echo "== Python $$v ($$extras)"; \
+	  $$env/bin/python -m pytest -q -m "$(FAST)" -p no:cacheprovider; \
+	done
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check symae services tests
+	$(VENV)/bin/ruff format --check symae services tests
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix symae services tests
+	$(VENV)/bin/ruff format symae services tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# what .ci/run does: format check, lint, type check, then the whole suite
+check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-3.* build *.egg-info .pytest_cache .mypy_cache .ruff_cache

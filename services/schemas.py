@@ -38,7 +38,7 @@ from symae.data.reference import SCHEMAS_DIR
 if TYPE_CHECKING:
     from obspy import Trace
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 DType = Literal["float32", "float64", "int32", "int16", "int8"]
 SEED_ID = r"^[A-Za-z0-9]{1,2}\.[A-Za-z0-9]{1,5}\.[A-Za-z0-9-]{0,2}\.[A-Za-z0-9]{3}$"

@@ -44,7 +44,7 @@ def _python(code: str, cwd: Path, **env: str) -> str:
     environ["PYTHONPATH"] = str(REPO)
     environ.update(env)
     done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -57,7 +57,7 @@ def test_import_is_lazy_and_torch_free(tmp_path: Path) -> None:
     )
     assert out.startswith("[] ")
     for name in ("extract_stf", "Extractor", "ExtractionResult", "DataContract", "__version__",
-                 "example_event"):  # fmt: skip
+                 "example_event"):
         assert name in out
     assert symae.Extractor is Extractor and symae.ExtractionResult is ExtractionResult
     with pytest.raises(AttributeError):
@@ -67,7 +67,7 @@ def test_import_is_lazy_and_torch_free(tmp_path: Path) -> None:
 def test_python_m_symae_runs_the_cli(tmp_path: Path) -> None:
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-m", "symae", "--help"], cwd=tmp_path, env=environ,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "usage: symae" in done.stdout
 
 
@@ -86,7 +86,7 @@ def test_reference_data_is_found_inside_the_package(tmp_path: Path) -> None:
     assert len(list(paths[1].glob("FCTs_*"))) == 118
     assert {p.suffix for p in paths[2].iterdir()} >= {".mseed", ".xml"}
     moved = _python("from symae.data import reference as r; print(r.scardec_dir())", tmp_path,
-                    SYMAE_REFERENCE_DATA=str(tmp_path))  # fmt: skip
+                    SYMAE_REFERENCE_DATA=str(tmp_path))
     assert Path(moved.strip()) == tmp_path / "scardec"
 
 
@@ -165,7 +165,7 @@ def test_extract_stf_on_a_synthetic_event(tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     assert main(["data", "synth", "--stf", "parametric", "--events", "1", "--stations", "20",
                  "--seed", "7", "--depth", "100", "120", "--mw", "7", "7.5",
-                 "--out", str(tmp_path / "direct.h5"), "--mseed-dir", str(raw)]) == 0  # fmt: skip
+                 "--out", str(tmp_path / "direct.h5"), "--mseed-dir", str(raw)]) == 0
     stream = obspy.read(str(raw / "waveforms" / "*.mseed"))
     inventory = obspy.read_inventory(str(raw / "stations.xml"))
     catalog = obspy.read_events(str(raw / "events.xml"))

@@ -30,8 +30,13 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from services.devtools.local_stack import LocalStack
+    from services.schemas import BundleMessage
 
 HELP = "streaming pipeline: events/min, records/s, latency p50/p99, time outside extraction"
 SECTION = "Streaming pipeline"
@@ -44,10 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=int, default=8, help="events in the saturation phase")
     parser.add_argument("--paced-events", type=int, default=6, help="events at the low rate")
     parser.add_argument("--interval", type=float, default=20.0,
-                        help="s between events at the low rate")  # fmt: skip
+                        help="s between events at the low rate")
     parser.add_argument("--stations", type=int, default=30, help="stations per event")
     parser.add_argument("--copies", type=int, default=2,
-                        help="copies of the saturation bundles fed to inference alone")  # fmt: skip
+                        help="copies of the saturation bundles fed to inference alone")
     parser.add_argument("--seed", type=int, default=5, help="generator seed")
     parser.add_argument("--timeout", type=float, default=600.0, help="s to wait per phase")
     parser.add_argument("--no-record", action="store_true", help="print only")
@@ -74,12 +79,12 @@ def renamed(bundle, event_id: str):
     return bundle.model_copy(update={"event_id": event_id, "origin": origin})
 
 
-def final_bundles(stack, settled: dict[str, int]) -> dict[str, object]:
+def final_bundles(stack: LocalStack, settled: dict[str, int]) -> dict[str, BundleMessage]:
     """Event id -> the bundle of its settled (final) revision."""
     from services.runtime.settings import BUNDLES
     from services.schemas import BundleMessage
 
-    found = {}
+    found: dict[str, BundleMessage] = {}
     for record in stack.read(BUNDLES):
         bundle = BundleMessage.model_validate_json(record.value)
         if settled.get(bundle.event_id) == bundle.revision:
@@ -122,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             bundles = final_bundles(stack, settled2)
             latencies = np.array([
                 stf_times[(e, r)] - bundles[e].last_record_time for e, r in settled2.items()
-            ])  # fmt: skip
+            ])
 
             # 3. inference alone at saturation: the final bundles again, under new ids
             copies = [
@@ -161,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         f"| low rate: events, one every {args.interval:g} s | {len(latencies)} |",
         f"| end-to-end latency p50, last record to public STF | {p50:.1f} s |",
         f"| end-to-end latency p99 | {p99:.1f} s |",
-    ])  # fmt: skip
+    ])
     command = (
         f"symae bench stream --model {args.model} --events {args.events} "
         f"--paced-events {args.paced_events} --interval {args.interval:g} "

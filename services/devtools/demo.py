@@ -29,12 +29,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the record generator")
     parser.add_argument("--model", default="default", help="model the inference service serves")
     parser.add_argument("--out", type=Path, default=Path("demo_output"),
-                        help="folder for products and logs (default ./demo_output)")  # fmt: skip
+                        help="folder for products and logs (default ./demo_output)")
     parser.add_argument("--http-port", type=int, help="publisher HTTP port (default: a free one)")
     parser.add_argument("--timeout", type=float, default=240.0,
-                        help="seconds to wait for every event to be published")  # fmt: skip
+                        help="seconds to wait for every event to be published")
     parser.add_argument("--keep", action="store_true",
-                        help="keep the pipeline and its HTTP API running until Ctrl-C")  # fmt: skip
+                        help="keep the pipeline and its HTTP API running until Ctrl-C")
     return parser.parse_args(argv)
 
 
@@ -68,7 +68,7 @@ def event_rows(stack: Any, settled: dict[str, int], sent: dict[str, int]) -> lis
             "revision": revision,
             "latency_s": latency,
             "cc": cc,
-        })  # fmt: skip
+        })
     return rows
 
 
@@ -98,21 +98,21 @@ def main(argv: list[str] | None = None) -> int:
         out, args.model, http_port=args.http_port,
         # readiness and revisions on a demo's time scale
         service_args={"ingest": ["--ready-deadline-s", "20", "--revision-interval-s", "2"]},
-    )  # fmt: skip
+    )
     try:
         with stack:
             log.info("pipeline up; generating and replaying %d SCARDEC events", args.events)
             events = list(scardec_events(args.events, args.seed, args.stations))
             summary = publish(stack.settings(), events)
             log.info("replayed %d records (%.1f MB); waiting for the STFs", summary.records,
-                     summary.bytes / 1e6)  # fmt: skip
+                     summary.bytes / 1e6)
             settled = stack.wait_settled(set(summary.events), timeout=args.timeout)
             rows = event_rows(stack, settled, summary.events)
             print()
             print(table(rows))
             print()
             print(f"products: {stack.products_dir}/events/<event>/ "
-                  "(result.json, stf_scardec.txt, event.xml, stf.png)")  # fmt: skip
+                  "(result.json, stf_scardec.txt, event.xml, stf.png)")
             print(f"logs:     {stack.logs_dir}")
             if args.keep:
                 print(f"serving:  {stack.http_url}/ and {stack.http_url}/events (Ctrl-C stops)")

@@ -53,7 +53,7 @@ class ChildService:
             [sys.executable, "-m", "symae.cli", "serve", self.name, *self.args,
              "--metrics-port", str(self.metrics_port)],
             stdout=self._log, stderr=subprocess.STDOUT, env=env,
-        )  # fmt: skip
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.metrics_port}{path}"
@@ -111,12 +111,12 @@ class LocalStack:
             "inference": ["--model", model],
             "publish": ["--http-port", str(self.http_port),
                         "--products-dir", str(self.products_dir)],
-        }  # fmt: skip
+        }
         self.services = {
             name: ChildService(
                 name, [*base, *own[name], *extra.get(name, [])],
                 self.logs_dir / f"{name}.log", free_port(),
-            )  # fmt: skip
+            )
             for name in SERVICES
         }
         self.env = {
@@ -139,7 +139,7 @@ class LocalStack:
         return ServiceSettings(
             kafka_bootstrap_servers=self.bootstrap_servers, topic_prefix=self.prefix,
             metrics_port=0,
-        )  # fmt: skip
+        )
 
     def start(self, timeout: float = 120.0) -> LocalStack:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
@@ -192,7 +192,7 @@ class LocalStack:
         try:
             topic = settings.topic(logical_topic)
             partitions = [TopicPartition(topic, p)
-                          for p in sorted(consumer.partitions_for_topic(topic) or ())]  # fmt: skip
+                          for p in sorted(consumer.partitions_for_topic(topic) or ())]
             if not partitions:
                 return []
             consumer.assign(partitions)

@@ -155,7 +155,7 @@ def generated_events(
     from symae.synth.run import SynthRequest, sources
 
     request = SynthRequest(stf=stf, events=n, stations=n_stations, seed=seed, out="-",
-                           scardec_dir=scardec_root)  # fmt: skip
+                           scardec_dir=scardec_root)
     config = request.config()
     for rng, source in sources(request, config):
         event = synthesize_event(rng, source, config)

@@ -220,7 +220,7 @@ class InferenceProcessor(Processor):
             "%s: %s r%d refused: %s", p.msg.where, p.bundle.event_id, p.bundle.revision, detail,
             extra={"where": p.msg.where, "event_id": p.bundle.event_id,
                    "reason": DeadLetterReason.CONTRACT_MISMATCH.value},
-        )  # fmt: skip
+        )
         return self.app.dead_letter(p.msg, DeadLetterReason.CONTRACT_MISMATCH, detail)
 
     def _failed(self, p: Pending, exc: Exception) -> Outgoing:

@@ -21,7 +21,7 @@ from services.publish.products import scalar_moment
 from symae.data.reference import SCHEMAS_DIR
 from symae.extract.result import ExtractionResult, OriginInfo, Stf
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION: Literal[2] = 2
 SCHEMA_PATH = SCHEMAS_DIR / "stf.schema.json"
 
 

@@ -454,7 +454,7 @@ class ServiceApp:
         )
 
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-python is untyped
     def __init__(self, app: ServiceApp) -> None:
         self.app = app
 
@@ -472,7 +472,7 @@ def _decode(model: type[BaseModel], raw: bytes) -> BaseModel:
         errors = exc.errors(include_url=False)
         if errors and errors[0]["type"] == "json_invalid":
             raise PoisonMessage(DeadLetterReason.UNDECODABLE, f"not JSON: {errors[0]['msg']}") from exc
-        first = errors[0] if errors else {}
+        first: dict[str, Any] = dict(errors[0]) if errors else {}
         loc = ".".join(str(p) for p in first.get("loc", ()))
         raise PoisonMessage(
             DeadLetterReason.SCHEMA,

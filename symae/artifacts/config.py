@@ -69,7 +69,7 @@ class ModelConfig:
         values = {
             "contract": contract, "p": p, "q": q, "k": k, "temperature": temperature,
             "leaky_slope": leaky_slope, "decoder_logvar_init": decoder_logvar_init,
-        }  # fmt: skip
+        }
         for name, value in values.items():
             object.__setattr__(self, name, value)
         self.__post_init__()

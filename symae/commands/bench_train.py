@@ -14,6 +14,8 @@ one thread each, median of repeats; throughput in traces per second.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from functools import partial
 
 HELP = "time training steps/s (CPU, GPU when present) and forward traces/s, ONNX Runtime vs PyTorch"
 
@@ -74,30 +76,30 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
     config = ModelConfig()
     model = SymVAE(config).eval()
     rng = np.random.default_rng(0)
-    cases = []  # (label, traces, graph, numpy inputs)
+    cases: list[tuple[str, int, str, tuple[np.ndarray, ...]]] = []  # (label, traces, graph, inputs)
     for groups, n in ((1, 20), (32, 20), (64, 50)):
         x = rng.standard_normal((groups, n, config.nt)).astype(np.float32)
         cases.append((f"coherent ({groups} x {n})", groups * n, "coherent", (x, np.ones((groups, n), np.float32))))
     for n in (10, 640, 3200):
         codes = rng.standard_normal((n, config.p + config.q)).astype(np.float32)
         cases.append((f"decoder ({n})", n, "decoder", (codes,)))
-    torch_fn = {"coherent": model.coherent_posterior, "decoder": model.decode}
+    torch_fn: dict[str, Callable[..., object]] = {"coherent": model.coherent_posterior, "decoder": model.decode}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch_rates = []
     with torch.no_grad():
         for _, n, graph, inputs in cases:
             tensors = tuple(torch.from_numpy(a) for a in inputs)
-            torch_rates.append(n / median_time(lambda g=graph, t=tensors: torch_fn[g](*t), repeats))
+            torch_rates.append(n / median_time(partial(torch_fn[graph], *tensors), repeats))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         model_dir = Path(tmp) / "bench"
         save_model_dir(model, model_dir, "bench", TrainConfig(), DataContract())
         export_model_dir(model_dir)
         onnx = OnnxModel.load(model_dir, provider="cpu", threads=1)
-        ort_fn = {"coherent": onnx.coherent, "decoder": onnx.decode}
+        ort_fn: dict[str, Callable[..., object]] = {"coherent": onnx.coherent, "decoder": onnx.decode}
         for (label, n, graph, inputs), rate in zip(cases, torch_rates, strict=True):
-            t_ort = median_time(lambda g=graph, a=inputs: ort_fn[g](*a), repeats)
+            t_ort = median_time(partial(ort_fn[graph], *inputs), repeats)
             rows.append((label, n, rate, n / t_ort))
     torch.set_num_threads(threads)
     return rows
@@ -114,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     cases = [("reference (32 groups x 20 traces, p=q=30)", ModelConfig(), TrainConfig()),
-             ("tiny config (8 x 8, p=q=8)", *load_config("tiny"))]  # fmt: skip
+             ("tiny config (8 x 8, p=q=8)", *load_config("tiny"))]
     import os
 
     load_before = os.getloadavg()[0]

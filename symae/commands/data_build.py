@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from typing import Any
 
 HELP = "preprocess waveform files + StationXML + event file into an HDF5 data set"
 
@@ -45,7 +46,7 @@ def config_from_args(args: argparse.Namespace):
         )
         if value is not None
     }
-    changes = {
+    changes: dict[str, Any] = {
         key: value
         for key, value in (
             ("snr_min", args.snr_min),

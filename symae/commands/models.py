@@ -10,7 +10,7 @@ HELP = "list models in the local registry (SYMAE_MODEL_REGISTRY) and the shipped
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--registry", default=None, help="registry directory (default: SYMAE_MODEL_REGISTRY)")
     parser.add_argument("--add", metavar="MODEL_DIR", default=None,
-                        help="copy a verified model directory into the registry first")  # fmt: skip
+                        help="copy a verified model directory into the registry first")
     parser.add_argument("--verify", action="store_true", help="check every model's file checksums")
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import obspy
 from obspy import Inventory, Stream, UTCDateTime, read, read_inventory
@@ -73,7 +74,7 @@ def read_inventories(paths: Sequence[str | Path]) -> Inventory:
     return inventory
 
 
-def _overlaps(stats, span: tuple[UTCDateTime, UTCDateTime]) -> bool:
+def _overlaps(stats: Any, span: tuple[UTCDateTime, UTCDateTime]) -> bool:
     return stats.starttime <= span[1] and stats.endtime >= span[0]
 
 
@@ -186,7 +187,7 @@ def build_from_files(
     """``build_dataset`` from file names, recording them as the build's sources."""
     inventory = read_inventories(inventory_files)
     origins = read_origins(events_file)
-    sources = {
+    sources: dict[str, object] = {
         "waveforms": [str(p) for p in waveforms],
         "inventory": [str(p) for p in inventory_files],
         "events": str(events_file),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from obspy.core.inventory import InstrumentSensitivity, Response
@@ -124,10 +125,10 @@ class _FilterCache:
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._items: OrderedDict[tuple, tuple[Response | None, np.ndarray]] = OrderedDict()
+        self._items: OrderedDict[tuple[object, ...], tuple[Response | None, np.ndarray]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, response: Response | None, dt: float, nfft: int, *params) -> np.ndarray:
+    def get(self, response: Response | None, dt: float, nfft: int, *params: Any) -> np.ndarray:
         key = (id(response), round(dt, 12), nfft, *params)
         with self._lock:
             item = self._items.get(key)

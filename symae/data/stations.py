@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from obspy import UTCDateTime
-from obspy.core.inventory import Channel, Inventory, Response
+from obspy.core.inventory import Channel, Inventory, Response, Station
 
 from symae.data.rejections import Rejected, RejectReason
 
@@ -41,7 +41,7 @@ def _index(inventory: Inventory) -> dict[str, list[_Epoch]]:
     return index
 
 
-def _epoch(seed_id: str, station, channel: Channel) -> _Epoch:
+def _epoch(seed_id: str, station: Station, channel: Channel) -> _Epoch:
     lat = channel.latitude if channel.latitude is not None else station.latitude
     lon = channel.longitude if channel.longitude is not None else station.longitude
     start = channel.start_date.timestamp if channel.start_date else float("-inf")

@@ -186,6 +186,7 @@ def export_graphs(model: SymVAE, out_dir: Path) -> list[Path]:
                 opset_version=OPSET,
                 verbose=False,
             )
+        assert program is not None, "torch.onnx.export(dynamo=True) returns a program"
         program.save(str(path))
         log.info("wrote %s", path)
         paths.append(path)

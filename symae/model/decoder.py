@@ -29,7 +29,7 @@ class Decoder(nn.Module):
             SameConv1d(20, 20, 20), nn.LeakyReLU(slope),
             SameConv1d(20, 50, 5), nn.LeakyReLU(slope),
             SameConv1d(50, 1, 5),
-        )  # fmt: skip
+        )
         init_weights(self)
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:

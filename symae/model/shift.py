@@ -43,6 +43,12 @@ def _dft_tables(nt: int) -> tuple[torch.Tensor, ...]:
 class FourierShift(nn.Module):
     """``forward(x (..., nt), s (...)) -> x advanced circularly by s * nt / 2 samples``."""
 
+    fwd_cos: torch.Tensor
+    fwd_sin: torch.Tensor
+    inv_cos: torch.Tensor
+    inv_sin: torch.Tensor
+    freq: torch.Tensor
+
     def __init__(self, nt: int) -> None:
         super().__init__()
         self.nt = nt

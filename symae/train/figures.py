@@ -45,7 +45,7 @@ def loss_history(history: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]
             html.add_trace(
                 go.Scatter(x=epochs, y=values, name=f"{part} {term}", line={"color": colour}),
                 row=1, col=i + 1,
-            )  # fmt: skip
+            )
         for start in _stage_starts(history):
             ax.axvline(start + 0.5, color="0.6", lw=0.8, ls="--")
         ax.set_title(term + (" per trace" if term != "mse" else " per sample"))
@@ -74,11 +74,11 @@ def reconstruction(
     for i in range(n):
         ax.plot(time_axis, traces[i] / 4 + i, color="k", lw=0.8, label="input" if i == 0 else None)
         ax.plot(time_axis, recon[i] / 4 + i, color="tab:red", lw=0.8,
-                label="reconstruction" if i == 0 else None)  # fmt: skip
+                label="reconstruction" if i == 0 else None)
         html.add_trace(go.Scatter(x=time_axis, y=traces[i] / 4 + i, name=f"input {i}",
-                                  line={"color": "black", "width": 1}))  # fmt: skip
+                                  line={"color": "black", "width": 1}))
         html.add_trace(go.Scatter(x=time_axis, y=recon[i] / 4 + i, name=f"reconstruction {i}",
-                                  line={"color": "red", "width": 1}))  # fmt: skip
+                                  line={"color": "red", "width": 1}))
     ax.set_xlabel("time after predicted P (s)")
     ax.set_yticks([])
     ax.set_title(title or "input vs reconstruction")

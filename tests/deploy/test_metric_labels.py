@@ -25,7 +25,7 @@ SAMPLE_ARGS = {
     "topic": "symae.bundles", "n": 1, "reason": "gap", "stage": STAGES[0], "seconds": 0.1,
     "partition": 0, "lag": 3, "name": "symae", "version": "v1", "provider": "CPUExecutionProvider",
     "expected": True, "ok": False, "n_events": 2,
-}  # fmt: skip
+}
 
 
 def _labels_by_metric() -> dict[str, set[str]]:

@@ -8,11 +8,12 @@ true STF than, on average, with the true STFs of the other events.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from symae.evaluate.metrics import Series, compare
 from symae.extract.coherent import LatentSettings
 from symae.extract.extractor import ExtractionSettings, Extractor
-from tests.extract.conftest import synthetic_event
+from tests.synth.helpers import synthetic_event
 
 
 def test_default_model_is_shipped_and_loads() -> None:
@@ -21,6 +22,7 @@ def test_default_model_is_shipped_and_loads() -> None:
     assert extractor.contract.nt == 192
 
 
+@pytest.mark.slow
 def test_default_model_tracks_the_true_source_better_than_chance() -> None:
     events = [synthetic_event(seed, n_stations=60).event_data for seed in (201, 202, 203, 204)]
     extractor = Extractor.load("default", "cpu", ExtractionSettings(latent=LatentSettings(), baselines=False))

@@ -11,7 +11,7 @@ import pytest
 from symae.extract.coherent import LatentSettings, fourier_advance, kl_diagonal
 from symae.extract.extractor import ExtractionSettings, Extractor
 from symae.extract.result import SCHEMA_PATH, ExtractionResult
-from tests.extract.conftest import synthetic_event
+from tests.synth.helpers import synthetic_event
 
 
 def test_kl_of_identical_gaussians_is_zero_and_positive_otherwise() -> None:
@@ -29,9 +29,9 @@ def test_fourier_advance_by_whole_samples_is_a_roll() -> None:
     assert np.allclose(out[1], np.roll(x[1], 6), atol=1e-9)
 
 
-def test_extraction_runs_end_to_end_and_validates(tiny_model_dir, small_event) -> None:
+def test_extraction_runs_end_to_end_and_validates(tiny_model, small_event) -> None:
     event = small_event.event_data
-    extractor = Extractor.load(str(tiny_model_dir), "cpu")
+    extractor = Extractor.load(str(tiny_model), "cpu")
     info = extractor.coherent_information([event])[0]
     result = extractor.assemble(event, info)
 
@@ -46,7 +46,7 @@ def test_extraction_runs_end_to_end_and_validates(tiny_model_dir, small_event) -
     doc = json.loads(result.model_dump_json())
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
     assert result.event_id == event.event_id
-    assert result.model.name == "tiny-extract"
+    assert result.model.name == "tiny"
     assert result.quality.n_traces == event.n_traces == len(result.traces)
     assert {p.pixel for p in result.pixels} == set(event.groups)
     assert sum(t.selected for t in result.traces) == 10
@@ -63,10 +63,11 @@ def test_extraction_runs_end_to_end_and_validates(tiny_model_dir, small_event) -
     assert np.isfinite(result.quality.reconstruction_error)
 
 
-def test_batched_extraction_equals_one_event_at_a_time(tiny_model_dir, small_event) -> None:
+@pytest.mark.slow
+def test_batched_extraction_equals_one_event_at_a_time(tiny_model, small_event) -> None:
     other = synthetic_event(seed=12, n_stations=25).event_data
     settings = ExtractionSettings(latent=LatentSettings(steps=20), baselines=False)
-    extractor = Extractor.load(str(tiny_model_dir), "cpu", settings)
+    extractor = Extractor.load(str(tiny_model), "cpu", settings)
     together = extractor.extract_many([small_event.event_data, other])
     alone = [extractor.extract(e) for e in (small_event.event_data, other)]
     for a, b in zip(together, alone, strict=True):
@@ -76,10 +77,10 @@ def test_batched_extraction_equals_one_event_at_a_time(tiny_model_dir, small_eve
                            rtol=1e-4, atol=1e-4)
 
 
-def test_bad_input_is_refused_with_the_shapes(tiny_model_dir, small_event) -> None:
+def test_bad_input_is_refused_with_the_shapes(tiny_model, small_event) -> None:
     from symae.data.dataset import EventData, TraceGroup
 
-    extractor = Extractor.load(str(tiny_model_dir), "cpu")
+    extractor = Extractor.load(str(tiny_model), "cpu")
     bad = EventData(small_event.event_data.origin,
                     {3: TraceGroup("x", 3, np.zeros((4, 100), np.float32), ["a", "b", "c", "d"])})
     with pytest.raises(ValueError, match=r"expected traces of 192 samples, got shape \(4, 100\)"):
@@ -90,8 +91,8 @@ def test_bad_input_is_refused_with_the_shapes(tiny_model_dir, small_event) -> No
         LatentSettings(n_codes=0)
 
 
-def test_result_round_trips_through_a_file(tiny_model_dir, small_event, tmp_path) -> None:
-    result = Extractor.load(str(tiny_model_dir), "cpu",
+def test_result_round_trips_through_a_file(tiny_model, small_event, tmp_path) -> None:
+    result = Extractor.load(str(tiny_model), "cpu",
                             ExtractionSettings(latent=LatentSettings(steps=5))).extract(small_event.event_data)
     path = tmp_path / "RESULT.json"
     result.write(path)

@@ -1,5 +1,5 @@
-"""Fixtures for the streaming tests: the embedded broker, a tiny exported model, service
-processes, bundles, and plain Kafka clients to feed and read topics.
+"""Fixtures for the streaming tests: the embedded broker, service processes, bundles, and plain
+Kafka clients to feed and read topics (the tiny model is in tests/conftest.py).
 
 Every test that talks to Kafka uses its own topic prefix and consumer groups on the one
 session broker, so tests never see each other's messages.
@@ -31,40 +31,12 @@ from symae.data.reference import REPO_ROOT
 
 PYTHON = sys.executable
 
-# builds a tiny randomly-initialised model and exports its graphs; run in a subprocess so
-# that torch never enters the test process (the serving path must stay torch-free)
-_BUILD_MODEL = """
-import sys, torch
-from pathlib import Path
-from symae.contract import DataContract
-from symae.export.onnx import export_model_dir
-from symae.model import SymVAE
-from symae.model.weights import save_model_dir
-from symae.artifacts.config import ModelConfig, TrainConfig
-torch.manual_seed(int(sys.argv[3]))
-model = SymVAE(ModelConfig(nt=192, p=6, q=5)).eval()
-save_model_dir(model, Path(sys.argv[1]), sys.argv[2], TrainConfig(), DataContract())
-export_model_dir(sys.argv[1])
-"""
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``HOST:PORT`` of an embedded Tansu broker for the whole session."""
     log_path = tmp_path_factory.mktemp("broker") / "tansu.log"
     with EmbeddedBroker(log_path=log_path) as broker:
         yield broker.bootstrap_servers
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny randomly-initialised model directory (name ``tiny``) with its ONNX graphs."""
-    out = tmp_path_factory.mktemp("model") / "tiny"
-    subprocess.run(
-        [PYTHON, "-c", _BUILD_MODEL, str(out), "tiny", "0"],
-        check=True, cwd=REPO_ROOT, capture_output=True, timeout=180,
-    )  # fmt: skip
-    return out
 
 
 def unique_prefix() -> str:
@@ -97,7 +69,7 @@ class ServiceProcess:
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "symae.cli", *self.args],
             stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT,
-        )  # fmt: skip
+        )
         log.close()
         return self
 
@@ -196,7 +168,7 @@ def random_bundle(
     return BundleMessage.from_event(
         event, OriginMessage.from_origin(origin), contract,
         first_record_time=1.0e9, last_record_time=1.0e9 + 5, emitted_at=1.0e9 + 10,
-    )  # fmt: skip
+    )
 
 
 def register_version(

@@ -19,8 +19,7 @@ from services.publish.stf_message import StfMessage
 from services.schemas import BundleMessage
 from symae.data.reference import REPO_ROOT
 from symae.extract.result import ExtractionResult, json_schema
-
-from .conftest import PYTHON, ServiceProcess, metric, read_topic, unique_prefix
+from tests.services.conftest import PYTHON, ServiceProcess, metric, read_topic, unique_prefix
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -45,18 +44,18 @@ def test_replay_with_inference_killed_gives_one_latest_result_per_event(
             ["serve", "inference", *common, "--model", str(tiny_model), "--ort-provider", "cpu",
              "--max-batch-events", "1"],
             tmp_path / f"inference-{len(services)}.log", env=env,
-        ).start()  # fmt: skip
+        ).start()
 
     ingest = ServiceProcess(
         ["serve", "ingest", *common, "--min-traces", "6", "--min-pixels", "2",
          "--revision-interval-s", "0.5", "--ready-deadline-s", "5"],
         tmp_path / "ingest.log", env=env,
-    ).start()  # fmt: skip
+    ).start()
     publish = ServiceProcess(
         ["serve", "publish", *common, "--http-port", str(http_port),
          "--products-dir", str(tmp_path / "products")],
         tmp_path / "publish.log", env=env,
-    ).start()  # fmt: skip
+    ).start()
     first = inference()
     services.extend([ingest, publish, first])
     for svc in services:
@@ -70,7 +69,7 @@ def test_replay_with_inference_killed_gives_one_latest_result_per_event(
          "--metrics-port", "0", "--manifest", str(tmp_path / "manifest.json")],
         env={**first.env, **env}, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-    )  # fmt: skip
+    )
 
     # kill -9 inference once it has produced something, in the middle of the replay
     read_topic(kafka_bootstrap, f"{prefix}.results", until=1, timeout=90)

@@ -23,6 +23,7 @@ from tests.synth.helpers import boxcar_source
 QUIET = replace(SynthConfig(), n_stations=40, snr_range=(500.0, 500.0), time_error_s=0.0, directivity=False)
 
 
+@pytest.mark.slow
 def test_pp_minus_p_grows_with_depth_and_matches_taup() -> None:
     table = phase_table("iasp91")
     model = taup_model("iasp91")

@@ -48,7 +48,7 @@ def plot_pixel_occupancy(
         ax = fig.add_axes((0.57, 0.17, 0.4, 0.7))
         sizes = np.array([r.n_traces for r in refs])
         bins = np.arange(0, sizes.max() + 5, 5) if sizes.max() > 10 else np.arange(0, sizes.max() + 2)
-        ax.hist(sizes, bins=bins, color="0.4")
+        ax.hist(sizes, bins=list(bins), color="0.4")
         ax.axvline(min_traces, color="C3", lw=1, label=f"{min_traces} traces")
         n_big = int(np.sum(sizes >= min_traces))
         ax.set_title(f"{len(refs)} groups, {n_big} with >= {min_traces} traces", fontsize=9)

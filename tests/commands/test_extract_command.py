@@ -15,6 +15,9 @@ from symae.data.dataset import DatasetWriter
 from symae.data.reference import REPO_ROOT
 from symae.extract.result import SCHEMA_PATH
 
+# runs symae extract as a subprocess per test
+pytestmark = pytest.mark.slow
+
 
 def symae(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "symae.cli", *args], cwd=REPO_ROOT,
@@ -29,10 +32,10 @@ def dataset_file(small_event, tmp_path_factory) -> Path:
     return path
 
 
-def test_extract_from_a_dataset_writes_a_valid_result(dataset_file, tiny_model_dir, small_event, tmp_path) -> None:
+def test_extract_from_a_dataset_writes_a_valid_result(dataset_file, tiny_model, small_event, tmp_path) -> None:
     out = tmp_path / "RESULT.json"
     run = symae("extract", "--dataset", str(dataset_file), "--event-id", small_event.event_data.event_id,
-                "--out", str(out), "--model", str(tiny_model_dir), "--steps", "10",
+                "--out", str(out), "--model", str(tiny_model), "--steps", "10",
                 "--figures", str(tmp_path / "fig"))
     assert run.returncode == 0, run.stderr
     doc = json.loads(out.read_text())
@@ -44,14 +47,14 @@ def test_extract_from_a_dataset_writes_a_valid_result(dataset_file, tiny_model_d
         assert (tmp_path / "fig" / name).stat().st_size > 1000, name
 
 
-def test_extract_from_miniseed_stationxml_quakeml(small_event, tiny_model_dir, tmp_path) -> None:
+def test_extract_from_miniseed_stationxml_quakeml(small_event, tiny_model, tmp_path) -> None:
     mseed, xml, qml = tmp_path / "records.mseed", tmp_path / "stations.xml", tmp_path / "event.xml"
     small_event.stream.write(str(mseed), format="MSEED")
     small_event.inventory.write(str(xml), format="STATIONXML")
     small_event.event.write(str(qml), format="QUAKEML")
     out = tmp_path / "RESULT.json"
     run = symae("extract", "--waveforms", str(mseed), "--inventory", str(xml), "--event", str(qml),
-                "--out", str(out), "--model", str(tiny_model_dir), "--steps", "5")
+                "--out", str(out), "--model", str(tiny_model), "--steps", "5")
     assert run.returncode == 0, run.stderr
     doc = json.loads(out.read_text())
     # the generator's records pass the same preprocessing its direct output went through
@@ -72,7 +75,7 @@ def test_extract_refuses_mixed_or_missing_inputs(dataset_file, tmp_path) -> None
     assert run.returncode != 0 and "no model 'no-such-model'" in run.stderr
 
 
-def test_extraction_never_imports_torch(dataset_file, tiny_model_dir, small_event) -> None:
+def test_extraction_never_imports_torch(dataset_file, tiny_model, small_event) -> None:
     code = (
         "import sys\n"
         "from symae.data.dataset import Dataset\n"
@@ -80,7 +83,7 @@ def test_extraction_never_imports_torch(dataset_file, tiny_model_dir, small_even
         "from symae.extract.extractor import ExtractionSettings, Extractor\n"
         "import symae.commands.extract, symae.commands.evaluate, symae.evaluate.scardec_benchmark\n"
         f"ev = Dataset({str(dataset_file)!r}).event({small_event.event_data.event_id!r})\n"
-        f"ex = Extractor.load({str(tiny_model_dir)!r}, 'cpu', ExtractionSettings(LatentSettings(steps=2)))\n"
+        f"ex = Extractor.load({str(tiny_model)!r}, 'cpu', ExtractionSettings(LatentSettings(steps=2)))\n"
         "ex.extract(ev)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )

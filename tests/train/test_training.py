@@ -22,6 +22,9 @@ from symae.train.trainer import train
 
 from .synthetic_set import write_synthetic_set
 
+# each test trains or resumes a model in a subprocess
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 SYMAE = [sys.executable, "-m", "symae.cli"]
 
@@ -54,7 +57,7 @@ def test_train_and_export_write_a_complete_artifact(trained: Path) -> None:
     assert len(meta["history"]) == load_config("tiny")[1].total_epochs
     assert set(meta["onnx"]) == set(ONNX_GRAPHS)
     for rel in ("weights.safetensors", "figures/loss_history.png", "figures/loss_history.html",
-                "figures/reconstruction.png", "figures/shifts.png"):  # fmt: skip
+                "figures/reconstruction.png", "figures/shifts.png"):
         assert rel in meta["files"] and (trained / rel).stat().st_size > 0
 
 
@@ -83,7 +86,7 @@ def _small_config(**changes) -> tuple[ModelConfig, TrainConfig]:
     tcfg = TrainConfig(
         ntau=4, batch_groups=4, steps_per_epoch=3, stages=(Stage(2, 1e-3), Stage(2, 1e-4)),
         min_traces=4, test_fraction=0.2, test_batches=1,
-    )  # fmt: skip
+    )
     return ModelConfig(p=4, q=4), replace(tcfg, **changes)
 
 
@@ -93,7 +96,7 @@ def test_resume_continues_exactly(tmp_path: Path, data_file: Path) -> None:
     first = train(mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False, max_epochs=1)
     assert not first.completed and not (tmp_path / "resumed" / "model.json").exists()
     second = train(mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False,
-                   resume=True, max_epochs=2)  # crosses the stage boundary  # fmt: skip
+                   resume=True, max_epochs=2)  # crosses the stage boundary
     assert not second.completed
     done = train(mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False, resume=True)
     assert straight.completed and done.completed
@@ -133,7 +136,7 @@ def test_ddp_on_cpu_with_gloo_and_two_processes(tmp_path: Path, data_file: Path)
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
         "-m", "symae.cli", "train", "--config", str(config), "--data", str(data_file),
         "--out", str(out), "--device", "cpu", "--no-progress",
-    ]  # fmt: skip
+    ]
     result = subprocess.run(cmd, env=_env(), cwd=REPO, timeout=300, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     meta = read_model_dir(out).meta
@@ -157,7 +160,7 @@ def test_cli_resume_uses_the_checkpoint_config(tmp_path: Path, data_file: Path) 
     out = tmp_path / "m"
     base = [*SYMAE, "train", "--data", str(data_file), "--out", str(out), "--device", "cpu", "--no-progress"]
     first = subprocess.run([*base, "--config", str(config), "--max-epochs", "1"], env=_env(), cwd=REPO,
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
+                           capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "continue with --resume" in first.stdout
     second = subprocess.run([*base, "--resume"], env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)

@@ -52,13 +52,13 @@ def accepted_ids(event: ReplayEvent) -> tuple[list[str], dict[str, str]]:
 def ingest(bootstrap: str, prefix: str, tmp_path: Path, *extra: str) -> ServiceProcess:
     args = ["serve", "ingest", "--bootstrap-servers", bootstrap, "--topic-prefix", prefix,
             "--topic-partitions", "2", "--consumer-group", f"{prefix}-ingest",
-            "--commit-interval-s", "0.2", "--revision-interval-s", "0.5", *extra]  # fmt: skip
+            "--commit-interval-s", "0.2", "--revision-interval-s", "0.5", *extra]
     return ServiceProcess(args, tmp_path / "ingest.log").start()
 
 
 def settings(bootstrap: str, prefix: str) -> ServiceSettings:
     return ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
-                           topic_partitions=2)  # fmt: skip
+                           topic_partitions=2)
 
 
 class TopicReader:
@@ -129,7 +129,7 @@ def test_events_flow_and_malformed_records_reach_the_dlq(
     svc = ingest(kafka_bootstrap, prefix, tmp_path, "--min-traces", "6", "--min-pixels", "2",
                  "--ready-deadline-s", "3", "--unknown-event-grace-s", "1",
                  "--max-samples-per-record", "20000",
-                 "--max-records-per-event", str(len(events[0].records) + 2))  # fmt: skip
+                 "--max-records-per-event", str(len(events[0].records) + 2))
     services.append(svc)
     svc.wait_ready()
     raw_topic = f"{prefix}.waveforms.raw"
@@ -148,7 +148,7 @@ def test_events_flow_and_malformed_records_reach_the_dlq(
         "unknown_event": good.model_copy(update={"event_id": "nobody-knows"}).model_dump_json().encode(),
         # one record over the limit: after the event's own records, the nan and oversize ones
         "too_many_records": good.model_copy(update={"seed_id": "SY.MORE.00.BHZ"}).model_dump_json().encode(),
-    }  # fmt: skip
+    }
     key = events[0].origin.event_id
     produce(kafka_bootstrap, raw_topic, [(key, value) for value in bad.values()])
     produce(kafka_bootstrap, raw_topic, [(key, good.model_dump_json().encode())])  # duplicate

@@ -54,7 +54,7 @@ def test_sasl_scram_over_tls(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
             "--kafka-sasl-username", "symae",
             "--kafka-ssl-cafile", str(ca),
         ],
-    )  # fmt: skip
+    )
     config = settings.client_config()
     assert config["bootstrap_servers"] == ["a:9093", "b:9093"]
     assert config["security_protocol"] == "SASL_SSL"
@@ -74,7 +74,7 @@ def test_plaintext_sends_no_credentials() -> None:
 def test_sasl_without_credentials_names_what_is_missing() -> None:
     with pytest.raises(SettingsError, match="SYMAE_KAFKA_SASL_USERNAME.*SYMAE_KAFKA_SASL_PASSWORD"):
         parse(ServiceSettings, ["--kafka-security-protocol", "SASL_PLAINTEXT",
-                                "--kafka-sasl-mechanism", "PLAIN"])  # fmt: skip
+                                "--kafka-sasl-mechanism", "PLAIN"])
 
 
 def test_missing_certificate_file_is_quoted(tmp_path) -> None:
@@ -94,6 +94,6 @@ def test_unknown_security_protocol_is_refused() -> None:
 def test_consumer_timing_defaults_suit_the_embedded_broker() -> None:
     settings = ServiceSettings()
     assert (settings.kafka_session_timeout_ms, settings.kafka_heartbeat_interval_ms,
-            settings.kafka_max_poll_interval_ms) == (6000, 1000, 5000)  # fmt: skip
+            settings.kafka_max_poll_interval_ms) == (6000, 1000, 5000)
     with pytest.raises(Exception, match="heartbeat"):
         ServiceSettings(kafka_session_timeout_ms=1000, kafka_heartbeat_interval_ms=1000)

@@ -58,7 +58,7 @@ def test_raw_record_round_trip_through_obspy() -> None:
     data = np.arange(200, dtype=np.int32) - 100
     trace = Trace(data=data, header={"network": "II", "station": "BFO", "location": "00",
                                      "channel": "BHZ", "sampling_rate": 20.0,
-                                     "starttime": UTCDateTime("2018-01-23T09:26:40.025")})  # fmt: skip
+                                     "starttime": UTCDateTime("2018-01-23T09:26:40.025")})
     record = RawRecord.from_trace("ev1", trace, stationxml=b"<FDSNStationXML/>", compress=True)
     back = RawRecord.model_validate_json(record.model_dump_json())
     tr = back.to_trace()
@@ -71,7 +71,7 @@ def test_raw_record_round_trip_through_obspy() -> None:
 
 def test_raw_record_rejects_bad_seed_id_and_version() -> None:
     trace = Trace(data=np.zeros(3, np.float32), header={"network": "XX", "station": "A1",
-                                                        "channel": "BHZ"})  # fmt: skip
+                                                        "channel": "BHZ"})
     base = RawRecord.from_trace("ev1", trace)
     payload = json.loads(base.model_dump_json())
     with pytest.raises(ValidationError, match="seed_id"):
@@ -90,7 +90,7 @@ def _event() -> EventData:
                       fields={"snr": rng.uniform(2, 9, n).astype(np.float32),
                               "polarity": np.ones(n, np.int8)})
         for p, n in ((12, 2), (40, 3))
-    }  # fmt: skip
+    }
     return EventData(origin=origin, groups=groups, provenance={"source": "test"})
 
 
@@ -115,7 +115,7 @@ def test_bundle_round_trip_keeps_traces_fields_and_truth() -> None:
 
 def test_bundle_with_inconsistent_counts_is_refused() -> None:
     payload = json.loads(BundleMessage.from_event(_event(), OriginMessage.from_origin(_event().origin),
-                                                  DataContract(), 1.0, 2.0).model_dump_json())  # fmt: skip
+                                                  DataContract(), 1.0, 2.0).model_dump_json())
     payload["n_traces"] = 6
     with pytest.raises(ValidationError, match="n_traces 6 but pixels hold 5"):
         BundleMessage.model_validate(payload)
@@ -123,7 +123,7 @@ def test_bundle_with_inconsistent_counts_is_refused() -> None:
 
 def test_dead_letter_keeps_position_and_truncates_payload() -> None:
     letter = DeadLetter.build("ingest", "nan", "2 non-finite", "symae.waveforms.raw", 1, 42,
-                              "ev1", b"x" * 100, max_payload=10)  # fmt: skip
+                              "ev1", b"x" * 100, max_payload=10)
     assert letter.where == "symae.waveforms.raw[1]@42"
     assert letter.payload_bytes() == b"x" * 10
     assert letter.payload_size == 100 and letter.payload_truncated

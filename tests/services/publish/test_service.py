@@ -13,9 +13,8 @@ import pytest
 from services.devtools.broker import free_port
 from services.publish.stf_message import StfMessage
 from symae.extract.result import json_schema
-
-from .conftest import ServiceProcess, metric, produce, read_topic, unique_prefix
-from .test_publish_products import make_result
+from tests.services.conftest import ServiceProcess, metric, produce, read_topic, unique_prefix
+from tests.services.publish.test_products import make_result
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -35,7 +34,7 @@ def test_publish_keeps_latest_revision_serves_it_and_emits_stf(
             ["serve", "publish", "--bootstrap-servers", kafka_bootstrap,
              "--http-port", str(http_port), "--products-dir", str(products)],
             tmp_path / f"publish-{n}.log", env={"SYMAE_TOPIC_PREFIX": prefix},
-        ).start()  # fmt: skip
+        ).start()
 
     svc = publisher(0)
     services.append(svc)
@@ -49,12 +48,12 @@ def test_publish_keeps_latest_revision_serves_it_and_emits_stf(
     ]
     results = [make_result(e, revision=r, version=v, centre=c) for e, r, v, c in arrivals]
     produce(kafka_bootstrap, f"{prefix}.results",
-            [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results])  # fmt: skip
+            [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results])
 
     # new a5, new b7, newer a9, duplicate a9: four STF messages; the stale one sends none
     stf = read_topic(kafka_bootstrap, f"{prefix}.stf", until=4, timeout=60)
     assert [(r.key.decode(), StfMessage.model_validate_json(r.value).revision) for r in stf] \
-        == [("ev-a", 5), ("ev-b", 7), ("ev-a", 9), ("ev-a", 9)]  # fmt: skip
+        == [("ev-a", 5), ("ev-b", 7), ("ev-a", 9), ("ev-a", 9)]
     assert stf[2].value == stf[3].value
 
     base = f"http://127.0.0.1:{http_port}"

@@ -45,7 +45,7 @@ def test_command_runs_until_sigterm() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "symae.cli", "broker", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-    )  # fmt: skip
+    )
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline().decode() for _ in range(2)]  # a log line, then ready

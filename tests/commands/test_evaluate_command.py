@@ -6,13 +6,18 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from symae.data.reference import REPO_ROOT
 
+# runs symae evaluate on a SCARDEC event
+pytestmark = pytest.mark.slow
 
-def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_model_dir, tmp_path) -> None:
+
+def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_model, tmp_path) -> None:
     out = tmp_path / "bench"
     run = subprocess.run(
-        [sys.executable, "-m", "symae.cli", "evaluate", "--model", str(tiny_model_dir), "--out", str(out),
+        [sys.executable, "-m", "symae.cli", "evaluate", "--model", str(tiny_model), "--out", str(out),
          "--scardec", str(scardec_root), "--limit", "1", "--stations", "30", "--directivity", "both",
          "--steps", "5", "--lr", "0.2", "--alpha", "0.3"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,

@@ -20,6 +20,9 @@ from symae.model import SymVAE
 from symae.model.latent import latent_step
 from symae.model.weights import save_model_dir
 
+# exports models with the torch dynamo exporter
+pytestmark = pytest.mark.slow
+
 NT, P, Q = 192, 6, 5
 TOL = 1e-4
 
@@ -102,7 +105,7 @@ def test_latent_step_parity(exported, onnx_model, n: int) -> None:
     out, objective, kl, l1 = onnx_model.latent_step(codes, ref_mu, ref_logvar, j1, j2, alpha, lr)
     scalars = [torch.tensor(v) for v in (j1, j2, alpha, lr)]
     want = latent_step(model, torch.from_numpy(codes), torch.from_numpy(ref_mu),
-                       torch.from_numpy(ref_logvar), *scalars)  # fmt: skip
+                       torch.from_numpy(ref_logvar), *scalars)
     assert _close(out, want[0]) <= TOL
     assert float(torch.sum(torch.abs(want[0].detach() - torch.from_numpy(codes)))) > 1e-4  # it moved
     # the scalar terms are sums over N * nt values: compare relative to their size
@@ -122,7 +125,7 @@ def test_dynamic_sizes_survive_model_dimensions_of_the_same_size(tmp_path: Path)
     for n in (1, 3, 10):
         codes = rng.standard_normal((n, 3)).astype(np.float32)
         out, *_ = m.latent_step(codes, np.zeros(2, np.float32), np.zeros(2, np.float32),
-                                1.0, 1.0, 0.1, 0.1)  # fmt: skip
+                                1.0, 1.0, 0.1, 0.1)
         assert out.shape == (n, 3)
         assert m.coherent(_traces(n, 2, seed=n))[0].shape == (n, 2)
 
@@ -163,7 +166,7 @@ def test_runtime_never_imports_torch(exported) -> None:
     result = subprocess.run(
         [sys.executable, "-c", TORCH_FREE, str(exported[1])],
         capture_output=True, text=True, check=True, timeout=120,
-    )  # fmt: skip
+    )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["torch"] is False
     assert report["provider"] == "CPUExecutionProvider"

@@ -33,7 +33,7 @@ def _save(model_dir: Path, name: str = "tiny", created: datetime | None = None, 
     info = save_model_dir(
         model, model_dir, name, TrainConfig(), DataContract(),
         data={"files": ["x.h5"]}, history=history, created=created,
-    )  # fmt: skip
+    )
     return model, info
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from symae.data.reference import REPO_ROOT
-
-from .conftest import PYTHON
+from tests.services.conftest import PYTHON
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -20,7 +19,7 @@ def test_demo_prints_a_row_per_event_and_leaves_products(tmp_path: Path) -> None
     done = subprocess.run(
         [PYTHON, "-m", "services.devtools.demo", "--events", "2", "--stations", "20", "--out", str(out)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| scardec_")]
     assert len(rows) == 2, done.stdout

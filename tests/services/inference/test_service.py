@@ -10,8 +10,7 @@ import pytest
 
 from services.inference.processor import result_key
 from symae.extract.result import ExtractionResult
-
-from .conftest import (
+from tests.services.conftest import (
     ServiceProcess,
     metric,
     produce,
@@ -32,7 +31,7 @@ def start_inference(
          "--ort-provider", "cpu", *extra],
         tmp_path / f"inference-{time.monotonic_ns()}.log",
         env={"SYMAE_TOPIC_PREFIX": prefix, "SYMAE_TOPIC_PARTITIONS": "2"},
-    ).start()  # fmt: skip
+    ).start()
 
 
 def test_n_bundles_in_n_results_out_with_deterministic_keys(
@@ -43,7 +42,7 @@ def test_n_bundles_in_n_results_out_with_deterministic_keys(
     services.append(svc)
     bundles = [random_bundle(f"ev{i}", seed=i, per_pixel=3 + i) for i in range(4)]
     produce(kafka_bootstrap, f"{prefix}.bundles",
-            [(b.event_id, b.model_dump_json().encode()) for b in bundles])  # fmt: skip
+            [(b.event_id, b.model_dump_json().encode()) for b in bundles])
     svc.wait_ready()
     records = read_topic(kafka_bootstrap, f"{prefix}.results", until=len(bundles), timeout=90)
 
@@ -67,7 +66,7 @@ def test_n_bundles_in_n_results_out_with_deterministic_keys(
     assert metric(text, "symae_records_out_total", topic=f"{prefix}.results") == len(bundles)
     assert metric(text, "symae_records_in_total", topic=f"{prefix}.bundles") == len(bundles)
     assert metric(text, "symae_model_info", name="tiny", version=model["version"],
-                  provider="CPUExecutionProvider") == 1  # fmt: skip
+                  provider="CPUExecutionProvider") == 1
     assert metric(text, "symae_gpu_expected", service="inference") == 0
     assert metric(text, "symae_batch_events_count", service="inference") >= 1
     assert svc.stop() == 0

@@ -15,9 +15,8 @@ from services.schemas import BinaryArray, DeadLetter
 from symae.contract import DataContract
 from symae.data.dataset import EventData
 from symae.extract.result import ExtractionResult, ModelInfo
-
-from .conftest import random_bundle
-from .test_publish_products import make_result
+from tests.services.conftest import random_bundle
+from tests.services.publish.test_products import make_result
 
 
 class CountingModel:
@@ -46,7 +45,7 @@ def processor_with(model: CountingModel, max_batch: int) -> InferenceProcessor:
     proc = InferenceProcessor(
         resolve=lambda: ModelRef("m", "7", "/m/7", "x"), load=lambda ref: model,
         max_batch_events=max_batch,
-    )  # fmt: skip
+    )
     proc.start(ServiceApp("inference", ServiceSettings(metrics_port=0), proc))
     return proc
 
@@ -69,7 +68,7 @@ def test_only_newest_revision_extracted_and_held_offsets_retained() -> None:
     assert model.batches == [["ev1"], ["ev2"]]
     assert [o.key for o in outputs] == [
         result_key("ev1", newer.revision, "m", "7"), result_key("ev2", other.revision, "m", "7"),
-    ]  # fmt: skip
+    ]
     assert outputs[0].value.provenance["stream"]["last_record_time"] == newer.last_record_time
     assert proc.retained() == {}
 
