@@ -6,7 +6,8 @@
   const tbody = document.getElementById("rows");
   const world = document.getElementById("world");
   const live = document.getElementById("live");
-  let quakes = null;
+  let quakes = null, renderToken = 0;
+  const FIRST_ROWS = 60;
 
   const value = {
     time: (e) => e.origin.time || "",
@@ -54,18 +55,30 @@
 
   function render() {
     const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.id : null;
-    const list = visible();
-    tbody.innerHTML = list.length ? list.map(row).join("")
+    const list = visible(), token = ++renderToken;
+    // the rows in sight first; the rest in the next task, so the page shows at once
+    tbody.innerHTML = list.length ? list.slice(0, FIRST_ROWS).map(row).join("")
       : `<tr><td colspan="10">${state.events.size ? "no event matches the filter" : "no events published yet"}</td></tr>`;
+    const rest = () => {
+      if (token !== renderToken) return;
+      tbody.insertAdjacentHTML("beforeend", list.slice(FIRST_ROWS).map(row).join(""));
+      tbody.dataset.rows = String(list.length);
+      performance.mark("events-complete");
+      if (focused) refocus(focused);
+    };
+    delete tbody.dataset.rows;
+    if (list.length > FIRST_ROWS) setTimeout(rest, 0); else tbody.dataset.rows = String(list.length);
     document.getElementById("count").textContent = `${list.length} of ${state.events.size} events`;
     document.querySelectorAll("#events th").forEach((th) => {
       th.setAttribute("aria-sort", th.dataset.key === state.key ? (state.dir > 0 ? "ascending" : "descending") : "none");
     });
     drawQuakes(list);
-    if (focused) {
-      const again = tbody.querySelector(`tr[data-id="${CSS.escape(focused)}"]`);
-      if (again) again.focus();
-    }
+    if (focused) refocus(focused);
+  }
+
+  function refocus(id) {
+    const again = tbody.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
+    if (again) again.focus();
   }
 
   const project = (lon, lat) => [(lon + 180) * 2, (90 - lat) * 2];
@@ -82,16 +95,15 @@
 
   function drawQuakes(list) {
     if (!quakes) return;
-    S.clear(quakes);
-    // largest first so that small events stay clickable on top
-    list.slice().sort((a, b) => (b.origin.magnitude || 0) - (a.origin.magnitude || 0)).forEach((e) => {
-      if (e.origin.latitude == null || e.origin.longitude == null) return;
+    // one string, parsed once; largest first so that small events stay clickable on top
+    quakes.innerHTML = list.slice().sort((a, b) => (b.origin.magnitude || 0) - (a.origin.magnitude || 0)).map((e) => {
+      if (e.origin.latitude == null || e.origin.longitude == null) return "";
       const [x, y] = project(e.origin.longitude, e.origin.latitude);
-      const a = S.el("a", { href: e.page, "data-id": e.event_id }, quakes);
       const r = Math.max(2, ((e.origin.magnitude || 6) - 5) * 2.2);
-      const c = S.el("circle", { cx: x.toFixed(1), cy: y.toFixed(1), r: r.toFixed(1), class: "quake" + (state.fresh.has(e.event_id) ? " fresh" : "") }, a);
-      S.el("title", {}, c).textContent = `${e.event_id} Mw ${S.fmt(e.origin.magnitude, 1)} ${e.region || ""} (revision ${e.revision})`;
-    });
+      const cls = "quake" + (state.fresh.has(e.event_id) ? " fresh" : "");
+      const title = `${e.event_id} Mw ${S.fmt(e.origin.magnitude, 1)} ${e.region || ""} (revision ${e.revision})`;
+      return `<a href="${S.esc(e.page)}" data-id="${S.esc(e.event_id)}"><circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="${r.toFixed(1)}" class="${cls}"><title>${S.esc(title)}</title></circle></a>`;
+    }).join("");
   }
 
   function highlight(id, on) {
@@ -130,6 +142,7 @@
 
   async function load() {
     const data = await S.getJSON("/api/v1/events");
+    performance.mark("events-data");
     state.events = new Map(data.events.map((e) => [e.event_id, e]));
     state.seq = data.seq;
     render();
@@ -138,7 +151,9 @@
 
   async function main() {
     const [seq, lines] = await Promise.all([load(), S.coastline().catch(() => null)]);
+    performance.mark("events-table");
     drawBasemap(lines);
+    performance.mark("events-basemap");
     drawQuakes(visible());
     performance.mark("events-rendered");
     document.body.dataset.ready = "1";
