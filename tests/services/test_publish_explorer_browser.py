@@ -233,3 +233,45 @@ def test_events_page_with_1000_events_loads_within_a_second(
     finally:
         watched.page.close()
         server.stop()
+
+
+def test_event_page_shows_schema_2_fields(tmp_path: Path, watched: Watched) -> None:
+    """The fields RESULT.json schema 2 adds (preferred method, alternatives, apparent STFs,
+    trace misfits and rejections, inversion) are shown when a result has them; the file
+    is edited on disk because the pydantic model here is still schema 1."""
+    import json
+
+    from .test_publish_products import publish
+
+    store = LatestStore(tmp_path)
+    publish(store, explorer_result("ev-v2", seed=4))
+    path = store.folder("ev-v2") / "result.json"
+    doc = json.loads(path.read_text())
+    envelope = dict(doc["stf"])
+    doc["schema_version"] = 2
+    doc["stf"] = {**doc["baselines"]["stack"], "method": "inversion"}
+    doc["alternatives"] = {"inversion": doc["stf"], "envelope": envelope}
+    doc["pixels"][0]["apparent_stf"] = doc["baselines"]["mean_envelope"]
+    doc["traces"][0].update(misfit=0.42, used=False, reason="low snr")
+    doc["traces"][1].update(misfit=0.1, used=True)
+    doc["inversion"] = {"depth_km": 21.0, "depth_source": "inversion",
+                        "mechanism": {"strike": 200, "dip": 15, "rake": 90},
+                        "mechanism_source": "gcmt", "duration_s": 31.0, "centroid_s": 16.0}  # fmt: skip
+    path.write_text(json.dumps(doc))
+    server = ProductServer(store, port=0, host="127.0.0.1").start()
+    try:
+        page = watched.page
+        page.goto(f"http://127.0.0.1:{server.port}/event/ev-v2")
+        page.wait_for_selector("body[data-ready='1']")
+        labels = page.locator("#methods button").all_inner_texts()
+        assert labels[:2] == ["inversion (preferred)", "envelope"], labels
+        assert "raw mean envelope" in labels
+        page.locator("#methods button", has_text="envelope").first.click()
+        assert page.get_attribute("#stf-plot", "data-method") == "alt:envelope"
+        first = page.locator("#stations tbody tr").first.inner_text()
+        assert "rejected: low snr" in first and "0.420" in first
+        assert "gcmt" in page.inner_text("#inversion") and "21 km" in page.inner_text("#inversion")
+        watched.shot("event-schema-2")
+    finally:
+        watched.page.close()
+        server.stop()
