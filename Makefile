@@ -17,14 +17,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[train,dev,broker]'
 	touch $(STAMP)
 
+# `make demo KEEP=1` leaves the stack and the explorer (printed URL) up until Ctrl-C.
 demo: $(STAMP)
-	$(PY) -m services.devtools.demo
+	$(PY) -m services.devtools.demo $(if $(KEEP),--keep)
 
 # System validators the deploy/ tests call (promtool, docker-compose config), installed
 # from Debian packages only when missing (apt-get update only then). kubectl comes with
 # the machine: Debian's kubernetes-client (1.20) predates the kustomize features deploy/k8s
 # uses (components), so a missing kubectl is reported, not replaced by it.
 TOOLS := promtool:prometheus docker-compose:docker-compose
+# Debian's chromium for the explorer's browser tests (Playwright drives it; no browser download)
+TOOLS += chromium:chromium
 
 tools:
 	@command -v kubectl >/dev/null 2>&1 || { echo "kubectl >= 1.27 is needed (kubectl kustomize)"; exit 1; }

@@ -114,15 +114,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"products: {stack.products_dir}/events/<event>/ "
                   "(result.json, stf_scardec.txt, event.xml, stf.png)")
             print(f"logs:     {stack.logs_dir}")
+            print(f"explorer: {stack.http_url}/ (API: {stack.http_url}/api/v1/events)", flush=True)
             if args.keep:
-                print(f"serving:  {stack.http_url}/ and {stack.http_url}/events (Ctrl-C stops)")
+                print("keeping the stack and the explorer up (Ctrl-C stops)", flush=True)
                 try:
                     while True:
                         time.sleep(1)
                 except KeyboardInterrupt:
                     pass
             else:
-                print(f"(served on {stack.http_url}/ while running; --keep keeps it up)")
+                print("(it stops with the demo; --keep, or make demo KEEP=1, keeps it up)")
     except StackError as exc:
         log.error("demo failed: %s", exc)
         return 1

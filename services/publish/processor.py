@@ -70,7 +70,7 @@ class PublishProcessor(Processor):
             except ValueError as exc:
                 raise PoisonMessage(DeadLetterReason.UNPUBLISHABLE, str(exc)) from exc
             write_products(product, result_bytes(result), self.store.folder(result.event_id))
-            self.store.record(result)
+            self.store.record(result, arrival)
         url = f"/events/{quote(self.store.folder(current.event_id).name)}"
         out = Outgoing(STF, key=current.event_id, value=StfMessage.from_result(current, url))
         now = time.time()

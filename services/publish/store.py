@@ -11,10 +11,12 @@ publisher serves what it served before.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -23,11 +25,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from services.publish.products import PRODUCT_FILES
+from services.publish.summary import stf_sketch, summary_fields
 from symae.extract.result import ExtractionResult
 
 log = logging.getLogger(__name__)
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+HISTORY_FILE = "revisions.jsonl"  # one line per published arrival, oldest first
+CHANGES_KEPT = 4096  # recent changes a live client can catch up on
 
 
 class Arrival(StrEnum):
@@ -74,6 +79,15 @@ class EventEntry:
     n_pixels: int
     updated: str  # ISO 8601 UTC of the last write of the products
     folder: str
+    # explorer summary (services.publish.summary); defaults keep older callers working
+    region: str = ""
+    method: str = ""
+    duration_s: float | None = None
+    centroid_s: float | None = None
+    timing_source: str = "stf"
+    flags: tuple[str, ...] = field(default_factory=tuple)
+    n_pixels_passed: int = 0
+    seq: int = field(default=0, compare=False)  # the store's change counter at recording
 
     def to_json(self) -> dict[str, Any]:
         """The ``GET /events`` entry, with the product file URLs."""
@@ -95,9 +109,27 @@ class EventEntry:
             "products": {kind: f"{base}/{name}" for kind, name in PRODUCT_FILES.items()},
         }
 
+    def to_api(self) -> dict[str, Any]:
+        """The ``GET /api/v1/events`` entry: the ``/events`` entry plus the summary."""
+        out = self.to_json()
+        out.update(
+            region=self.region,
+            method=self.method,
+            duration_s=self.duration_s,
+            centroid_s=self.centroid_s,
+            timing_source=self.timing_source,
+            flags=list(self.flags),
+            n_pixels_passed=self.n_pixels_passed,
+            seq=self.seq,
+            page=f"/event/{self.folder}",
+            api=f"/api/v1/events/{self.folder}",
+        )
+        return out
 
-def _entry(result: ExtractionResult, updated: str) -> EventEntry:
+
+def _entry(result: ExtractionResult, updated: str, seq: int = 0) -> EventEntry:
     o = result.origin
+    summary = summary_fields(result)
     return EventEntry(
         event_id=result.event_id,
         revision=result.revision,
@@ -112,7 +144,33 @@ def _entry(result: ExtractionResult, updated: str) -> EventEntry:
         n_pixels=result.quality.n_pixels,
         updated=updated,
         folder=folder_name(result.event_id),
+        region=summary["region"],
+        method=summary["method"],
+        duration_s=summary["duration_s"],
+        centroid_s=summary["centroid_s"],
+        timing_source=summary["timing_source"],
+        flags=tuple(summary["flags"]),
+        n_pixels_passed=summary["n_pixels_passed"],
+        seq=seq,
     )
+
+
+def _revision(entry: EventEntry, result: ExtractionResult, arrival: str) -> dict[str, Any]:
+    """One line of an event's revision history."""
+    return {
+        "revision": entry.revision,
+        "arrival": arrival,
+        "updated": entry.updated,
+        "model": {"name": entry.model_name, "version": entry.model_version},
+        "n_traces": entry.n_traces,
+        "n_pixels": entry.n_pixels,
+        "n_pixels_passed": entry.n_pixels_passed,
+        "method": entry.method,
+        "duration_s": entry.duration_s,
+        "centroid_s": entry.centroid_s,
+        "flags": list(entry.flags),
+        "stf": stf_sketch(result.stf),
+    }
 
 
 def result_bytes(result: ExtractionResult) -> bytes:
@@ -131,7 +189,11 @@ class LatestStore:
         self.events_dir = self.root / "events"
         self.events_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._entries: dict[str, EventEntry] = {}
+        self._history: dict[str, list[dict[str, Any]]] = {}
+        self._seq = 0
+        self._changes: deque[tuple[int, str]] = deque(maxlen=CHANGES_KEPT)
         self._load()
 
     def _load(self) -> None:
@@ -142,9 +204,27 @@ class LatestStore:
                 log.warning("ignoring unreadable published result %s: %s", path, exc)
                 continue
             updated = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat()
-            self._entries[result.event_id] = _entry(result, updated)
+            entry = _entry(result, updated)
+            self._entries[result.event_id] = entry
+            self._history[result.event_id] = self._read_history(path.parent) or [
+                _revision(entry, result, "loaded")
+            ]
         if self._entries:
             log.info("loaded %d published events from %s", len(self._entries), self.root)
+
+    @staticmethod
+    def _read_history(folder: Path) -> list[dict[str, Any]]:
+        try:
+            lines = (folder / HISTORY_FILE).read_text().splitlines()
+        except OSError:
+            return []
+        history = []
+        for line in lines:
+            try:
+                history.append(json.loads(line))
+            except ValueError:  # a line cut short by a crash
+                continue
+        return history
 
     def folder(self, event_id: str) -> Path:
         """Where the products of ``event_id`` live."""
@@ -167,12 +247,56 @@ class LatestStore:
             same = False
         return Arrival.DUPLICATE if same else Arrival.RECOMPUTED
 
-    def record(self, result: ExtractionResult) -> EventEntry:
-        """Make ``result`` the event's current entry (after its products are written)."""
-        entry = _entry(result, datetime.now(UTC).isoformat())
+    def record(self, result: ExtractionResult, arrival: Arrival | None = None) -> EventEntry:
+        """Make ``result`` the event's current entry (after its products are written).
+
+        Also appends the revision to the event's history (``revisions.jsonl`` beside the
+        products) and wakes the live-update streams (``wait_changes``).
+        """
         with self._lock:
+            seq = self._seq + 1
+            entry = _entry(result, datetime.now(UTC).isoformat(), seq)
+            line = _revision(entry, result, (arrival or Arrival.NEW).value)
+            folder = self.folder(result.event_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / HISTORY_FILE, "a") as fh:
+                fh.write(json.dumps(line) + "\n")
+            self._seq = seq
             self._entries[result.event_id] = entry
+            self._history.setdefault(result.event_id, []).append(line)
+            self._changes.append((seq, result.event_id))
+            self._changed.notify_all()
         return entry
+
+    @property
+    def seq(self) -> int:
+        """Grows by one with every recorded result (0 for a store loaded from disk)."""
+        with self._lock:
+            return self._seq
+
+    def history(self, event_id: str) -> list[dict[str, Any]]:
+        """The event's published revisions, oldest first."""
+        with self._lock:
+            return list(self._history.get(event_id, []))
+
+    def wait_changes(self, after: int, timeout: float) -> tuple[int, list[EventEntry] | None]:
+        """Entries recorded after change ``after``, waiting up to ``timeout`` s for one.
+
+        Returns the current change counter and the changed entries (each event once,
+        at its latest state), or ``None`` when ``after`` is too old to catch up on
+        (the client should reload the whole list).
+        """
+        with self._changed:
+            if after > self._seq:  # a counter from before a restart
+                return self._seq, None
+            self._changed.wait_for(lambda: self._seq > after, timeout=timeout)
+            seq = self._seq
+            if seq <= after:
+                return seq, []
+            if after < seq - len(self._changes):
+                return seq, None
+            ids = dict.fromkeys(eid for s, eid in self._changes if s > after)
+            return seq, [self._entries[eid] for eid in ids]
 
     def get(self, event_id: str) -> EventEntry | None:
         with self._lock:

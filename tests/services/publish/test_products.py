@@ -76,7 +76,7 @@ def publish(store: LatestStore, result: ExtractionResult) -> Arrival:
     if arrival.publishes:
         write_products(product_from_result(result), result_bytes(result),
                        store.folder(result.event_id))
-        store.record(result)
+        store.record(result, arrival)
     return arrival
 
 
