@@ -289,8 +289,8 @@ def publish(model_dir: Path, registry: Path) -> Path:
 
 
 def retrain(req: RetrainRequest) -> RetrainOutcome:
-    from symae.train.trainer import Trainer
     from symae.model.weights import load_weights
+    from symae.train.trainer import Trainer
 
     base = read_model_dir(resolve(req.base_model, req.registry))
     contract = base.contract
@@ -337,7 +337,7 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
     from symae.export.onnx import export_model_dir
 
     export_model_dir(candidate_dir)
-    candidate = read_model_dir(candidate_dir)
+    read_model_dir(candidate_dir)  # the exported graphs are listed and verified
 
     gate = gate_events(req.gate_events, contract)
     validation = [events[e] for e in val_ids]

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from services.archive.store import ArchiveError, ArchiveStore, archived_events, list_shards, local_root
+from services.archive.store import (
+    ArchiveError,
+    ArchiveStore,
+    archived_events,
+    list_shards,
+    local_root,
+)
 from symae.data.dataset import Dataset
 
 from .conftest import random_bundle
