@@ -325,25 +325,35 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
         shutil.rmtree(candidate_dir)
     log.info("fine-tuning %s:%s on %d archived + %d synthetic events (%s schedule)",
              base.name, base.version, len(train_ids), req.synthetic_events, req.schedule)
-    trainer = Trainer(base.model_config, train_config, [archive_train, synth], candidate_dir,
-                      name=base.name, device=req.device, progress=req.progress)  # fmt: skip
+    failure = None
     try:
-        load_weights(trainer.model, base.weights)
-        trainer.model.to(trainer.runtime.device)
-        result = trainer.run()
-    finally:
-        trainer.close()
-    assert result.info is not None
-    from symae.export.onnx import export_model_dir
+        trainer = Trainer(base.model_config, train_config, [archive_train, synth], candidate_dir,
+                          name=base.name, device=req.device, progress=req.progress)  # fmt: skip
+        try:
+            load_weights(trainer.model, base.weights)
+            trainer.model.to(trainer.runtime.device)
+            result = trainer.run()
+        finally:
+            trainer.close()
+        assert result.info is not None
+        from symae.export.onnx import export_model_dir
 
-    export_model_dir(candidate_dir)
-    read_model_dir(candidate_dir)  # the exported graphs are listed and verified
+        export_model_dir(candidate_dir)
+        read_model_dir(candidate_dir)  # the exported graphs are listed and verified
+    except Exception as exc:  # noqa: BLE001 - a candidate that cannot be built is refused
+        failure = f"candidate could not be trained or exported: {' '.join(str(exc).split())[:300]}"
+        log.warning("%s", failure)
 
     gate = gate_events(req.gate_events, contract)
     validation = [events[e] for e in val_ids]
     base_scores = score_model(_with_onnx(base, workdir), gate, validation)
-    cand_scores = score_model(candidate_dir, gate, validation)
-    decision = decide(base_scores, cand_scores, req.skill_tolerance, req.recon_tolerance)
+    if failure is None:
+        cand_scores = score_model(candidate_dir, gate, validation)
+        decision = decide(base_scores, cand_scores, req.skill_tolerance, req.recon_tolerance)
+    else:
+        nan = float("nan")
+        cand_scores = Scores(nan, nan, nan, nan)
+        decision = Decision(False, [failure])
     created = datetime.now(UTC)
     version = f"{created:%Y%m%dT%H%M%S}-{base.model_config.summary}-ft"
     section = {
@@ -371,6 +381,10 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
         "schedule": req.schedule,
         "lr_scale": req.lr_scale,
     }
+    if failure is not None:  # no complete model directory: the record goes beside it
+        candidate_dir.mkdir(parents=True, exist_ok=True)
+        (candidate_dir / "gate.json").write_text(json.dumps(section, indent=2) + "\n")
+        return RetrainOutcome(False, candidate_dir, section)
     meta = json.loads((candidate_dir / MODEL_JSON).read_text())
     meta.update(version=version, created=section["decided_at"], gate=section,
                 base_model={"name": base.name, "version": base.version})  # fmt: skip
