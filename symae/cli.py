@@ -39,6 +39,9 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("serve", "ingest"): "services.commands.serve_ingest",
     ("serve", "inference"): "services.commands.serve_inference",
     ("serve", "publish"): "services.commands.serve_publish",
+    ("serve", "archive"): "services.commands.serve_archive",
+    ("retrain",): "symae.commands.retrain",
+    ("feed", "fdsn"): "services.commands.feed_fdsn",
     ("broker",): "services.commands.broker",
     ("replay",): "services.commands.replay",
 }
@@ -47,6 +50,7 @@ GROUP_HELP = {
     "data": "synthesise, build and inspect HDF5 data sets",
     "bench": "benchmarks; figures go to docs/benchmarks.md",
     "serve": "run a streaming service",
+    "feed": "publish real records (FDSN web services) to Kafka",
 }
 
 

@@ -1,8 +1,12 @@
 #!/bin/sh
 # symae-train: entry point of the trainer image.
 #
-#   symae-train ARGS...     ARGS are those of `symae train` except --out
+#   symae-train ARGS...           ARGS are those of `symae train` except --out
+#   symae-train retrain ARGS...   `symae retrain ARGS --registry $SYMAE_MODEL_REGISTRY
+#                                 --workdir $SYMAE_TRAIN_WORKDIR`: fine-tune on the archive,
+#                                 publish only what the gate accepts (exit 3: refused)
 #
+# Without `retrain`:
 # 1. trains on one GPU (`symae train`) or, when several are visible, on all of them with
 #    `torchrun --standalone --nproc-per-node N -m symae.cli train` (data parallel);
 # 2. exports the ONNX graphs (`symae export`);
@@ -23,6 +27,13 @@ nproc="${SYMAE_TRAIN_NPROC:-$(python -c 'import torch; print(max(1, torch.cuda.d
 case "$nproc" in
   ''|*[!0-9]*|0) echo "symae-train: SYMAE_TRAIN_NPROC must be a positive integer, got '$nproc'" >&2; exit 2 ;;
 esac
+
+if [ "${1:-}" = "retrain" ]; then
+  shift
+  mkdir -p "$workdir" "$registry"
+  echo "symae-train: symae retrain (gated), registry $registry"
+  exec symae retrain "$@" --registry "$registry" --workdir "$workdir"
+fi
 
 model_dir="$workdir/model"
 case " $* " in

@@ -1,0 +1,1 @@
+"""The archiver: final bundles of every event into day-sharded HDF5 data sets."""

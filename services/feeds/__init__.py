@@ -1,0 +1,1 @@
+"""Real data sources into Kafka: FDSN web services (docs/feeds.md)."""
