@@ -388,6 +388,7 @@ class DeadLetterReason(StrEnum):
     WRONG_COMPONENT = "wrong_component"
     NO_ARRIVAL = "no_arrival"
     UNREADABLE = "unreadable"
+    DUPLICATE_CHANNEL = "duplicate_channel"
     # inference
     BAD_BUNDLE = "bad_bundle"  # traces that do not fit the contract the bundle carries
     CONTRACT_MISMATCH = "contract_mismatch"  # bundle made for another data contract than the model's

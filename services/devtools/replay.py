@@ -221,7 +221,7 @@ def directory_events(folder: Path) -> Iterator[ReplayEvent]:
     catalog = read_events(str(folder / "events.xml"), format="QUAKEML")
     origins = {}
     for event in catalog:
-        origin = origin_from_quakeml(event, fallback_id="")
+        origin = origin_from_quakeml(event)
         origins[origin.event_id] = origin
     for path in sorted((folder / "waveforms").iterdir()):
         if path.suffix.lower() not in WAVEFORM_SUFFIXES:

@@ -107,8 +107,10 @@ def test_figures_are_publication_sized(synth_run: Path, capsys) -> None:
 
 def test_bad_arguments_fail_clearly_without_a_file(tmp_path: Path, capsys) -> None:
     out = tmp_path / "never.h5"
-    assert main(["data", "synth", "--stf", "scardec", "--events", "0", "--out", str(out)]) == 2
-    assert "--events must be >= 1, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # an argument error: the parser's one line, exit 2
+        main(["data", "synth", "--stf", "scardec", "--events", "0", "--out", str(out)])
+    assert exc.value.code == 2
+    assert "--events: must be >= 1, got '0'" in capsys.readouterr().err
     assert main(["data", "synth", "--stf", "scardec", "--scardec-dir", str(tmp_path / "nowhere"),
                  "--out", str(out)]) == 2
     assert "SCARDEC folder not found" in capsys.readouterr().err
