@@ -21,7 +21,7 @@ import numpy as np
 from symae.contract import DataContract
 from symae.inversion.greens import GreensSet, TraceGeometry, basis_spectra, combine, greens_spectra
 from symae.inversion.settings import InversionSettings
-from symae.inversion.solve import Frame, Solution, lagged_predictions, solve, triangle
+from symae.inversion.solve import Frame, Solution, solve, triangle
 from symae.synth.radiation import MT_KEYS
 
 
@@ -78,20 +78,34 @@ class TraceMoments:
 
 
 def trace_moments(data: np.ndarray, basis: GreensSet, m: np.ndarray, frame: Frame,
-                  settings: InversionSettings) -> TraceMoments:
-    """Gram pieces of the usable traces of ``basis`` for STF ``m`` at lags within max_lag."""
+                  settings: InversionSettings, lag: np.ndarray | None = None,
+                  half_window: int = 2) -> TraceMoments:
+    """Gram pieces of the usable traces of ``basis`` for STF ``m``.
+
+    Lags are every integer sample within +-max_lag, or, given per-trace ``lag`` (s, all
+    traces), only +-``half_window`` samples around it (inside +-max_lag).
+    """
     k = int(np.floor(settings.max_lag_s / frame.dt))
     valid = basis.valid
     d = data[valid]
     n_valid = int(valid.sum())
-    spectra = basis.spectra[valid].reshape(n_valid * 6, -1)
-    flat = GreensSet(spectra, basis.freqs, basis.nfft, basis.dt, basis.depth_km)
-    p = lagged_predictions(flat, m, k, frame).reshape(n_valid, 6, 2 * k + 1, frame.nt)
-    p = p.transpose(0, 2, 1, 3)  # (n, L, 6, nt)
-    full = np.matmul(p, p.transpose(0, 1, 3, 2))  # (n, L, 6, 6)
-    rows, cols = zip(*_PAIRS, strict=True)
-    gram = full[:, :, rows, cols]
-    rhs = np.einsum("nlct,nt->nlc", p, d)
+    mf = np.fft.rfft(m, basis.nfft) * basis.dt
+    phase = np.exp(2j * np.pi * basis.freqs * (frame.t0 - k * frame.dt))  # earliest sample
+    full = np.fft.irfft(basis.spectra[valid] * (mf * phase), basis.nfft)  # (n, 6, nfft)
+    if lag is None:
+        offsets = np.broadcast_to(np.arange(-k, k + 1), (n_valid, 2 * k + 1))
+    else:
+        centre = np.rint(np.asarray(lag, dtype=np.float64)[valid] / frame.dt).astype(int)
+        offsets = np.clip(centre[:, None] + np.arange(-half_window, half_window + 1), -k, k)
+    idx = (k - offsets)[:, :, None, None] + np.arange(frame.nt)  # sample t0 + t dt - L dt
+    rows = np.arange(n_valid)[:, None, None, None]
+    p = full[rows, np.arange(6)[None, None, :, None], idx]  # (n, L, 6, nt)
+    p = p * frame.taper
+    p -= p.mean(axis=-1, keepdims=True)
+    full_gram = np.matmul(p, p.transpose(0, 1, 3, 2))  # (n, L, 6, 6)
+    r, c = zip(*_PAIRS, strict=True)
+    gram = full_gram[:, :, r, c]
+    rhs = np.matmul(p, d[:, None, :, None])[..., 0]
     return TraceMoments(gram, rhs, np.sum(d * d, axis=1))
 
 
