@@ -179,10 +179,12 @@ def search_mechanism(
        and solve the STF (two rounds) for the best node.
     2. With that STF fixed, score the whole grid at every depth node in one batched
        product per depth (``score_moments``), refine the best node locally, solve.
-    3. Repeat 2 once with the solved STF; solve again only if the choice moved.
+    3. Repeat 2 once with the solved STF at the chosen depth and its neighbours; solve
+       again only if the choice moved.
 
-    ``depth_objective`` holds, per depth, the mean relative misfit of its best double
-    couple with the final STF (the quantity the depth is chosen by).
+    After the first solve, each trace is scored only at lags within 2 samples of its
+    solved lag. ``depth_objective`` holds, per depth, the mean relative misfit of its
+    best double couple with the latest STF (the quantity the depth is chosen by).
     """
     sdr, mts = double_couple_grid(settings)
     steps = np.array([settings.strike_step_deg, settings.dip_step_deg, settings.rake_step_deg])
@@ -203,8 +205,10 @@ def search_mechanism(
     objective: dict[float, float] = {}
     for _ in range(2):
         best_z, best_sdr, best_score = nodes[0], sdr[0], np.inf
-        for z in nodes:
-            moments = trace_moments(data, basis(z), sol.m, frame, settings)
+        # the second round re-scores only the chosen depth and its neighbours
+        near = nodes if chosen is None else [z for z in nodes if abs(z - chosen[0]) <= settings.depth_step_km + 1e-6]
+        for z in near:
+            moments = trace_moments(data, basis(z), sol.m, frame, settings, lag=sol.lag)
             scores = score_moments(moments, mts)
             k = int(np.argmin(scores))
             objective[z] = float(scores[k])
