@@ -124,10 +124,11 @@ def design(greens: GreensSet, lag: np.ndarray, n_support: int, frame: Frame) -> 
     t_first = frame.t0 - (n_support - 1) * frame.dt
     phase = np.exp(2j * np.pi * f[None, :] * (t_first - lag[:, None]))
     full = np.fft.irfft(greens.spectra * phase, greens.nfft)[:, : frame.nt + n_support - 1]
-    idx = np.arange(frame.nt)[:, None] + (n_support - 1) - np.arange(n_support)[None, :]
-    a = full[:, idx] * greens.dt
-    a *= frame.taper[None, :, None]
-    return a - a.mean(axis=1, keepdims=True)
+    # column j at sample t is full[t + J - 1 - j]: a reversed sliding window (a view)
+    windows = np.lib.stride_tricks.sliding_window_view(full, n_support, axis=1)[:, : frame.nt, ::-1]
+    a = windows * (greens.dt * frame.taper)[None, :, None]
+    a -= a.mean(axis=1, keepdims=True)
+    return a
 
 
 def _parabolic(c: np.ndarray, best: np.ndarray) -> np.ndarray:

@@ -1,15 +1,17 @@
 """Travel paths from source to station: depth-phase delays, attenuation, receiver side.
 
 ``PhaseTable`` answers P, pP and sP travel times, ray parameters and take-off angles for
-any (depth, distance). Times and ray parameters come from a grid of exact
-``obspy.taup`` results, computed lazily one depth row at a time and interpolated
-bilinearly (1 degree in distance, 10 km in depth; a few hundredths of a second of error
-in the depth-phase delays, see ``tests/synth``). Take-off angles are not interpolated
+any (depth, distance). For iasp91 (0-700 km, 25-95 degrees) times and ray parameters
+come from the precomputed grid shipped with the package (``symae.data.taup_grid``:
+milliseconds of error, no TauP call at all). Otherwise (other models, deeper sources)
+they come from a grid of exact ``obspy.taup`` results, computed lazily one depth row at
+a time and interpolated bilinearly (1 degree in distance, 10 km in depth; a few
+hundredths of a second of error in the depth-phase delays, see ``tests/synth``). Take-off angles are not interpolated
 across depth, because velocity jumps at crustal discontinuities: they follow from the
 interpolated ray parameter and the model's velocity at the exact source depth (below
 the source for P, above it for the upgoing pP and sP legs), as TauP computes them. A row costs
-about half a second once; every later event at a depth in the same 10 km bin costs
-microseconds, which is what makes the generator fast.
+about half a second to several seconds once; every later event at a depth in the same
+10 km bin costs microseconds.
 
 The frequency-domain pieces (``attenuation_spectrum``, ``receiver_spectrum``) use
 numpy's FFT sign convention, so a delay ``tau`` is ``exp(-2 pi i f tau)``.
@@ -24,6 +26,7 @@ from functools import lru_cache
 import numpy as np
 
 from symae.data.arrivals import taup_model
+from symae.data.taup_grid import phase_grid
 
 PHASES = ("P", "pP", "sP")
 EARTH_RADIUS_KM = 6371.0
@@ -52,6 +55,7 @@ class PhaseTable:
         depth_step_km: float = 10.0,
         distance_range_deg: tuple[float, float] = (25.0, 95.0),
         distance_step_deg: float = 1.0,
+        use_grid: bool = True,
     ) -> None:
         if depth_step_km <= 0 or distance_step_deg <= 0:
             raise ValueError(
@@ -63,6 +67,7 @@ class PhaseTable:
             distance_range_deg[0], distance_range_deg[1] + 0.5 * distance_step_deg, distance_step_deg
         )
         self._model = taup_model(model)
+        self._grid = phase_grid(model) if use_grid else None  # the shipped table, if any
         self._rows: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -87,6 +92,19 @@ class PhaseTable:
                     row[j, 3 + n] = a.ray_param
         return row
 
+    def _exact(self, depth_km: float, distance_deg: float) -> np.ndarray:
+        """(6,) times then ray parameters of P, pP, sP straight from TauP (NaN: none)."""
+        out = np.full(6, np.nan)
+        arrivals = self._model.get_travel_times(
+            source_depth_in_km=depth_km, distance_in_degree=distance_deg, phase_list=list(PHASES)
+        )
+        for n, phase in enumerate(PHASES):
+            found = [a for a in arrivals if a.name == phase]
+            if found:
+                a = min(found, key=lambda a: a.time)
+                out[n], out[3 + n] = a.time, a.ray_param
+        return out
+
     def row(self, k: int) -> np.ndarray:
         """Row ``k`` of the grid (computed on first use): per distance, times and ray parameters."""
         with self._lock:
@@ -105,11 +123,19 @@ class PhaseTable:
             raise ValueError(f"distance outside the table's [{lo_d}, {hi_d}] degrees: {dist}")
         if not 0.0 <= depth_km <= 800.0:
             raise ValueError(f"source depth must be in [0, 800] km, got {depth_km}")
-        k = int(np.clip(np.floor(depth_km / self.depth_step), 0, None))
-        z0, z1 = self.node_depth(k), self.node_depth(k + 1)
-        w = float(np.clip((depth_km - z0) / (z1 - z0), 0.0, 1.0))
-        row = (1.0 - w) * self.row(k) + w * self.row(k + 1)
-        cols = np.stack([np.interp(dist, self.distances, row[:, c]) for c in range(6)], axis=-1)
+        if self._grid is not None and self._grid.covers(depth_km, dist):
+            times, rays = self._grid.interpolate(depth_km, dist)
+            cols = np.concatenate([times, rays], axis=1)
+            # next to where a depth phase stops existing (deep sources, short distances)
+            # a grid node lacks it: ask TauP for those few points
+            for i in np.flatnonzero(~np.all(np.isfinite(cols), axis=1)):
+                cols[i] = self._exact(depth_km, float(dist[i]))
+        else:
+            k = int(np.clip(np.floor(depth_km / self.depth_step), 0, None))
+            z0, z1 = self.node_depth(k), self.node_depth(k + 1)
+            w = float(np.clip((depth_km - z0) / (z1 - z0), 0.0, 1.0))
+            row = (1.0 - w) * self.row(k) + w * self.row(k + 1)
+            cols = np.stack([np.interp(dist, self.distances, row[:, c]) for c in range(6)], axis=-1)
         v_mod = self._model.model.s_mod.v_mod
         alpha_below = float(v_mod.evaluate_below(depth_km, "p")[0])
         alpha_above = float(v_mod.evaluate_above(depth_km, "p")[0])

@@ -100,26 +100,25 @@ def free_surface_to_p(
     lam, mu = alpha**2 - 2 * beta**2, beta**2
     c_in = alpha if wave == "P" else beta
     p = np.sin(inc) / c_in  # horizontal slowness
-    out = np.empty_like(p)
-    for k, (pk, ik) in enumerate(zip(p, inc, strict=True)):
-        s_in = np.array([pk, np.cos(ik) / c_in])
-        e_in = np.array([np.sin(ik), np.cos(ik)]) if wave == "P" else np.array([np.cos(ik), -np.sin(ik)])
-        sin_rp, sin_rs = pk * alpha, pk * beta
-        if sin_rp >= 1.0:  # post-critical SV to P: no propagating P
-            out[k] = 0.0
-            continue
-        ip, is_ = np.arcsin(sin_rp), np.arcsin(sin_rs)
-        waves = [  # (slowness, polarisation) of reflected P and SV, both downgoing
-            (np.array([pk, np.cos(ip) / alpha]), np.array([np.sin(ip), np.cos(ip)])),
-            (np.array([pk, np.cos(is_) / beta]), np.array([np.cos(is_), -np.sin(is_)])),
-        ]
+    # incident wave: slowness and polarisation; reflected P and SV, both downgoing
+    if wave == "P":
+        e_in = (np.sin(inc), np.cos(inc))
+    else:
+        e_in = (np.cos(inc), -np.sin(inc))
+    s_in = (p, np.cos(inc) / c_in)
+    pre = p * alpha >= 1.0  # post-critical SV to P: no propagating P
+    ip = np.arcsin(np.where(pre, 0.0, p * alpha))
+    is_ = np.arcsin(np.clip(p * beta, -1.0, 1.0))
+    s_p, e_p = (p, np.cos(ip) / alpha), (np.sin(ip), np.cos(ip))
+    s_s, e_s = (p, np.cos(is_) / beta), (np.cos(is_), -np.sin(is_))
 
-        def traction(s: np.ndarray, e: np.ndarray) -> np.ndarray:
-            sxz = mu * (s[0] * e[1] + s[1] * e[0])
-            szz = lam * (s @ e) + 2 * mu * s[1] * e[1]
-            return np.array([sxz, szz])
+    def traction(s: tuple, e: tuple) -> tuple[np.ndarray, np.ndarray]:
+        sxz = mu * (s[0] * e[1] + s[1] * e[0])
+        szz = lam * (s[0] * e[0] + s[1] * e[1]) + 2 * mu * s[1] * e[1]
+        return sxz, szz
 
-        a = np.column_stack([traction(*w) for w in waves])
-        amps = np.linalg.solve(a, -traction(s_in, e_in))
-        out[k] = amps[0]
+    (px, pz), (sx, sz), (ix, iz) = traction(s_p, e_p), traction(s_s, e_s), traction(s_in, e_in)
+    # 2x2 system [P SV] amps = -incident traction, solved for the P amplitude (Cramer)
+    det = px * sz - sx * pz
+    out = np.where(pre, 0.0, (-ix * sz + sx * iz) / np.where(pre, 1.0, det))
     return out.reshape(np.shape(incidence_deg))

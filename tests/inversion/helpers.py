@@ -50,11 +50,13 @@ def make_geometry(n: int, seed: int = 0) -> TraceGeometry:
     )
 
 
-def make_traces(geometry: TraceGeometry, stf: np.ndarray, seed: int = 0) -> np.ndarray:
+def make_traces(geometry: TraceGeometry, stf: np.ndarray, seed: int = 0,
+                moment_tensor: dict[str, float] | None = None) -> np.ndarray:
     """Standardised, polarity-flipped traces with random scales and median-zero lags."""
     rng = np.random.default_rng(seed + 1)
     c = DEFAULT_CONTRACT
-    greens = greens_spectra(geometry, DEPTH_KM, make_origin().moment_tensor, c, InversionSettings())
+    mt = moment_tensor or make_origin().moment_tensor
+    greens = greens_spectra(geometry, DEPTH_KM, mt, c, InversionSettings())
     lags = rng.uniform(-3.0, 3.0, len(geometry))
     lags -= np.median(lags)
     pred = predict(greens, stf, lags, Frame(c.t0, c.dt, c.nt, window_taper(c)))
@@ -77,6 +79,15 @@ def make_event(n: int = 200, seed: int = 0) -> EventData:
                     "takeoff_deg": geometry.takeoff_deg[idx], "polarity": geometry.polarity[idx]},
         )
     return EventData(origin=make_origin(), groups=groups)
+
+
+def mt_angle_deg(a: dict[str, float], b: dict[str, float]) -> float:
+    """Angle between two moment tensors as vectors (Frobenius inner product), degrees."""
+    keys = ("Mrr", "Mtt", "Mpp", "Mrt", "Mrp", "Mtp")
+    w = np.sqrt([1.0, 1.0, 1.0, 2.0, 2.0, 2.0])
+    x, y = np.array([a[k] for k in keys]) * w, np.array([b[k] for k in keys]) * w
+    c = float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))
 
 
 def cc_best_lag(a: np.ndarray, b: np.ndarray, max_lag: int = 10) -> float:

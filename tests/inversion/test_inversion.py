@@ -21,6 +21,7 @@ from tests.inversion.helpers import (
     make_geometry,
     make_origin,
     make_traces,
+    mt_angle_deg,
     true_stf,
 )
 
@@ -73,6 +74,24 @@ def test_missing_mechanism_finds_usable_solution(traces, geometry):
     n = min(truth.size, res.stf.size)
     assert np.corrcoef(res.stf[:n], truth[:n])[0, 1] > 0.9
     assert res.n_used > 0.8 * len(res.traces)
+
+
+def test_withheld_mechanism_is_recovered_off_the_grid():
+    """Default search grid, a mechanism between its nodes: STF, double couple and depth."""
+    from symae.synth.radiation import double_couple
+
+    truth_mt = double_couple(37.0, 52.0, 71.0, 4.0e19)
+    geometry = make_geometry(120, seed=5)
+    traces = make_traces(geometry, true_stf(), seed=5, moment_tensor=truth_mt)
+    res = invert_traces(traces, geometry, make_origin(moment_tensor=None), InversionSettings(n_bootstrap=0))
+    assert res.mechanism_source == "estimated"
+    truth = true_stf()
+    n = min(truth.size, res.stf.size)
+    assert np.corrcoef(res.stf[:n], truth[:n])[0, 1] > 0.98
+    # a double couple and its auxiliary plane are the same tensor: no ambiguity here
+    assert mt_angle_deg({k: res.mechanism[k] for k in truth_mt}, truth_mt) < 15.0
+    assert abs(res.depth_km - 35.0) <= 5.0
+    assert res.n_used >= 0.95 * len(res.traces)
 
 
 def test_broken_traces_are_rejected_or_downweighted(traces, geometry):
