@@ -25,7 +25,7 @@ from prometheus_client import Counter, Gauge
 
 from services.archive.store import ArchiveStore
 from services.runtime import BUNDLES, Incoming, Outgoing, PoisonMessage, Processor
-from services.schemas import BundleMessage
+from services.schemas import BundleMessage, DeadLetterReason
 
 if TYPE_CHECKING:
     from services.runtime import ServiceApp
@@ -59,22 +59,22 @@ class ArchiveProcessor(Processor):
         self._events = Counter(
             "symae_archive_events_total", "Events written to the archive, by outcome",
             ["service", "outcome"], registry=registry,
-        )  # fmt: skip
+        )
         self._bytes = Gauge(
             "symae_archive_bytes", "Bytes held by the archive shards", ["service"],
             registry=registry,
-        )  # fmt: skip
+        )
         self._deleted = Counter(
             "symae_archive_shards_deleted_total", "Shards deleted by retention", ["service"],
             registry=registry,
-        )  # fmt: skip
+        )
         self._bytes.labels(app.name).set(self.store.total_bytes())
         app.metrics.set_in_flight(0)
 
     def handle(self, msg: Incoming) -> Sequence[Outgoing]:
         bundle: BundleMessage = msg.value
         if msg.key is not None and msg.key != bundle.event_id:
-            raise PoisonMessage("schema", f"key {msg.key!r} but event {bundle.event_id!r}")
+            raise PoisonMessage(DeadLetterReason.SCHEMA, f"key {msg.key!r} but event {bundle.event_id!r}")
         held = self.held.get(bundle.event_id)
         if held is not None and (held.bundle.revision, held.bundle.emitted_at) > (
             bundle.revision, bundle.emitted_at
@@ -100,7 +100,7 @@ class ArchiveProcessor(Processor):
             "event %s revision %d: %s%s", bundle.event_id, bundle.revision, outcome,
             f" to {written.shard}" if written.shard else " (already archived)",
             extra={"event_id": bundle.event_id, "revision": bundle.revision},
-        )  # fmt: skip
+        )
         if self.app is not None:
             self._events.labels(self.app.name, outcome).inc()
             if written.deleted:

@@ -90,7 +90,7 @@ def fetch_event(
             latitude=float(origin["latitude"]), longitude=float(origin["longitude"]),
             depth_km=float(origin["depth_km"]),
             magnitude=float(origin["magnitude"]) if origin.get("magnitude") is not None else None,
-        ).to_obspy()  # fmt: skip
+        ).to_obspy()
     else:
         raise FeedError("give an event id or an origin")
     preferred = event.preferred_origin() or event.origins[0]
@@ -101,7 +101,7 @@ def fetch_event(
             latitude=preferred.latitude, longitude=preferred.longitude,
             minradius=min_distance, maxradius=max_distance, channel=channel,
             starttime=start, endtime=end, level="response",
-        )  # fmt: skip
+        )
     except FDSNNoDataException as exc:
         raise FeedError(
             f"{base_url}: no {channel} station at {min_distance:g}-{max_distance:g} degrees"
@@ -111,7 +111,7 @@ def fetch_event(
     codes = sorted({
         (net.code, sta.code, cha.location_code, cha.code)
         for net in inventory for sta in net for cha in sta
-    })  # fmt: skip
+    })
     bulk = [(*c, start, end) for c in codes]
     if not bulk:
         raise FeedError(f"{base_url}: the station answer lists no channel")

@@ -139,10 +139,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self._entry(parts[1]) is None:
                 self._send(HTTPStatus.NOT_FOUND, b"<!doctype html><title>not found</title>"
                            b"<p>No such event. <a href=\"/\">All events</a></p>",
-                           CONTENT_TYPES[".html"])  # fmt: skip
+                           CONTENT_TYPES[".html"])
                 return
             self._send(HTTPStatus.OK, (STATIC_DIR / "event.html").read_bytes(),
-                       CONTENT_TYPES[".html"])  # fmt: skip
+                       CONTENT_TYPES[".html"])
         elif parts[:2] == ["api", "v1"]:
             self._api(parts[2:], query)
         elif parts == ["events"]:
@@ -203,7 +203,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif parts[2] == "revisions":
                 history = self.store.history(entry.event_id)[::-1]
                 self._json(HTTPStatus.OK, {"api_version": API_VERSION,
-                                           "event_id": entry.event_id, "revisions": history})  # fmt: skip
+                                           "event_id": entry.event_id, "revisions": history})
             else:
                 self._not_found(self.path)
         else:

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         skill_tolerance=SKILL_TOLERANCE if args.skill_tolerance is None else args.skill_tolerance,
         recon_tolerance=RECON_TOLERANCE if args.recon_tolerance is None else args.recon_tolerance,
         device=args.device, progress=args.progress,
-    )  # fmt: skip
+    )
     try:
         outcome = retrain(req)
     except (RetrainError, ArtifactError, DatasetError, ValueError) as exc:
@@ -76,13 +76,13 @@ def run(args: argparse.Namespace) -> int:
     gate = outcome.gate
     print(f"gate: {gate['decision']}")
     print(f"  base {gate['base']['name']}:{gate['base']['version']}: "
-          f"{json.dumps(gate['base']['scores'])}")  # fmt: skip
+          f"{json.dumps(gate['base']['scores'])}")
     print(f"  candidate: {json.dumps(gate['candidate']['scores'])}")
     data = gate["data"]
     print(f"  data: {len(data['archive_train_events'])} archived training events, "
           f"{len(data['archive_validation_events'])} validation events, "
           f"{data['synthetic_train']['events']} synthetic; gate set {data['gate_set']['events']} "
-          f"hard-mode events (seed {data['gate_set']['seed']})")  # fmt: skip
+          f"hard-mode events (seed {data['gate_set']['seed']})")
     for reason in gate["reasons"]:
         print(f"  refused: {reason}")
     if outcome.registered is not None:

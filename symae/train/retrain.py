@@ -164,7 +164,7 @@ def _synthetic(n: int, seed: int, stations: int, contract: DataContract, id_pref
     from symae.synth.run import SynthRequest, sources
 
     request = SynthRequest(stf="parametric", events=n, stations=stations, seed=seed, out="-",
-                           mode="hard")  # fmt: skip
+                           mode="hard")
     config = dataclasses.replace(
         request.config(), preprocess=dataclasses.replace(PreprocessConfig(), contract=contract)
     )
@@ -318,7 +318,7 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
         data_dir / "synthetic.h5",
         list(_synthetic(req.synthetic_events, synth_seed, 30, contract, id_prefix="train")),
         contract, prov,
-    )  # fmt: skip
+    )
     train_config = dataclasses.replace(_schedule(req.schedule, req.lr_scale), seed=req.seed)
     candidate_dir = workdir / "candidate"
     if candidate_dir.exists():
@@ -328,7 +328,7 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
     failure = None
     try:
         trainer = Trainer(base.model_config, train_config, [archive_train, synth], candidate_dir,
-                          name=base.name, device=req.device, progress=req.progress)  # fmt: skip
+                          name=base.name, device=req.device, progress=req.progress)
         try:
             load_weights(trainer.model, base.weights)
             trainer.model.to(trainer.runtime.device)
@@ -377,7 +377,7 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
                                 "mode": "hard", "stf": "parametric"},
             "gate_set": {"events": req.gate_events, "seed": GATE_SEED, "mode": "hard",
                          "stf": "parametric", "stations": GATE_STATIONS},
-        },  # fmt: skip
+        },
         "schedule": req.schedule,
         "lr_scale": req.lr_scale,
     }
@@ -387,7 +387,7 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
         return RetrainOutcome(False, candidate_dir, section)
     meta = json.loads((candidate_dir / MODEL_JSON).read_text())
     meta.update(version=version, created=section["decided_at"], gate=section,
-                base_model={"name": base.name, "version": base.version})  # fmt: skip
+                base_model={"name": base.name, "version": base.version})
     write_model_json(candidate_dir, meta)
     outcome = RetrainOutcome(decision.accepted, candidate_dir, section)
     if decision.accepted:

@@ -6,7 +6,13 @@ import pytest
 
 from symae.extract.coherent import LatentSettings
 from symae.extract.extractor import ExtractionSettings, Extractor
-from symae.extract.methods import ENVELOPE, INVERSION, INVERSION_VIRTUAL, MIN_USED_TRACES, PREFERENCE
+from symae.extract.methods import (
+    ENVELOPE,
+    INVERSION,
+    INVERSION_VIRTUAL,
+    MIN_USED_TRACES,
+    PREFERENCE,
+)
 from symae.inversion import InversionSettings
 
 

@@ -26,7 +26,7 @@ def synth_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("fdsn-synth")
     synthesize_dataset(SynthRequest(stf="parametric", events=1, stations=12, seed=3,
-                                    out=out / "d.h5", mseed_dir=out / "raw"))  # fmt: skip
+                                    out=out / "d.h5", mseed_dir=out / "raw"))
     return out / "raw"
 
 
@@ -67,7 +67,7 @@ class FdsnServer:
                     from obspy.core.event import Catalog
 
                     hits = [e for e in server.catalog if str(e.resource_id).endswith(wanted)
-                            or wanted in str(e.resource_id)]  # fmt: skip
+                            or wanted in str(e.resource_id)]
                     if not hits:
                         return self._send(204, b"")
                     buf = io.BytesIO()
@@ -94,7 +94,7 @@ class FdsnServer:
                     net, sta, loc, cha, t1, t2 = parts
                     loc = "" if loc == "--" else loc
                     out += server.stream.select(network=net, station=sta, location=loc,
-                                                channel=cha).slice(UTCDateTime(t1), UTCDateTime(t2))  # fmt: skip
+                                                channel=cha).slice(UTCDateTime(t1), UTCDateTime(t2))
                 if not out:
                     return self._send(204, b"")
                 buf = io.BytesIO()
@@ -128,12 +128,12 @@ def fdsn(synth_files: Path) -> Iterator[FdsnServer]:
 
 def _feed(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([PYTHON, "-m", "symae.cli", "feed", "fdsn", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=180, env=env)  # fmt: skip
+                          capture_output=True, text=True, timeout=180, env=env)
 
 
 def test_fetch_writes_a_folder_replay_reads(fdsn: FdsnServer, tmp_path: Path) -> None:
     proc = _feed("--base-url", fdsn.url, "--event-id", fdsn.event_id, "--out", str(tmp_path / "ev"),
-                 "--metrics-port", "0")  # fmt: skip
+                 "--metrics-port", "0")
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     assert (tmp_path / "ev" / "stations.xml").is_file() and (tmp_path / "ev" / "event.xml").is_file()
     event = directory_event(tmp_path / "ev")
@@ -167,11 +167,11 @@ def test_fetched_records_reach_kafka_and_ingest_bundles_them(
         ["serve", "ingest", *common, "--min-traces", "4", "--min-pixels", "1",
          "--revision-interval-s", "0.5", "--ready-deadline-s", "3"],
         tmp_path / "ingest.log", env=env,
-    ).start()  # fmt: skip
+    ).start()
     services.append(ingest)
     ingest.wait_ready()
     proc = _feed("--base-url", fdsn.url, "--event-id", fdsn.event_id, *common,
-                 "--metrics-port", "0", env={**ingest.env, **env})  # fmt: skip
+                 "--metrics-port", "0", env={**ingest.env, **env})
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     raw = read_topic(kafka_bootstrap, f"{prefix}.waveforms.raw", until=len(fdsn.stream))
     assert len(raw) == len(fdsn.stream)

@@ -39,7 +39,7 @@ def _pulse(centre: float, width: float) -> Stf:
 def explorer_result(
     event_id: str, revision: int = 1, seed: int = 0, latitude: float = 38.3,
     longitude: float = 142.4, magnitude: float = 7.5, width: float = 6.0,
-) -> ExtractionResult:  # fmt: skip
+) -> ExtractionResult:
     """A result with several pixels around the focal sphere (apparent durations that vary
     with azimuth), two baselines and a few traces per pixel."""
     rng = np.random.default_rng(seed)
@@ -52,10 +52,10 @@ def explorer_result(
             pixel=20 + k, azimuth_deg=az, takeoff_deg=takeoff, n_traces=3, stf=_pulse(10.0, w),
             quality=PixelQuality(envelope_std=0.1 if passed else 0.4, passed=passed,
                                  reconstruction_error=0.2, weight=0.1 if passed else 0.0),
-        ))  # fmt: skip
+        ))
         traces += [TraceScore(id=f"XX.S{k}{i}..BHZ", pixel=20 + k,
                               informativeness=float(rng.uniform(0, 1)), selected=i == 0)
-                   for i in range(3)]  # fmt: skip
+                   for i in range(3)]
     return ExtractionResult(
         event_id=event_id,
         revision=revision,

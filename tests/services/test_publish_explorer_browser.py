@@ -34,7 +34,7 @@ LOAD_BUDGET_MS = 1000.0
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"no chromium at {CHROMIUM} (Debian package `chromium`; `make tools` installs it)",
-                allow_module_level=True)  # fmt: skip
+                allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) not installed")
 
 
@@ -101,7 +101,7 @@ def _wait_listed(base: str, want: dict[str, int], timeout: float = 60.0) -> None
 
 def _send(bootstrap: str, prefix: str, *results) -> None:  # noqa: ANN002
     produce(bootstrap, f"{prefix}.results",
-            [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results])  # fmt: skip
+            [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results])
 
 
 @pytest.mark.kafka
@@ -114,13 +114,13 @@ def test_explorer_through_the_broker(
         ["serve", "publish", "--bootstrap-servers", kafka_bootstrap,
          "--http-port", str(http_port), "--products-dir", str(tmp_path / "products")],
         tmp_path / "publish.log", env={"SYMAE_TOPIC_PREFIX": prefix},
-    ).start()  # fmt: skip
+    ).start()
     services.append(svc)
     svc.wait_ready()
     base = f"http://127.0.0.1:{http_port}"
     _send(kafka_bootstrap, prefix,
           explorer_result("ev-a", seed=1, latitude=38.3, longitude=142.4, magnitude=8.0),
-          explorer_result("ev-b", seed=2, latitude=-33.0, longitude=-72.0, magnitude=7.2))  # fmt: skip
+          explorer_result("ev-b", seed=2, latitude=-33.0, longitude=-72.0, magnitude=7.2))
     _wait_listed(base, {"ev-a": 1, "ev-b": 1})
     page = watched.page
 
@@ -188,7 +188,7 @@ def test_events_page_with_1000_events_loads_within_a_second(
         store.record(explorer_result(
             f"ev{i:04d}", seed=i, latitude=-60 + (i * 7.3) % 130, longitude=-180 + (i * 13.7) % 360,
             magnitude=6.0 + (i % 30) / 10,
-        ))  # fmt: skip
+        ))
     server = ProductServer(store, port=0, host="127.0.0.1").start()
     try:
         page = watched.page
@@ -256,7 +256,7 @@ def test_event_page_shows_schema_2_fields(tmp_path: Path, watched: Watched) -> N
     doc["traces"][1].update(misfit=0.1, used=True)
     doc["inversion"] = {"depth_km": 21.0, "depth_source": "inversion",
                         "mechanism": {"strike": 200, "dip": 15, "rake": 90},
-                        "mechanism_source": "gcmt", "duration_s": 31.0, "centroid_s": 16.0}  # fmt: skip
+                        "mechanism_source": "gcmt", "duration_s": 31.0, "centroid_s": 16.0}
     path.write_text(json.dumps(doc))
     server = ProductServer(store, port=0, host="127.0.0.1").start()
     try:

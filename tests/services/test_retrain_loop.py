@@ -25,7 +25,7 @@ SCHEDULE = {
         "stages": [{"epochs": 2, "lr": 0.003}], "min_traces": 2, "test_fraction": 0.2,
         "test_batches": 1, "seed": 0,
     }
-}  # fmt: skip
+}
 
 
 def _retrain(tmp_path: Path, archive: Path, registry: Path, tag: str, *extra: str):
@@ -37,7 +37,7 @@ def _retrain(tmp_path: Path, archive: Path, registry: Path, tag: str, *extra: st
          "--gate-events", "2", "--synthetic-events", "2", "--threads", "2", "--device", "cpu",
          "--workdir", str(tmp_path / f"work-{tag}"), *extra],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    )
 
 
 def test_archived_events_retrain_through_the_gate(
@@ -50,18 +50,18 @@ def test_archived_events_retrain_through_the_gate(
     archive = tmp_path / "archive"
     prefix = unique_prefix()
     env = {"SYMAE_TOPIC_PREFIX": prefix, "SYMAE_TOPIC_PARTITIONS": "1",
-           "SYMAE_MODEL": "tiny", "SYMAE_MODEL_REGISTRY": str(registry)}  # fmt: skip
+           "SYMAE_MODEL": "tiny", "SYMAE_MODEL_REGISTRY": str(registry)}
     common = ["--bootstrap-servers", kafka_bootstrap]
     ingest = ServiceProcess(
         ["serve", "ingest", *common, "--min-traces", "6", "--min-pixels", "2",
          "--revision-interval-s", "0.5", "--ready-deadline-s", "3"],
         tmp_path / "ingest.log", env=env,
-    ).start()  # fmt: skip
+    ).start()
     archiver = ServiceProcess(
         ["serve", "archive", *common, "--archive-url", f"file://{archive}",
          "--archive-quiet-s", "4"],
         tmp_path / "archive.log", env=env,
-    ).start()  # fmt: skip
+    ).start()
     services.extend([ingest, archiver])
     for svc in services:
         svc.wait_ready()
@@ -69,7 +69,7 @@ def test_archived_events_retrain_through_the_gate(
         [PYTHON, "-m", "symae.cli", "replay", "--synthetic", "3", "--seed", "5",
          "--stations", "16", *common, "--metrics-port", "0"],
         env={**ingest.env, **env}, cwd=REPO_ROOT, check=True, capture_output=True, timeout=180,
-    )  # fmt: skip
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(archived_events(archive)) < 3:
         time.sleep(1)
@@ -88,7 +88,7 @@ def test_archived_events_retrain_through_the_gate(
     gate = meta["gate"]
     assert gate["decision"] == "accepted" and gate["base"]["version"] == "v0"
     assert sorted(gate["data"]["archive_train_events"] + gate["data"]["archive_validation_events"]) \
-        == sorted(archived_events(archive))  # fmt: skip
+        == sorted(archived_events(archive))
     assert gate["data"]["gate_set"]["mode"] == "hard"
     # what inference's hot swap follows: the model's name resolves to the new version
     assert registry_resolver("tiny", registry)().version == new
@@ -102,7 +102,7 @@ def test_archived_events_retrain_through_the_gate(
     cand = tmp_path / "work-bad" / "candidate"
     meta_path = cand / "model.json"
     refused = json.loads(meta_path.read_text())["gate"] if meta_path.is_file() \
-        else json.loads((cand / "gate.json").read_text())  # fmt: skip
+        else json.loads((cand / "gate.json").read_text())
     assert refused["decision"] == "refused" and refused["reasons"]
     assert time.monotonic() - started < 600
     assert base.is_dir()
