@@ -17,7 +17,7 @@ import pytest
 
 import symae
 from symae.cli import main
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 from symae.extract.coherent import LatentSettings
 from symae.extract.extractor import ExtractionSettings, Extractor
 from symae.extract.result import ExtractionResult
@@ -27,7 +27,7 @@ DOCTEST_MODULES = [
     "symae",
     "symae.extract.api",
     "symae.data.reference",
-    "symae.data.dataset",
+    "symae.data.events",
 ]
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from services.publish.http import ProductServer
-from services.publish.products import product_from_result, write_products
+from services.publish.products import write_products
 from services.publish.stf_message import StfMessage
 from services.publish.store import Arrival, LatestStore, result_bytes
 from services.runtime import RESULTS, STF, Incoming, Outgoing, PoisonMessage, Processor
@@ -66,7 +66,7 @@ class PublishProcessor(Processor):
         current = result
         if arrival.publishes:
             try:
-                product = product_from_result(result)
+                product = result.product()
             except ValueError as exc:
                 raise PoisonMessage(DeadLetterReason.UNPUBLISHABLE, str(exc)) from exc
             write_products(product, result_bytes(result), self.store.folder(result.event_id))

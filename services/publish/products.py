@@ -16,7 +16,6 @@ from symae.extract.products import (
     StfProduct,
     figure_png,
     moment_rate,
-    product_from_result,
     quakeml_bytes,
     scardec_text,
 )
@@ -27,7 +26,6 @@ __all__ = [
     "StfProduct",
     "figure_png",
     "moment_rate",
-    "product_from_result",
     "quakeml_bytes",
     "scalar_moment",
     "scardec_text",

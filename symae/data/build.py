@@ -2,7 +2,7 @@
 
 Two passes keep memory bounded by one event: headers of every file are read first
 (an unreadable file is recorded and skipped), each trace is matched to the events
-whose arrival span (``events.arrival_span``) it overlaps, then each event's files are
+whose arrival span (``arrival_span``) it overlaps, then each event's files are
 read in full, preprocessed, polarity-corrected, grouped and appended to the data set.
 A record overlapping the spans of several events is tried for each of them; one that
 overlaps none is rejected as ``too_short``. Events already in the output are skipped.
@@ -21,8 +21,9 @@ import obspy
 from obspy import Inventory, Stream, UTCDateTime, read, read_inventory
 
 from symae import __version__
-from symae.data.dataset import DatasetWriter, Origin
-from symae.data.events import arrival_span, read_origins
+from symae.data.arrivals import arrival_table
+from symae.data.dataset import DatasetWriter
+from symae.data.events import Origin, read_origins
 from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
 from symae.data.rejections import Rejection, RejectReason, count_reasons
 
@@ -193,3 +194,22 @@ def build_from_files(
         "events": str(events_file),
     }
     return build_dataset(waveforms, inventory, origins, out, config, sources)
+
+
+def arrival_span(origin: Origin, config: PreprocessConfig) -> tuple[UTCDateTime, UTCDateTime]:
+    """Earliest start and latest end of the records any station in range needs.
+
+    From P at the near edge of the distance window minus the window start and margin,
+    to P at the far edge plus the window end and margin.
+    """
+    c = config.contract
+    table = arrival_table(c.taup_model, c.phase, config.taup_grid_step_deg)
+    t0 = UTCDateTime(origin.time)
+    near = table(origin.depth_km, c.min_distance_deg)
+    far = table(origin.depth_km, c.max_distance_deg)
+    start = near.time if near is not None else 0.0
+    end = far.time if far is not None else 1800.0
+    return (
+        t0 + start + c.window_start - config.min_margin_s,
+        t0 + end + c.window_end + config.min_margin_s,
+    )

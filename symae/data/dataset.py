@@ -30,6 +30,7 @@ import numpy as np
 
 from symae import __version__
 from symae.contract import DataContract
+from symae.data.events import Origin
 from symae.errors import SymaeError
 
 FORMAT_NAME = "symae-dataset"
@@ -50,73 +51,6 @@ TRACE_FIELDS: dict[str, Any] = {
 
 class DatasetError(SymaeError, ValueError):
     """A data-set file is missing, malformed or of an unknown format version."""
-
-
-@dataclass
-class Origin:
-    """Where and when an earthquake happened (plus its moment tensor when known)."""
-
-    event_id: str
-    time: str  # ISO 8601 UTC
-    latitude: float
-    longitude: float
-    depth_km: float
-    magnitude: float | None = None
-    magnitude_type: str = "Mw"
-    region: str = ""
-    # moment tensor in N m, keys Mrr, Mtt, Mpp, Mrt, Mrp, Mtp (GCMT convention)
-    moment_tensor: dict[str, float] | None = None
-
-    @classmethod
-    def from_obspy(cls, event: Any) -> Origin:
-        """The origin of an ObsPy ``Event``: hypocentre, magnitude, moment tensor, id.
-
-        Rules for the event id in ``symae.data.events``.
-        """
-        from symae.data.events import origin_of
-
-        return origin_of(event)
-
-    def to_obspy(self) -> Any:
-        """This origin as an ObsPy ``Event`` (``Origin.from_obspy`` reads it back).
-
-        >>> from symae.data.dataset import Origin
-        >>> o = Origin("ev1", "2018-01-23T09:31:40.000000Z", 56.0, -149.2, 21.0, 7.9)
-        >>> Origin.from_obspy(o.to_obspy()) == o
-        True
-        """
-        from symae.data.events import event_of
-
-        return event_of(self)
-
-    def to_attrs(self) -> dict[str, Any]:
-        attrs: dict[str, Any] = {
-            "event_id": self.event_id,
-            "time": self.time,
-            "latitude": float(self.latitude),
-            "longitude": float(self.longitude),
-            "depth_km": float(self.depth_km),
-            "magnitude_type": self.magnitude_type,
-            "region": self.region,
-            "moment_tensor": json.dumps(self.moment_tensor),
-        }
-        if self.magnitude is not None:
-            attrs["magnitude"] = float(self.magnitude)
-        return attrs
-
-    @classmethod
-    def from_attrs(cls, attrs: Any) -> Origin:
-        return cls(
-            event_id=str(attrs["event_id"]),
-            time=str(attrs["time"]),
-            latitude=float(attrs["latitude"]),
-            longitude=float(attrs["longitude"]),
-            depth_km=float(attrs["depth_km"]),
-            magnitude=float(attrs["magnitude"]) if "magnitude" in attrs else None,
-            magnitude_type=str(attrs.get("magnitude_type", "Mw")),
-            region=str(attrs.get("region", "")),
-            moment_tensor=json.loads(attrs.get("moment_tensor", "null")),
-        )
 
 
 @dataclass

@@ -18,9 +18,12 @@ events, published products, ``ExtractionResult.to_quakeml``) is built by ``event
 
 from __future__ import annotations
 
+import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from obspy import UTCDateTime, read_events
 from obspy.core.event import (
@@ -34,9 +37,70 @@ from obspy.core.event import (
 )
 from obspy.core.event import Origin as ObsPyOrigin
 
-from symae.data.arrivals import arrival_table
-from symae.data.dataset import Origin
-from symae.data.preprocess import PreprocessConfig
+
+@dataclass
+class Origin:
+    """Where and when an earthquake happened (plus its moment tensor when known)."""
+
+    event_id: str
+    time: str  # ISO 8601 UTC
+    latitude: float
+    longitude: float
+    depth_km: float
+    magnitude: float | None = None
+    magnitude_type: str = "Mw"
+    region: str = ""
+    # moment tensor in N m, keys Mrr, Mtt, Mpp, Mrt, Mrp, Mtp (GCMT convention)
+    moment_tensor: dict[str, float] | None = None
+
+    @classmethod
+    def from_obspy(cls, event: Any) -> Origin:
+        """The origin of an ObsPy ``Event``: hypocentre, magnitude, moment tensor, id.
+
+        Rules for the event id in ``symae.data.events``.
+        """
+        return origin_of(event)
+
+    def to_obspy(self) -> Any:
+        """This origin as an ObsPy ``Event`` (``Origin.from_obspy`` reads it back).
+
+        >>> from symae.data.events import Origin
+        >>> o = Origin("ev1", "2018-01-23T09:31:40.000000Z", 56.0, -149.2, 21.0, 7.9)
+        >>> Origin.from_obspy(o.to_obspy()) == o
+        True
+        """
+        return event_of(self)
+
+    def to_attrs(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = {
+            "event_id": self.event_id,
+            "time": self.time,
+            "latitude": float(self.latitude),
+            "longitude": float(self.longitude),
+            "depth_km": float(self.depth_km),
+            "magnitude_type": self.magnitude_type,
+            "region": self.region,
+            "moment_tensor": json.dumps(self.moment_tensor),
+        }
+        if self.magnitude is not None:
+            attrs["magnitude"] = float(self.magnitude)
+        return attrs
+
+    @classmethod
+    def from_attrs(cls, attrs: Any) -> Origin:
+        return cls(
+            event_id=str(attrs["event_id"]),
+            time=str(attrs["time"]),
+            latitude=float(attrs["latitude"]),
+            longitude=float(attrs["longitude"]),
+            depth_km=float(attrs["depth_km"]),
+            magnitude=float(attrs["magnitude"]) if "magnitude" in attrs else None,
+            magnitude_type=str(attrs.get("magnitude_type", "Mw")),
+            region=str(attrs.get("region", "")),
+            moment_tensor=json.loads(attrs.get("moment_tensor", "null")),
+        )
+
+
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 _TENSOR = {"Mrr": "m_rr", "Mtt": "m_tt", "Mpp": "m_pp", "Mrt": "m_rt", "Mrp": "m_rp", "Mtp": "m_tp"}
@@ -182,22 +246,3 @@ def read_origins(path: str | Path) -> list[Origin]:
     if dupes:
         raise ValueError(f"{path}: event ids are not unique: {dupes}")
     return origins
-
-
-def arrival_span(origin: Origin, config: PreprocessConfig) -> tuple[UTCDateTime, UTCDateTime]:
-    """Earliest start and latest end of the records any station in range needs.
-
-    From P at the near edge of the distance window minus the window start and margin,
-    to P at the far edge plus the window end and margin.
-    """
-    c = config.contract
-    table = arrival_table(c.taup_model, c.phase, config.taup_grid_step_deg)
-    t0 = UTCDateTime(origin.time)
-    near = table(origin.depth_km, c.min_distance_deg)
-    far = table(origin.depth_km, c.max_distance_deg)
-    start = near.time if near is not None else 0.0
-    end = far.time if far is not None else 1800.0
-    return (
-        t0 + start + c.window_start - config.min_margin_s,
-        t0 + end + c.window_end + config.min_margin_s,
-    )

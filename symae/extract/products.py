@@ -1,6 +1,6 @@
 """Products of one extraction result: SCARDEC-style text, QuakeML, PNG figure.
 
-The library's writers, used by ``ExtractionResult.to_scardec``/``to_quakeml``/``plot``
+The library's writers, used by ``ExtractionResult.to_scardec``/``to_quakeml``/``plot`` on its ``product()``
 and by the publish service (``services.publish.products`` writes them to files). All
 take an :class:`StfProduct`, the small view of one extraction result that publishing
 needs (origin, event STF on its time axis, per-pixel STFs).
@@ -23,9 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from symae.data.dataset import Origin
-from symae.data.events import scalar_moment
-from symae.extract.result import ExtractionResult
+from symae.data.events import Origin, scalar_moment
 
 QUAKEML_NAMESPACE = "https://symae.org/xmlns/stf/1.0"
 
@@ -56,30 +54,6 @@ class StfProduct:
                 f"event {self.event_id!r}: time axis {self.time.shape} and STF "
                 f"{self.stf.shape} must be equal 1-D shapes"
             )
-
-
-def product_from_result(result: ExtractionResult) -> StfProduct:
-    """The publishing view of an extraction result; it must carry its origin."""
-    if result.origin is None:
-        raise ValueError(f"result for event {result.event_id!r} has no origin to publish")
-    o = result.origin
-    return StfProduct(
-        event_id=result.event_id,
-        revision=result.revision,
-        model_name=result.model.name,
-        model_version=result.model.version,
-        origin_time=o.time,
-        latitude=o.latitude,
-        longitude=o.longitude,
-        depth_km=o.depth_km,
-        magnitude=o.magnitude,
-        time=result.stf.times(),
-        stf=result.stf.array(),
-        lower=np.asarray(result.stf.lower),
-        upper=np.asarray(result.stf.upper),
-        pixel_stfs={p.pixel: p.stf.array() for p in result.pixels},
-        method=result.stf.method or "envelope",
-    )
 
 
 def moment_rate(product: StfProduct) -> tuple[np.ndarray, float]:

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from symae.data.reference import SCHEMAS_DIR
+
+if TYPE_CHECKING:
+    from symae.extract.products import StfProduct
 
 SCHEMA_PATH = SCHEMAS_DIR / "result.schema.json"
 SCHEMA_VERSION = 2
@@ -253,6 +256,31 @@ class ExtractionResult(_Strict):
         return np.asarray(self.stf.upper, dtype=np.float64)
 
     # ---- products -------------------------------------------------------------------
+    def product(self) -> StfProduct:
+        """The publishing view of this result (``symae.extract.products``); needs the origin."""
+        from symae.extract.products import StfProduct
+
+        if self.origin is None:
+            raise ValueError(f"result for event {self.event_id!r} has no origin to publish")
+        o = self.origin
+        return StfProduct(
+            event_id=self.event_id,
+            revision=self.revision,
+            model_name=self.model.name,
+            model_version=self.model.version,
+            origin_time=o.time,
+            latitude=o.latitude,
+            longitude=o.longitude,
+            depth_km=o.depth_km,
+            magnitude=o.magnitude,
+            time=self.stf.times(),
+            stf=self.stf.array(),
+            lower=np.asarray(self.stf.lower),
+            upper=np.asarray(self.stf.upper),
+            pixel_stfs={p.pixel: p.stf.array() for p in self.pixels},
+            method=self.stf.method or "envelope",
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The RESULT.json content as plain JSON types."""
         return self.model_dump(mode="json")
@@ -261,17 +289,17 @@ class ExtractionResult(_Strict):
         """The event STF as SCARDEC ``fctoptsource`` text (moment rate in N m/s, scaled
         to the M0 of the origin's Mw; ``obspy.read_events(path, format="SCARDEC")``
         reads it). Needs the origin."""
-        from symae.extract.products import product_from_result, scardec_text
+        from symae.extract.products import scardec_text
 
-        return scardec_text(product_from_result(self))
+        return scardec_text(self.product())
 
     def to_quakeml(self, as_text: bool = False) -> Any:
         """The event as an ObsPy ``Catalog`` of one ``Event`` (origin, Mw, and the sampled
         moment rate under focalMechanism/momentTensor/sourceTimeFunction ``extra``), or,
         with ``as_text=True``, that catalog's QuakeML document as a string. Needs the origin."""
-        from symae.extract.products import product_from_result, quakeml_bytes, quakeml_event
+        from symae.extract.products import quakeml_bytes, quakeml_event
 
-        product = product_from_result(self)
+        product = self.product()
         if as_text:
             return quakeml_bytes(product).decode()
         from obspy.core.event import Catalog
@@ -280,9 +308,9 @@ class ExtractionResult(_Strict):
 
     def plot(self) -> Any:
         """A matplotlib ``Figure`` of the event STF with its band over the pixel STFs."""
-        from symae.extract.products import figure, product_from_result
+        from symae.extract.products import figure
 
-        return figure(product_from_result(self))
+        return figure(self.product())
 
     @classmethod
     def read(cls, path: str | Path) -> ExtractionResult:

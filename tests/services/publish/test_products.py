@@ -18,7 +18,6 @@ from services.publish.http import ProductServer
 from services.publish.products import (
     StfProduct,
     moment_rate,
-    product_from_result,
     scalar_moment,
     write_products,
 )
@@ -74,14 +73,14 @@ def publish(store: LatestStore, result: ExtractionResult) -> Arrival:
     """What the publish service does per message, without Kafka."""
     arrival = store.classify(result)
     if arrival.publishes:
-        write_products(product_from_result(result), result_bytes(result),
+        write_products(result.product(), result_bytes(result),
                        store.folder(result.event_id))
         store.record(result, arrival)
     return arrival
 
 
 def test_moment_rate_integrates_to_the_magnitude_moment() -> None:
-    product = product_from_result(make_result())
+    product = make_result().product()
     rate, m0 = moment_rate(product)
     assert m0 == pytest.approx(scalar_moment(7.9))
     assert np.sum(rate) * 1.0 == pytest.approx(m0, rel=1e-9)
@@ -90,7 +89,7 @@ def test_moment_rate_integrates_to_the_magnitude_moment() -> None:
 
 def test_scardec_text_reads_back_with_obspy(tmp_path: Path) -> None:
     result = make_result()
-    paths = write_products(product_from_result(result), result_bytes(result), tmp_path)
+    paths = write_products(result.product(), result_bytes(result), tmp_path)
     lines = paths["scardec"].read_text().splitlines()
     assert lines[0].split()[:6] == ["2018", "01", "23", "09", "31", "40.5"]
     assert len(lines) == 2 + NT
@@ -106,7 +105,7 @@ def test_scardec_text_reads_back_with_obspy(tmp_path: Path) -> None:
 
 def test_quakeml_carries_the_sampled_stf_in_extra(tmp_path: Path) -> None:
     result = make_result(revision=3)
-    paths = write_products(product_from_result(result), result_bytes(result), tmp_path)
+    paths = write_products(result.product(), result_bytes(result), tmp_path)
     event = obspy.read_events(str(paths["quakeml"]))[0]
     assert event.preferred_origin().depth == pytest.approx(21000.0)
     assert event.preferred_magnitude().mag == pytest.approx(7.9)
