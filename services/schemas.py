@@ -32,7 +32,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from symae.contract import DataContract
-from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.dataset import EventData, TraceGroup
+from symae.data.events import Origin
 from symae.data.reference import SCHEMAS_DIR
 
 if TYPE_CHECKING:

@@ -46,7 +46,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from symae.contract import DataContract
-    from symae.data.dataset import Origin
+    from symae.data.events import Origin
     from symae.data.reference import example_event
     from symae.extract.api import extract_stf
     from symae.extract.extractor import Extractor

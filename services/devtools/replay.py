@@ -179,7 +179,7 @@ def origin_from_quakeml(event: Event) -> OriginMessage:
     """The origin message of an ObsPy event, through ``symae``'s one conversion
     (``Origin.from_obspy``: hypocentre, magnitude, moment tensor, event id)."""
     from services.schemas import OriginMessage
-    from symae.data.dataset import Origin
+    from symae.data.events import Origin
 
     return OriginMessage.from_origin(Origin.from_obspy(event))
 

@@ -71,7 +71,7 @@ def fetch_event(
     from obspy import Stream, UTCDateTime
     from obspy.clients.fdsn.header import FDSNNoDataException
 
-    from symae.data.dataset import Origin
+    from symae.data.events import Origin
 
     fdsn = client(base_url, timeout)
     if event_id is not None:

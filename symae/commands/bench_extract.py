@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _event(n_traces: int, n_pixels: int, nt: int, seed: int = 0):
     import numpy as np
 
-    from symae.data.dataset import EventData, Origin, TraceGroup
+    from symae.data.dataset import EventData, TraceGroup
+    from symae.data.events import Origin
 
     rng = np.random.default_rng(seed)
     sizes = np.full(n_pixels, n_traces // n_pixels)

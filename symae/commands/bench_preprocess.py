@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     from symae.bench.record import record
     from symae.data.arrivals import arrival_table
-    from symae.data.dataset import Origin
+    from symae.data.events import Origin
     from symae.data.preprocess import PreprocessConfig, preprocess_trace
     from symae.data.response import FILTERS
 

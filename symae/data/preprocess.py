@@ -58,7 +58,8 @@ from scipy.signal.windows import tukey
 
 from symae.contract import DataContract
 from symae.data.arrivals import arrival_table
-from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.dataset import EventData, TraceGroup
+from symae.data.events import Origin
 from symae.data.focal import pixel_of, pixels_of
 from symae.data.merge import as_overlap, merge_channel
 from symae.data.polarity import polarity_signs

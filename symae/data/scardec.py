@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 from symae.errors import SymaeError
 
 DYNE_CM_TO_NM = 1e-7

@@ -183,7 +183,7 @@ class Extractor:
         ``Inventory`` with their responses; ``event``: an ObsPy ``Event``, a ``Catalog``
         (``event_id`` picks one of several) or a symae ``Origin``.
         """
-        from symae.data.dataset import Origin
+        from symae.data.events import Origin
         from symae.extract.records import event_from_obspy, origin_from_obspy
 
         origin = event if isinstance(event, Origin) else origin_from_obspy(event, event_id)

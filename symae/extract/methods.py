@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from symae.contract import DataContract
-from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.dataset import EventData, TraceGroup
+from symae.data.events import Origin
 from symae.extract.result import InversionInfo, Stf
 from symae.inversion import (
     InversionError,

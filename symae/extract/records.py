@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from symae.contract import DataContract
-from symae.data.dataset import EventData, Origin
+from symae.data.dataset import EventData
+from symae.data.events import Origin
 from symae.errors import UsageError
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from symae.contract import DEFAULT_CONTRACT, DataContract
-from symae.data.dataset import EventData, Origin
+from symae.data.dataset import EventData
+from symae.data.events import Origin
 from symae.inversion.band import highpass_of, window_taper
 from symae.inversion.greens import TraceGeometry, check_moment_tensor
 from symae.inversion.mechanism import refine_depth, search_mechanism

@@ -40,7 +40,8 @@ from scipy.fft import next_fast_len
 from scipy.signal.windows import tukey
 
 from symae import __version__
-from symae.data.dataset import EventData, Origin
+from symae.data.dataset import EventData
+from symae.data.events import Origin
 from symae.data.preprocess import (
     Geometry,
     PreprocessConfig,

@@ -45,7 +45,7 @@ import numpy as np
 from obspy import UTCDateTime
 from scipy.special import eval_legendre
 
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 from symae.synth.radiation import moment_tensor_ned
 
 BROKEN_CODES = {0: "intact", 1: "reversed_polarity", 2: "clock_error", 3: "glitches", 4: "clipped"}

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 from symae.data.scardec import ScardecEvent
 from symae.synth.radiation import double_couple
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import obspy
 import pytest
 
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 
 EVENT_DIR = "FCTs_20180123_093140_GULF_OF_ALASKA"
 

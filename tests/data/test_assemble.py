@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from symae.contract import DataContract
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 from symae.data.focal import pixel_of
 from symae.data.polarity import polarity_signs
 from symae.data.preprocess import PreprocessedTrace, assemble_event

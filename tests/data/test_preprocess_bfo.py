@@ -9,7 +9,7 @@ import obspy
 import pytest
 from obspy.signal.trigger import classic_sta_lta
 
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 from symae.data.focal import pixel_of
 from symae.data.preprocess import (
     PreprocessConfig,

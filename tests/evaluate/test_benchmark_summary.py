@@ -110,7 +110,8 @@ def test_subsets_split_by_directivity_and_report_is_written(scores, tmp_path) ->
 
 
 def test_pluggable_methods_reference_and_ceilings_are_scored() -> None:
-    from symae.data.dataset import EventData, Origin
+    from symae.data.dataset import EventData
+    from symae.data.events import Origin
     from symae.evaluate.scardec_benchmark import (
         CEILING_BAND,
         CEILING_ENVELOPE,

@@ -7,7 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from symae.contract import DEFAULT_CONTRACT
-from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.dataset import EventData, TraceGroup
+from symae.data.events import Origin
 from symae.data.focal import pixels_of
 from symae.inversion.band import window_taper
 from symae.inversion.greens import TraceGeometry, greens_spectra

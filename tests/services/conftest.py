@@ -26,7 +26,8 @@ import pytest
 from services.devtools.broker import EmbeddedBroker, free_port
 from services.schemas import BundleMessage, OriginMessage
 from symae.contract import DataContract
-from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.dataset import EventData, TraceGroup
+from symae.data.events import Origin
 from symae.data.reference import REPO_ROOT
 
 PYTHON = sys.executable

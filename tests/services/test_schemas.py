@@ -22,7 +22,8 @@ from services.schemas import (
     schema_text,
 )
 from symae.contract import DataContract
-from symae.data.dataset import EventData, Origin, TraceGroup
+from symae.data.dataset import EventData, TraceGroup
+from symae.data.events import Origin
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int16", "int8"])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from symae.data.dataset import Origin
+from symae.data.events import Origin
 from symae.synth.config import SynthConfig
 from symae.synth.generator import SyntheticEvent, synthesize_event
 from symae.synth.radiation import double_couple

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from symae.contract import DataContract
-from symae.data.dataset import DatasetWriter, EventData, Origin, TraceGroup
+from symae.data.dataset import DatasetWriter, EventData, TraceGroup
+from symae.data.events import Origin
 
 CONTRACT = DataContract()
 NT = CONTRACT.nt
