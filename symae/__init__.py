@@ -39,7 +39,7 @@ _LAZY = {
     "DataContract": "symae.contract",
     "ExtractionResult": "symae.extract.result",
     "Extractor": "symae.extract.extractor",
-    "Origin": "symae.data.dataset",
+    "Origin": "symae.data.events",
     "example_event": "symae.data.reference",
     "extract_stf": "symae.extract.api",
 }
