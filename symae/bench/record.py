@@ -42,14 +42,30 @@ def machine_description() -> str:
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
     """Median wall time of ``fn()`` in seconds over ``repeats`` calls after ``warmup``."""
+    return median_times(fn, repeats, warmup)[0]
+
+
+def median_times(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> tuple[float, float]:
+    """Median wall time and median CPU time of this process (all its threads) of ``fn()``,
+    in seconds, over ``repeats`` calls after ``warmup``."""
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def load_description() -> str:
+    """The machine's load averages (1, 5, 15 min) when the figures were taken."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1 / 5 / 15 min)"
 
 
 def record(section: str, body: str, command: str, path: Path = BENCHMARKS_MD) -> None:
@@ -57,7 +73,8 @@ def record(section: str, body: str, command: str, path: Path = BENCHMARKS_MD) ->
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     block = (
         f"<!-- bench:{section} -->\n## {section}\n\n"
-        f"Command: `{command}`  \nMachine: {machine_description()}  \nRun: {stamp}\n\n"
+        f"Command: `{command}`  \nMachine: {machine_description()}  \n"
+        f"Load: {load_description()}  \nRun: {stamp}\n\n"
         f"{body.strip()}\n<!-- /bench:{section} -->\n"
     )
     text = path.read_text() if path.exists() else HEADER
