@@ -207,29 +207,55 @@ def score_events(
     highpass_hz: float | None = None,
 ) -> tuple[list[EventScore], list[ExtractionResult]]:
     """Extract (``batch`` events per ONNX call; no extractor: pluggable methods only) and
-    score every event. ``highpass_hz`` defaults to the extractor's contract's band."""
+    score every event. ``highpass_hz`` defaults to the extractor's contract's band.
+
+    An event whose extraction or scoring raises is logged with its traceback and left
+    out (its id goes to ``failed``), so that one event cannot end a long benchmark."""
     scores: list[EventScore] = []
     results: list[ExtractionResult] = []
     pending: list[EventData] = []
     if highpass_hz is None:
         highpass_hz = extractor.contract.highpass_hz if extractor is not None else 0.015
 
+    def extract(events: list[EventData]) -> list[ExtractionResult | None]:
+        """Results in order; after a failed batch, each event alone (a failure: failed)."""
+        if extractor is None:
+            return [None] * len(events)
+        try:
+            return list(extractor.extract_many(events))
+        except Exception:
+            if len(events) > 1:
+                return [r for ev in events for r in extract([ev])]
+            log.exception("%s: extraction failed; event left out", events[0].event_id)
+            failed.append(events[0].event_id)
+            return [None]
+
     def flush() -> None:
-        outs = extractor.extract_many(pending) if extractor is not None else [None] * len(pending)
+        outs = extract(pending)
         for ev, res in zip(pending, outs, strict=True):
-            scores.append(score_result(ev, res, methods, highpass_hz))
+            if ev.event_id in failed:
+                continue
+            try:
+                scores.append(score_result(ev, res, methods, highpass_hz))
+            except Exception:
+                log.exception("%s: scoring failed; event left out", ev.event_id)
+                failed.append(ev.event_id)
+                continue
             if res is not None:
                 results.append(res)
             m = scores[-1].metrics
             log.info("%s: skill %s", ev.event_id, " ".join(f"{k} {v.skill:.3f}" for k, v in m.items()))
         pending.clear()
 
+    failed: list[str] = []
     for event in events:
         pending.append(event)
         if len(pending) >= batch:
             flush()
     if pending:
         flush()
+    if failed:
+        log.error("%d event(s) left out after an error: %s", len(failed), failed)
     return scores, results
 
 
