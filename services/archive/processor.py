@@ -5,7 +5,7 @@ revisions while stations arrive and stops at ``event_close_s`` after the origin)
 archiver keeps the latest revision of each event in memory and writes it once no newer
 revision has arrived for ``archive_quiet_s`` seconds (set it at or above ingest's
 revision spacing; a revision arriving after the write is archived again and replaces
-the earlier one, see :mod:`services.archive.store`).
+the earlier one, see :mod:`symae.data.archive`).
 
 Ack-then-commit: held bundles are reported by :meth:`retained`, so the runtime never
 commits past a bundle that is not yet on disk; after a crash they are re-read, and an
@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import Counter, Gauge
 
-from services.archive.store import ArchiveStore
 from services.runtime import BUNDLES, Incoming, Outgoing, PoisonMessage, Processor
 from services.schemas import BundleMessage, DeadLetterReason
+from symae.data.archive import ArchiveStore
 
 if TYPE_CHECKING:
     from services.runtime import ServiceApp

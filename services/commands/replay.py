@@ -21,7 +21,7 @@ from services.runtime.settings import (
     add_settings_arguments,
     settings_from_args,
 )
-from symae.commands.options import nonnegative_float, positive_float, positive_int
+from symae.cli.options import nonnegative_float, positive_float, positive_int
 from symae.errors import UsageError
 
 # replay is a one-off client: an unreachable broker is an error after this long, not a wait

@@ -39,8 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from services.archive.processor import ArchiveProcessor
-    from services.archive.store import ArchiveError, ArchiveStore
     from services.runtime import SettingsError, run_service, settings_from_args
+    from symae.data.archive import ArchiveError, ArchiveStore
 
     try:
         settings = settings_from_args(ArchiveSettings, args)

@@ -46,11 +46,11 @@ from services.ingest.settings import IngestSettings
 from services.ingest.state import EventState, ReadinessPolicy
 from services.runtime import BUNDLES, ORIGINS, RAW, Incoming, Outgoing, PoisonMessage, Processor
 from services.schemas import BundleMessage, DeadLetterReason, OriginMessage, RawRecord
-from symae import __version__
 from symae.artifacts.store import read_model_dir
 from symae.contract import DataContract
 from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_trace
 from symae.data.rejections import Rejected
+from symae.version import __version__
 
 if TYPE_CHECKING:
     from services.runtime import ServiceApp

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from symae.commands.options import add_latent_arguments, positive_int
+from symae.cli.options import add_latent_arguments, positive_int
 
 HELP = "time extraction of a 200-trace event and ONNX Runtime vs PyTorch eager for the descent"
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from symae.commands.options import finite_float, nonnegative_float, positive_int
+from symae.cli.options import finite_float, nonnegative_float, positive_int
 
 HELP = "synthesise teleseismic P records with ground truth into an HDF5 data set"
 

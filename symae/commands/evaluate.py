@@ -25,7 +25,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from symae.commands.options import (
+from symae.cli.options import (
     add_latent_arguments,
     existing_dir,
     existing_file,
@@ -138,7 +138,7 @@ def validation_events(args: argparse.Namespace, contract):
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from symae.commands.options import ordered_range
+    from symae.cli.options import ordered_range
     from symae.contract import DataContract
     from symae.evaluate.methods import available_methods
     from symae.evaluate.scardec_benchmark import (

@@ -15,7 +15,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from symae.commands.options import add_latent_arguments, existing_file, positive_int
+from symae.cli.options import add_latent_arguments, existing_file, positive_int
 from symae.errors import UsageError
 
 HELP = "extract per-pixel and event source time functions of one event into RESULT.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from symae.commands.options import existing_file, positive_int
+from symae.cli.options import existing_file, positive_int
 
 HELP = "train a SymVAE (three-stage schedule) on HDF5 data sets into a model directory"
 

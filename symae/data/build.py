@@ -20,12 +20,12 @@ from typing import Any
 import obspy
 from obspy import Inventory, Stream, UTCDateTime, read, read_inventory
 
-from symae import __version__
 from symae.data.arrivals import arrival_table
 from symae.data.dataset import DatasetWriter
 from symae.data.events import Origin, read_origins
 from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
 from symae.data.rejections import Rejection, RejectReason, count_reasons
+from symae.version import __version__
 
 log = logging.getLogger(__name__)
 

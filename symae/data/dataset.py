@@ -28,10 +28,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from symae import __version__
 from symae.contract import DataContract
 from symae.data.events import Origin
 from symae.errors import SymaeError
+from symae.version import __version__
 
 FORMAT_NAME = "symae-dataset"
 FORMAT_VERSION = 1

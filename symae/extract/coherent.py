@@ -59,7 +59,7 @@ class LatentSettings:
     """Settings of the latent optimisation (the method's defaults).
 
     The one source of these defaults: ``symae extract``, ``symae evaluate``, ``symae bench
-    extract`` and the services take theirs from here (``symae.commands.options``).
+    extract`` and the services take theirs from here (``symae.cli.options``).
     """
 
     n_codes: int = 10

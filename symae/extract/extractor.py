@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from symae import __version__
 from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData, TraceGroup
 from symae.data.focal import pixel_center
@@ -44,6 +43,7 @@ from symae.extract.result import (
 )
 from symae.extract.stf import CombinedStf, EnvelopeStf, combine_pixels, envelope_stf
 from symae.inversion import InversionSettings
+from symae.version import __version__
 
 log = logging.getLogger(__name__)
 

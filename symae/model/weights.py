@@ -10,7 +10,6 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from symae import __version__
 from symae.artifacts.config import TrainConfig
 from symae.artifacts.store import (
     WEIGHTS,
@@ -23,6 +22,7 @@ from symae.artifacts.store import (
 from symae.contract import DataContract
 from symae.data.reference import REPO_ROOT
 from symae.model.symvae import SymVAE, count_parameters
+from symae.version import __version__
 
 
 def save_weights(model: SymVAE, path: Path) -> None:

@@ -39,7 +39,6 @@ from obspy.geodetics import gps2dist_azimuth, locations2degrees
 from scipy.fft import next_fast_len
 from scipy.signal.windows import tukey
 
-from symae import __version__
 from symae.data.dataset import EventData
 from symae.data.events import Origin
 from symae.data.preprocess import (
@@ -67,6 +66,7 @@ from symae.synth.phases import phase_amplitudes
 from symae.synth.quakeml import obspy_event
 from symae.synth.source import Source
 from symae.synth.stations import station_network
+from symae.version import __version__
 
 CHANNEL = "BHZ"
 LOCATION = "00"

@@ -127,7 +127,7 @@ def split_archive(event_ids: list[str], fraction: float = VALIDATION_FRACTION) -
 
 def read_archive(root: str | Path) -> dict[str, EventData]:
     """Every archived event (highest revision per id)."""
-    from services.archive.store import archived_events
+    from symae.data.archive import archived_events
 
     out = {}
     for event_id, (shard, _rev) in sorted(archived_events(root).items()):
@@ -137,7 +137,7 @@ def read_archive(root: str | Path) -> dict[str, EventData]:
 
 
 def archive_contract(root: str | Path) -> DataContract | None:
-    from services.archive.store import list_shards, local_root
+    from symae.data.archive import list_shards, local_root
 
     shards = list_shards(local_root(root))
     if not shards:

@@ -25,7 +25,7 @@ def test_image_tags_follow_the_package_version():
             found += 1
             assert match.group(1) == symae.__version__, (
                 f"{path.relative_to(REPO)}: image tag {match.group(0)} is not "
-                f"{symae.__version__} (symae/__init__.py)"
+                f"{symae.__version__} (symae/version.py)"
             )
     assert found, "no symae image tags found under deploy/"
 

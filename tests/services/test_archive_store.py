@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.archive.store import (
+from symae.data.archive import (
     ArchiveError,
     ArchiveStore,
     archived_events,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from services.archive.store import archived_events, list_shards
+from symae.data.archive import archived_events, list_shards
 from symae.data.reference import REPO_ROOT
 
 from .conftest import PYTHON, ServiceProcess, register_version, unique_prefix
