@@ -1,10 +1,13 @@
 """The one-command streaming demo: ``python -m services.devtools.demo`` (``make demo``).
 
-Starts the embedded broker and the three services as processes, replays the first few
-SCARDEC benchmark events (real hypocentres and STFs, generated records; the true STF
-travels with the origin), waits until every event's latest revision is published,
-then prints one row per event (stations, pixels, latency from the event's last record
-to its public STF, correlation of the STF with the truth) and where the products are.
+Starts the embedded broker and the three services as processes, replays the recorded
+earthquake shipped with symae (Northern Chile 2010-03-04, Mw 6.3, 60 stations, raw
+counts with full responses: ``symae/reference_data/chile_2010-03-04``) and, with
+``--scardec N``, the first N SCARDEC benchmark events (real hypocentres and STFs,
+generated records; the true STF travels with the origin), waits until every event's
+latest revision is published, then prints one row per event (stations, pixels, the
+published method, latency from the event's last record to its public STF, correlation
+with the truth when there is one) and where the products and the explorer are.
 Stops everything cleanly (SIGTERM: the services drain and commit) unless ``--keep``.
 """
 
@@ -24,8 +27,11 @@ log = logging.getLogger("services.devtools.demo")
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m services.devtools.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=3, help="SCARDEC events to replay (default 3)")
-    parser.add_argument("--stations", type=int, default=30, help="stations per event (default 30)")
+    parser.add_argument("--no-recorded", action="store_true",
+                        help="leave out the bundled recorded event (Chile 2010)")
+    parser.add_argument("--scardec", type=int, default=0,
+                        help="also replay the first N SCARDEC benchmark events (synthetic records)")
+    parser.add_argument("--stations", type=int, default=30, help="stations per synthetic event (default 30)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the record generator")
     parser.add_argument("--model", default="default", help="model the inference service serves")
     parser.add_argument("--out", type=Path, default=Path("demo_output"),
@@ -66,6 +72,8 @@ def event_rows(stack: Any, settled: dict[str, int], sent: dict[str, int]) -> lis
             "stations": result.quality.n_traces,
             "pixels": result.quality.n_pixels,
             "revision": revision,
+            "method": result.stf.method or "envelope",
+            "duration_s": result.inversion.duration_s if result.inversion else None,
             "latency_s": latency,
             "cc": cc,
         })
@@ -73,14 +81,16 @@ def event_rows(stack: Any, settled: dict[str, int], sent: dict[str, int]) -> lis
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = "| event | Mw | records sent | stations used | pixels | revision | latency (s) | CC vs truth |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    head = ("| event | Mw | records sent | stations used | pixels | revision | published STF | "
+            "duration (s) | latency (s) | CC vs truth |")
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mw = f"{r['mw']:.1f}" if r["mw"] is not None else "-"
         cc = f"{r['cc']:.2f}" if r["cc"] is not None else "-"
+        dur = f"{r['duration_s']:.1f}" if r["duration_s"] is not None else "-"
         lines.append(
             f"| {r['event']} | {mw} | {r['records']} | {r['stations']} | {r['pixels']} | "
-            f"{r['revision']} | {r['latency_s']:.1f} | {cc} |"
+            f"{r['revision']} | {r['method']} | {dur} | {r['latency_s']:.1f} | {cc} |"
         )
     return "\n".join(lines)
 
@@ -90,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.ERROR)  # the services log their own
     from services.devtools.local_stack import LocalStack, StackError
-    from services.devtools.replay import publish, scardec_events
+    from services.devtools.replay import directory_event, publish, scardec_events
+    from symae.data.reference import recorded_event_dir
 
     started = time.monotonic()
     out = args.out.resolve()
@@ -101,8 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         with stack:
-            log.info("pipeline up; generating and replaying %d SCARDEC events", args.events)
-            events = list(scardec_events(args.events, args.seed, args.stations))
+            events = [] if args.no_recorded else [directory_event(recorded_event_dir())]
+            events += list(scardec_events(args.scardec, args.seed, args.stations)) if args.scardec else []
+            if not events:
+                log.error("nothing to replay: drop --no-recorded or give --scardec N")
+                return 2
+            log.info("pipeline up; replaying %d event(s)%s", len(events),
+                     "" if args.no_recorded else ", the recorded Chile 2010 earthquake first")
             summary = publish(stack.settings(), events)
             log.info("replayed %d records (%.1f MB); waiting for the STFs", summary.records,
                      summary.bytes / 1e6)

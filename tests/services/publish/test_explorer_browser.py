@@ -22,9 +22,8 @@ from services.devtools.broker import free_port
 from services.publish.http import ProductServer
 from services.publish.store import LatestStore
 from symae.data.reference import REPO_ROOT
-
-from .conftest import ServiceProcess, produce, unique_prefix
-from .test_publish_explorer_api import explorer_result
+from tests.services.conftest import ServiceProcess, produce, unique_prefix
+from tests.services.publish.test_explorer_api import explorer_result
 
 pytestmark = [pytest.mark.browser]
 
@@ -241,7 +240,7 @@ def test_event_page_shows_schema_2_fields(tmp_path: Path, watched: Watched) -> N
     is edited on disk because the pydantic model here is still schema 1."""
     import json
 
-    from .test_publish_products import publish
+    from tests.services.publish.test_products import publish
 
     store = LatestStore(tmp_path)
     publish(store, explorer_result("ev-v2", seed=4))

@@ -16,8 +16,7 @@ import pytest
 from services.devtools.replay import directory_event
 from services.schemas import RawRecord
 from symae.data.reference import REPO_ROOT
-
-from .conftest import PYTHON, ServiceProcess, read_topic, unique_prefix
+from tests.services.conftest import PYTHON, ServiceProcess, read_topic, unique_prefix
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,7 @@ from symae.extract.result import (
     Stf,
     TraceScore,
 )
-
-from .test_publish_products import _get, publish
+from tests.services.publish.test_products import _get, publish
 
 NT = 192
 TIME = -92.0 + np.arange(NT, dtype=float)

@@ -15,8 +15,7 @@ from symae.data.archive import (
     local_root,
 )
 from symae.data.dataset import Dataset
-
-from .conftest import random_bundle
+from tests.services.conftest import random_bundle
 
 
 class Clock:
