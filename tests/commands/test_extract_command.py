@@ -108,7 +108,7 @@ def test_extract_bundled_real_event_with_the_default_model(tmp_path) -> None:
     assert doc["quality"]["n_traces"] >= 40 and "response_not_removed" not in doc["quality"]["flags"]
 
 
-def test_extract_records_without_response_only_when_asked(tiny_model_dir, tmp_path) -> None:
+def test_extract_records_without_response_only_when_asked(tiny_model, tmp_path) -> None:
     from obspy import read_inventory
 
     inventory = read_inventory(str(BUNDLED_CHILE / "stations.xml"))
@@ -117,7 +117,7 @@ def test_extract_records_without_response_only_when_asked(tiny_model_dir, tmp_pa
     xml = tmp_path / "stations.xml"
     inventory.write(str(xml), format="STATIONXML")
     out = tmp_path / "RESULT.json"
-    common = [*chile_args(xml), "--out", str(out), "--model", str(tiny_model_dir), "--steps", "5"]
+    common = [*chile_args(xml), "--out", str(out), "--model", str(tiny_model), "--steps", "5"]
     refused = symae("extract", *common)
     assert refused.returncode != 0 and "no response" in refused.stderr
     run = symae("extract", *common, "--no-response")
