@@ -138,8 +138,10 @@ class PhaseTable:
             cols = np.stack([np.interp(dist, self.distances, row[:, c]) for c in range(6)], axis=-1)
         v_mod = self._model.model.s_mod.v_mod
         alpha_below = float(v_mod.evaluate_below(depth_km, "p")[0])
-        alpha_above = float(v_mod.evaluate_above(depth_km, "p")[0])
-        beta_above = float(v_mod.evaluate_above(depth_km, "s")[0])
+        # a source at the surface has no layer above it: the velocities just below it
+        above = v_mod.evaluate_above if depth_km > 0 else v_mod.evaluate_below
+        alpha_above = float(above(depth_km, "p")[0])
+        beta_above = float(above(depth_km, "s")[0])
         radius = EARTH_RADIUS_KM - depth_km
 
         def angle(ray_param: np.ndarray, velocity: float) -> np.ndarray:

@@ -173,3 +173,11 @@ def test_event_without_directivity_round_trips_through_hdf5(strike_slip_event, t
     assert "directivity" not in ev.truth_attrs
     assert ev.truth_attrs["source_kind"] == "parametric"
     np.testing.assert_array_equal(ev.truth_stf, strike_slip_event.event_data.truth_stf)
+
+
+def test_phase_table_handles_a_source_at_the_surface() -> None:
+    """A catalogue depth of 0 km (or a perturbed one clipped there) has no layer above it."""
+    from symae.synth.paths import phase_table
+
+    arrivals = phase_table().lookup(0.0, np.array([40.0, 80.0]))
+    assert np.all(np.isfinite(arrivals.time["P"])) and np.all(np.isfinite(arrivals.takeoff_deg["P"]))
