@@ -503,6 +503,15 @@ class ServiceApp:
             return False
         return self._processed.get(tp, 0) >= high
 
+    def at_end(self, topic: str, partition: int, offset: int) -> bool:
+        """Whether ``offset`` is the last message known on a logical input partition (no
+        backlog behind it: the stream is live there)."""
+        if self._consumer is None:
+            return True
+        tp = TopicPartition(self.settings.topic(topic), partition)
+        high = self._consumer.highwater(tp)
+        return high is not None and offset + 1 >= high
+
     def partitions(self, topic: str) -> set[int]:
         """Partition numbers of a logical input topic, as the broker reports them."""
         if self._consumer is None:
