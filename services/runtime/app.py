@@ -290,7 +290,9 @@ class ServiceApp:
             topics = [settings.topic(t) for t in self.processor.inputs]
             self._consumer.subscribe(topics, listener=_Rebalance(self))
             log.info("subscribed to %s as group %s", topics, settings.group_id(self.name))
-        self._watch = BrokerWatch(settings).start()
+        self._watch = BrokerWatch(
+            settings, on_down=lambda: self.health.set_ready(False, "Kafka broker unreachable")
+        ).start()
         self._update_ready()
 
     def _ensure_topics(self, startup: bool = False) -> bool:

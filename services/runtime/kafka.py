@@ -171,7 +171,13 @@ class BrokerWatch:
     lost its storage comes back empty).
     """
 
-    def __init__(self, settings: ServiceSettings, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        interval: float = 1.0,
+        on_down: Callable[[], None] | None = None,
+    ) -> None:
+        self.on_down = on_down
         self.addresses = bootstrap_addresses(settings)
         self.interval = interval
         self.up = True
@@ -200,6 +206,8 @@ class BrokerWatch:
             elif not up and self.up:
                 self.down_since = time.monotonic()
                 log.warning("Kafka broker at %s not reachable", self.addresses)
+                if self.on_down is not None:
+                    self.on_down()
             self.up = up
             self._stop.wait(self.interval)
 
