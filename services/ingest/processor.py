@@ -145,8 +145,9 @@ class IngestProcessor(Processor):
         ``event_close_s`` from now)."""
         opened = self.stream_time(msg.partition)
         if self.app is None or self.app.at_end(msg.topic, msg.partition, msg.offset):
+            # only this event's start: the partition's clock is not moved (records of
+            # older events may still be behind on the other topic)
             opened = max(opened, time.time())
-            self.clock[msg.partition] = max(self.clock.get(msg.partition, opened), opened)
         return opened
 
     def stream_time(self, partition: int) -> float:
