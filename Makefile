@@ -39,6 +39,11 @@ tools:
 test: $(STAMP) tools
 	$(PY) -m pytest -q
 
+# failure injection against the embedded broker (docs/reliability.md); `make test` runs a subset
+.PHONY: chaos
+chaos: $(STAMP)
+	SYMAE_CHAOS=full $(PY) -m pytest -q -s -m chaos tests/chaos
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check symae services tests
 

@@ -66,6 +66,7 @@ def poison_families(i: int) -> tuple[str, bytes]:
     return families[i % len(families)]
 
 
+@pytest.mark.slow
 def test_poison_flood_mixed_with_valid_events(
     tmp_path: Path, kafka_bootstrap: str, tiny_model: Path
 ) -> None:

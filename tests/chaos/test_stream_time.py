@@ -70,6 +70,7 @@ def _wait_no_lag(stack: Stack, timeout: float) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_ingest_outage_twice_the_close_time_loses_nothing(
     tmp_path: Path, kafka_bootstrap: str, tiny_model: Path
 ) -> None:
