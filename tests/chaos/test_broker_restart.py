@@ -59,3 +59,31 @@ def test_services_ride_out_a_broker_kill_and_restart(tmp_path: Path, tiny_model:
     finally:
         stack.kill()
         broker.stop()
+
+
+def test_killing_symae_broker_takes_the_broker_down(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from services.devtools.broker import port_open
+
+    port = free_port()
+    log = open(tmp_path / "wrapper.log", "wb")  # noqa: SIM115
+    wrapper = subprocess.Popen([sys.executable, "-m", "symae.cli", "broker", "--port", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not port_open("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert port_open("127.0.0.1", port)
+        wrapper.send_signal(signal.SIGKILL)  # no chance to stop its child
+        wrapper.wait()
+        deadline = time.monotonic() + 10
+        while port_open("127.0.0.1", port) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not port_open("127.0.0.1", port), "the broker outlived its wrapper"
+    finally:
+        if wrapper.poll() is None:
+            wrapper.kill()
+        log.close()
