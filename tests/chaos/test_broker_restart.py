@@ -49,8 +49,12 @@ def test_services_ride_out_a_broker_kill_and_restart(tmp_path: Path, tiny_model:
         since_return = time.monotonic() - back
         assert since_return <= 60
         assert all(stack.alive().values()), stack.logs()
-        ready = {n: status(s.url("/readyz")) for n, s in stack.procs.items()}
-        assert set(ready.values()) == {200}, ready
+        # a resend on a new producer (e.g. OutOfOrderSequenceNumber on the empty broker)
+        # turns readiness red for a moment: all green again within 30 s
+        deadline = time.monotonic() + 30
+        while {status(s.url("/readyz")) for s in stack.procs.values()} != {200}:
+            assert time.monotonic() < deadline, stack.logs()
+            time.sleep(0.5)
         print(f"\nbroker kill -9: readiness red after {red}; outage {OUTAGE_S} s; "
               f"new events published {since_return:.1f} s after the broker's return "
               f"({took:.1f} s after the replay)")  # fmt: skip
