@@ -65,6 +65,11 @@ test-versions:
 	  $$env/bin/python -m pytest -q -m "$(FAST)" -p no:cacheprovider; \
 	done
 
+# failure injection against the embedded broker (docs/reliability.md); `make test` runs a subset
+.PHONY: chaos
+chaos: $(STAMP)
+	SYMAE_CHAOS=full $(PY) -m pytest -q -s -m chaos tests/chaos
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check symae services tests
 	$(VENV)/bin/ruff format --check symae services tests

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 import sys
 import zlib
@@ -39,14 +40,35 @@ from symae.data.reference import SCHEMAS_DIR
 if TYPE_CHECKING:
     from obspy import Trace
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION: Literal[1] = 1
+MAX_ELEMENTS = 1 << 28  # elements of one BinaryArray (1 GiB of float32): far past any record
+MAGNITUDE_RANGE = (-3.0, 11.0)  # an origin magnitude outside it is dropped with a warning
+MOMENT_MAX = 1e30  # N m; a moment tensor component past it drops the tensor
+MAX_STATIONXML_BYTES = 8 * 1024 * 1024  # default cap on an inflated StationXML
+
+
+def inflate(data: bytes, limit: int, what: str = "data") -> bytes:
+    """zlib-decompress ``data``, stopping at ``limit`` + 1 bytes: a stream that inflates
+    past ``limit`` is refused (ValueError) without being inflated in full."""
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise ValueError(f"{what} is not valid zlib data: {exc}") from exc
+    if len(out) > limit or d.unconsumed_tail:
+        raise ValueError(f"{what} inflates past {limit} bytes")
+    if not d.eof:
+        raise ValueError(f"{what} is not valid zlib data: truncated stream")
+    return out
 
 DType = Literal["float32", "float64", "int32", "int16", "int8"]
 SEED_ID = r"^[A-Za-z0-9]{1,2}\.[A-Za-z0-9]{1,5}\.[A-Za-z0-9-]{0,2}\.[A-Za-z0-9]{3}$"
 
 
 class _Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class BinaryArray(_Message):
@@ -62,6 +84,8 @@ class BinaryArray(_Message):
     def _shape(cls, shape: list[int]) -> list[int]:
         if any(n < 0 for n in shape):
             raise ValueError(f"negative dimension in shape {shape}")
+        if len(shape) > 4 or any(n > MAX_ELEMENTS for n in shape) or math.prod(shape) > MAX_ELEMENTS:
+            raise ValueError(f"shape {shape} is past {MAX_ELEMENTS} elements or 4 dimensions")
         return shape
 
     @classmethod
@@ -90,13 +114,11 @@ class BinaryArray(_Message):
             raw = base64.b64decode(self.data, validate=True)
         except binascii.Error as exc:
             raise ValueError(f"samples are not valid base64: {exc}") from exc
-        if self.compression == "zlib":
-            try:
-                raw = zlib.decompress(raw)
-            except zlib.error as exc:
-                raise ValueError(f"samples are not valid zlib data: {exc}") from exc
         dt = np.dtype(self.dtype).newbyteorder("<")
         expected = self.size * dt.itemsize
+        if self.compression == "zlib":
+            # inflated no further than the declared size (+1): a bomb is stopped early
+            raw = inflate(raw, expected, "samples")
         if len(raw) != expected:
             raise ValueError(
                 f"{len(raw)} bytes of {self.dtype} for shape {self.shape}, expected {expected}"
@@ -116,7 +138,7 @@ class TruthSTF(_Message):
 
     stf: BinaryArray
     t0: float = Field(description="time of the first sample, s (the data contract's t0)")
-    dt: float = Field(gt=0)
+    dt: float = Field(gt=0, le=1000)
     attrs: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -129,13 +151,38 @@ class OriginMessage(_Message):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=360)
     depth_km: float = Field(ge=-10, le=800)
-    magnitude: float | None = None
-    magnitude_type: str = "Mw"
-    region: str = ""
+    magnitude: float | None = Field(
+        None, description=f"dropped (with a warning) outside {MAGNITUDE_RANGE}"
+    )
+    magnitude_type: str = Field("Mw", max_length=32)
+    region: str = Field("", max_length=500)
     moment_tensor: dict[str, float] | None = Field(
         None, description="N m; keys Mrr, Mtt, Mpp, Mrt, Mrp, Mtp"
     )
     truth: TruthSTF | None = None
+
+    @field_validator("magnitude", mode="before")
+    @classmethod
+    def _magnitude(cls, value: Any) -> Any:
+        """An out-of-range optional magnitude is dropped, not the whole origin."""
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return value  # None, or a type error for pydantic to report
+        if not (math.isfinite(value) and MAGNITUDE_RANGE[0] <= value <= MAGNITUDE_RANGE[1]):
+            log.warning("origin magnitude %r outside %s dropped", value, MAGNITUDE_RANGE)
+            return None
+        return value
+
+    @field_validator("moment_tensor", mode="before")
+    @classmethod
+    def _tensor(cls, value: Any) -> Any:
+        """A moment tensor with a non-finite or absurd component is dropped."""
+        if not isinstance(value, dict):
+            return value
+        for v in value.values():
+            if isinstance(v, int | float) and not (math.isfinite(v) and abs(v) <= MOMENT_MAX):
+                log.warning("origin moment tensor with component %r dropped", v)
+                return None
+        return value
 
     @classmethod
     def from_origin(cls, origin: Origin, truth: TruthSTF | None = None) -> OriginMessage:
@@ -178,7 +225,7 @@ class RawRecord(_Message):
     seed_id: str = Field(pattern=SEED_ID, description="NET.STA.LOC.CHA")
     starttime: datetime = Field(description="time of the first sample, UTC")
     sampling_rate: float = Field(gt=0, le=1000, description="Hz")
-    units: str = Field("counts", description="sample units before response removal")
+    units: str = Field("counts", max_length=32, description="sample units before response removal")
     samples: BinaryArray
     stationxml: str | None = Field(None, description="base64 of zlib-compressed StationXML")
 
@@ -222,13 +269,16 @@ class RawRecord(_Message):
         }
         return Trace(data=self.samples.to_numpy(), header=header)
 
-    def stationxml_bytes(self) -> bytes | None:
+    def stationxml_bytes(self, max_bytes: int = MAX_STATIONXML_BYTES) -> bytes | None:
+        """The inflated StationXML (ValueError when it does not decode or would inflate
+        past ``max_bytes``; inflation stops there)."""
         if self.stationxml is None:
             return None
         try:
-            return zlib.decompress(base64.b64decode(self.stationxml, validate=True))
-        except (binascii.Error, zlib.error) as exc:
+            packed = base64.b64decode(self.stationxml, validate=True)
+        except binascii.Error as exc:
             raise ValueError(f"stationxml of {self.seed_id} does not decode: {exc}") from exc
+        return inflate(packed, max_bytes, f"stationxml of {self.seed_id}")
 
 
 def encode_stationxml(xml: bytes) -> str:
@@ -375,6 +425,7 @@ class DeadLetterReason(StrEnum):
     TOO_MANY_RECORDS = "too_many_records"  # event past max_records_per_event
     UNKNOWN_EVENT = "unknown_event"  # no origin within unknown_event_grace_s
     LATE = "late"  # record for an event already closed
+    OVER_CAPACITY = "over_capacity"  # records waiting for their origin past the byte caps
     # ingest: preprocessing (symae.data.rejections.RejectReason)
     GAP = "gap"
     OVERLAP = "overlap"

@@ -104,4 +104,7 @@ def run(args: argparse.Namespace) -> int:
     if args.manifest:
         args.manifest.parent.mkdir(parents=True, exist_ok=True)
         args.manifest.write_text(json.dumps(summary.to_dict(), indent=1) + "\n")
+    if summary.failed:
+        log.error("%d messages were not acknowledged by the broker", summary.failed)
+        return 1
     return 0

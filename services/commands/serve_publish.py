@@ -22,6 +22,7 @@ class PublishSettings(ServiceSettings):
     """Settings of the publish service (each also ``SYMAE_<NAME>``)."""
 
     http_port: int = Field(8080, ge=0, le=65535, description="HTTP API port (0: any free one)")
+    http_host: str = Field("127.0.0.1", description="HTTP API bind address (0.0.0.0: all)")
     products_dir: Path = Field(Path("products"), description="where product files are kept")
 
 
@@ -38,5 +39,11 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"symae serve publish: {exc}")
         return 2
-    processor = PublishProcessor(settings.products_dir, settings.http_port)
+    processor = PublishProcessor(
+        settings.products_dir,
+        settings.http_port,
+        settings.http_host,
+        http_timeout_s=settings.http_timeout_s,
+        http_max_connections=settings.http_max_connections,
+    )
     return run_service("publish", settings, processor)

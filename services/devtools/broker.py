@@ -119,7 +119,12 @@ class EmbeddedBroker:
         self._log_file = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115
         out = self._log_file if self._log_file is not None else subprocess.DEVNULL
         self._proc = subprocess.Popen(
-            self.command(), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            self.command(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -158,6 +163,21 @@ class EmbeddedBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGKILL when the parent dies (Linux), so a killed
+    ``symae broker`` or test run never leaves the broker holding its port."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the parent's stop() still applies
+        pass
 
 
 _TANSU_ENV = {

@@ -72,11 +72,13 @@ class ReplaySummary:
     records: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    failed: int = 0  # messages the broker did not acknowledge (not counted above)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "origins": self.origins,
             "records": self.records,
+            "failed": self.failed,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
             "events": self.events,
@@ -259,6 +261,19 @@ def directory_event(folder: Path) -> ReplayEvent:
 
 
 # ----------------------------------------------------------------------- publishing
+def _acked(summary: ReplaySummary, event_id: str, size: int, metrics: Any, topic: str,
+           _meta: Any) -> None:  # fmt: skip
+    summary.records += 1
+    summary.events[event_id] = summary.events.get(event_id, 0) + 1
+    summary.bytes += size
+    if metrics is not None:
+        metrics.record_out(topic)
+
+
+def _not_acked(summary: ReplaySummary, event_id: str, exc: BaseException) -> None:
+    summary.failed += 1
+    log.error("record of %s not acknowledged: %s", event_id, exc)
+
 def schedule(
     events: Iterable[ReplayEvent], speed: float | None, interval_s: float
 ) -> Iterator[tuple[float, ReplayEvent, int]]:
@@ -292,7 +307,11 @@ def publish(
     interval_s: float = 0.0,
     metrics: Any | None = None,
 ) -> ReplaySummary:
-    """Publish ``events`` (origins acknowledged before their records); returns a summary."""
+    """Publish ``events`` (origins acknowledged before their records); returns a summary.
+
+    Every send's acknowledgement is checked: the summary (and the manifest written from
+    it) counts acknowledged messages only, and ``failed`` the others (an event whose
+    origin was not acknowledged sends no records)."""
     from services.runtime.kafka import connect_admin, ensure_topics, make_producer
 
     admin = connect_admin(settings)
@@ -302,6 +321,7 @@ def publish(
         admin.close()
     producer = make_producer(settings)
     summary = ReplaySummary()
+    skipped: set[str] = set()  # events whose origin was not acknowledged
     started = time.monotonic()
     origins_topic, raw_topic = settings.topic(ORIGINS), settings.topic(RAW)
     try:
@@ -311,23 +331,33 @@ def publish(
                 producer.flush()
                 time.sleep(wait)
             key = event.origin.event_id.encode()
+            event_id = event.origin.event_id
             if index < 0:
                 data = event.origin.model_dump_json().encode()
-                producer.send(origins_topic, key=key, value=data).get(timeout=60)
+                try:
+                    producer.send(origins_topic, key=key, value=data).get(timeout=60)
+                except Exception as exc:  # noqa: BLE001 - counted and reported
+                    log.error("origin of %s not acknowledged: %s", event_id, exc)
+                    summary.failed += 1
+                    skipped.add(event_id)
+                    continue
                 summary.origins += 1
-                summary.events.setdefault(event.origin.event_id, 0)
-                topic = origins_topic
+                summary.events.setdefault(event_id, 0)
+                summary.bytes += len(data)
+                if metrics is not None:
+                    metrics.record_out(origins_topic)
+            elif event_id in skipped:
+                summary.failed += 1
             else:
                 data = event.records[index].model_dump_json().encode()
-                producer.send(raw_topic, key=key, value=data)
-                summary.records += 1
-                summary.events[event.origin.event_id] = (
-                    summary.events.get(event.origin.event_id, 0) + 1
-                )
-                topic = raw_topic
-            summary.bytes += len(data)
-            if metrics is not None:
-                metrics.record_out(topic)
+                try:
+                    future = producer.send(raw_topic, key=key, value=data)
+                except Exception as exc:  # noqa: BLE001
+                    log.error("record of %s not sent: %s", event_id, exc)
+                    summary.failed += 1
+                    continue
+                future.add_callback(_acked, summary, event_id, len(data), metrics, raw_topic)
+                future.add_errback(_not_acked, summary, event_id)
         producer.flush()
     finally:
         producer.close(timeout=10)

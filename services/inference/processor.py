@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from services.inference.model_watch import ModelRef, ModelWatch
 from services.runtime import BUNDLES, RESULTS, Incoming, Outgoing, PoisonMessage, Processor
+from services.runtime.app import TransientError
 from services.schemas import BundleMessage, DeadLetterReason
 from symae.contract import DataContract
 from symae.data.dataset import EventData
@@ -32,6 +33,19 @@ if TYPE_CHECKING:
     from services.runtime import ServiceApp
 
 log = logging.getLogger(__name__)
+
+TRANSIENT_TRIES = 6  # tries of an event failing transiently before it counts as failed
+# ONNX Runtime errors that can pass (device memory, a failing execution provider);
+# InvalidArgument and the like are deterministic
+_ORT_TRANSIENT = {"RuntimeException", "Fail", "EPFail", "EngineError"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a failure may pass on a retry (out of memory, ONNX Runtime/device errors)."""
+    if isinstance(exc, MemoryError | TransientError):
+        return True
+    kind = type(exc)
+    return kind.__module__.startswith("onnxruntime") and kind.__name__ in _ORT_TRANSIENT
 
 
 class Extraction(Protocol):
@@ -57,6 +71,8 @@ class Pending:
     msg: Incoming
     bundle: BundleMessage
     event: EventData
+    attempts: int = 0  # transient failures so far
+    not_before: float = 0.0  # monotonic time of the next try
 
     @property
     def contract(self) -> DataContract:
@@ -130,16 +146,23 @@ class InferenceProcessor(Processor):
     def tick(self, now: float) -> Sequence[Outgoing]:
         if not self._pending:
             return []
-        waiting, self._pending = self._pending, []
+        clock = time.monotonic()
+        waiting = [p for p in self._pending if p.not_before <= clock]
+        self._pending = [p for p in self._pending if p.not_before > clock]
+        if not waiting:
+            return []
         newest: dict[str, Pending] = {}
         for p in waiting:
             held = newest.get(p.bundle.event_id)
             if held is None or p.bundle.revision >= held.bundle.revision:
                 newest[p.bundle.event_id] = p
-        todo = list(newest.values())
+        todo = [p for p in newest.values() if p.attempts < 2]
+        alone = [p for p in newest.values() if p.attempts >= 2]  # failed twice in a batch
         outputs: list[Outgoing] = []
         for start in range(0, len(todo), self.max_batch_events):
             outputs.extend(self._extract(todo[start : start + self.max_batch_events]))
+        for p in alone:  # one by one, so one event cannot hold the others back
+            outputs.extend(self._extract([p]))
         self._set_in_flight()
         return outputs
 
@@ -173,6 +196,8 @@ class InferenceProcessor(Processor):
         try:
             infos = model.coherent_information([p.event for p in batch])
         except Exception as exc:
+            if is_transient(exc):
+                return self._later(batch, exc)
             if len(batch) == 1:
                 return [self._failed(batch[0], exc)]
             log.warning("batch of %d failed (%s); extracting one by one", len(batch), exc)
@@ -183,7 +208,10 @@ class InferenceProcessor(Processor):
             try:
                 result = model.assemble(p.event, info, p.bundle.revision)
             except Exception as exc:
-                outputs.append(self._failed(p, exc))
+                if is_transient(exc):
+                    outputs.extend(self._later([p], exc))
+                else:
+                    outputs.append(self._failed(p, exc))
                 continue
             outputs.append(self._output(p, result))
         elapsed = time.perf_counter() - started
@@ -194,6 +222,21 @@ class InferenceProcessor(Processor):
             model.model.name, model.model.version,
             extra={"event_ids": [p.bundle.event_id for p in batch]},
         )
+        return outputs
+
+    def _later(self, batch: list[Pending], exc: BaseException) -> list[Outgoing]:
+        """Hold a batch that failed transiently and try it again after a back-off; an
+        event that keeps failing alone for ``TRANSIENT_TRIES`` tries is dead-lettered."""
+        outputs = []
+        for p in batch:
+            tries = p.attempts + 1
+            if tries >= TRANSIENT_TRIES and len(batch) == 1:
+                outputs.append(self._failed(p, exc, f" (after {tries} tries)"))
+                continue
+            delay = min(0.5 * 2 ** (tries - 1), 30.0)
+            self._pending.append(replace(p, attempts=tries, not_before=time.monotonic() + delay))
+        log.warning("transient extraction failure of %d event(s) (%s: %s); retrying",
+                    len(batch), type(exc).__name__, exc)  # fmt: skip
         return outputs
 
     def _output(self, p: Pending, result: ExtractionResult) -> Outgoing:
@@ -223,12 +266,12 @@ class InferenceProcessor(Processor):
         )
         return self.app.dead_letter(p.msg, DeadLetterReason.CONTRACT_MISMATCH, detail)
 
-    def _failed(self, p: Pending, exc: Exception) -> Outgoing:
+    def _failed(self, p: Pending, exc: BaseException, note: str = "") -> Outgoing:
         assert self.app is not None
         log.error(
             "%s: extraction of %s r%d failed: %s", p.msg.where, p.bundle.event_id,
             p.bundle.revision, exc, extra={"where": p.msg.where, "event_id": p.bundle.event_id},
         )
         return self.app.dead_letter(
-            p.msg, DeadLetterReason.EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}"
+            p.msg, DeadLetterReason.EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}{note}"
         )

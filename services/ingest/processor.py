@@ -24,6 +24,19 @@ every bundle carries that contract, and inference dead-letters a bundle whose co
 is not its model's (``contract_mismatch``), e.g. after a model of another contract is
 registered and before ingest restarts.
 
+Event lifetime follows stream progress, not a producer's clock: every partition has a
+stream time, the newest message timestamp read there (each timestamp clamped to at most
+``clock_skew_s`` ahead of this host's clock), which follows the wall clock once the
+partition has no backlog. An event opens at the stream time its origin is read (an origin
+stamped hours ago lives ``event_close_s`` from then) and closes ``event_close_s`` of
+stream time later, so an ingest outage longer than ``event_close_s`` closes nothing early
+(the backlog is read at the stream times it was written), and a timestamp in the future
+cannot keep an event, and its offsets, open forever.
+
+Records waiting for their origin are bounded: at most ``max_pending_bytes_per_event``
+per event and ``max_pending_bytes`` in all; past either, a record is dead-lettered
+``over_capacity``.
+
 Crash safety: the offsets of an open event's origin and records are reported by
 :meth:`retained`, so the runtime never commits past them; after a crash or a
 rebalance they are re-read and the same state (and the same bundle revisions) is
@@ -99,6 +112,8 @@ class IngestProcessor(Processor):
         self.events: dict[str, EventState] = {}
         self.pending: dict[str, list[tuple[float, Incoming]]] = {}  # event id -> (arrival, msg)
         self.closed: OrderedDict[str, None] = OrderedDict()
+        self.clock: dict[int, float] = {}  # partition -> stream time (see module docstring)
+        self.pending_bytes: dict[str, int] = {}  # event id -> bytes waiting for its origin
         self.app: ServiceApp | None = None
 
     def start(self, app: ServiceApp) -> None:
@@ -117,7 +132,29 @@ class IngestProcessor(Processor):
             )
 
     # ------------------------------------------------------------------ messages
+    def _stamp(self, msg: Incoming) -> float:
+        """The message's time, clamped to the skew window; advances its partition's clock."""
+        t = min(msg.timestamp, time.time() + self.settings.clock_skew_s)
+        if t > self.clock.get(msg.partition, float("-inf")):
+            self.clock[msg.partition] = t
+        return t
+
+    def _open_time(self, msg: Incoming) -> float:
+        """Stream time at which an event opens: its partition's clock, or now when the
+        origin is the newest message there (a back-dated origin read live lives its full
+        ``event_close_s`` from now)."""
+        opened = self.stream_time(msg.partition)
+        if self.app is None or self.app.at_end(msg.topic, msg.partition, msg.offset):
+            # only this event's start: the partition's clock is not moved (records of
+            # older events may still be behind on the other topic)
+            opened = max(opened, time.time())
+        return opened
+
+    def stream_time(self, partition: int) -> float:
+        return self.clock.get(partition, time.time())
+
     def handle(self, msg: Incoming) -> Sequence[Outgoing]:
+        self._stamp(msg)
         if msg.topic == ORIGINS:
             return self._origin(msg)
         return self._record(msg)
@@ -132,10 +169,11 @@ class IngestProcessor(Processor):
             origin=origin,
             origin_partition=msg.partition,
             origin_offset=msg.offset,
-            origin_time=msg.timestamp,
+            origin_time=self._open_time(msg),
         )
         log.info("event %s opened", event_id, extra={"event_id": event_id, "where": msg.where})
         outputs: list[Outgoing] = []
+        self.pending_bytes.pop(event_id, None)
         for _, held in self.pending.pop(event_id, []):
             outputs.extend(self._record(held))
         self._gauge()
@@ -148,10 +186,22 @@ class IngestProcessor(Processor):
         if event is None:
             if record.event_id in self.closed:
                 return [self._reject(msg, DeadLetterReason.LATE, f"event {record.event_id} is closed")]
-            if time.time() - msg.timestamp > self.settings.event_close_s:
+            if self._stale(msg):
                 # re-read after a restart: its event was closed (or dead-lettered) before
                 log.debug("%s belongs to an event closed before a restart; skipped", msg.where)
                 return []
+            size = len(msg.raw)
+            held = self.pending_bytes.get(record.event_id, 0)
+            total = sum(self.pending_bytes.values())
+            if held + size > self.settings.max_pending_bytes_per_event:
+                return [self._reject(msg, DeadLetterReason.OVER_CAPACITY,
+                                     f"records waiting for the origin of {record.event_id} "
+                                     f"exceed {self.settings.max_pending_bytes_per_event} bytes")]
+            if total + size > self.settings.max_pending_bytes:
+                return [self._reject(msg, DeadLetterReason.OVER_CAPACITY,
+                                     f"records waiting for origins exceed "
+                                     f"{self.settings.max_pending_bytes} bytes in all")]
+            self.pending_bytes[record.event_id] = held + size
             self.pending.setdefault(record.event_id, []).append((time.time(), msg))
             return []
         if record.seed_id in event.seen:
@@ -168,7 +218,7 @@ class IngestProcessor(Processor):
                     f"{self.settings.max_records_per_event} records",
                 )
             trace = decode_record(record, self.settings.max_samples_per_record)
-            inventory = self.inventories.for_record(record)
+            inventory = self.inventories.for_record(record, self.settings.max_stationxml_bytes)
             start = time.perf_counter()
             try:
                 processed = preprocess_trace(
@@ -185,6 +235,11 @@ class IngestProcessor(Processor):
         event.traces[record.seed_id] = processed
         return []
 
+    def _stale(self, msg: Incoming) -> bool:
+        """A record older than ``event_close_s`` of its partition's stream time."""
+        age = self.stream_time(msg.partition) - msg.timestamp
+        return age > self.settings.event_close_s
+
     def _reject(self, msg: Incoming, reason: DeadLetterReason, detail: str) -> Outgoing:
         log.info(
             "%s refused: %s: %s",
@@ -199,6 +254,7 @@ class IngestProcessor(Processor):
     # ------------------------------------------------------------------ periodic
     def tick(self, now: float) -> Sequence[Outgoing]:
         outputs: list[Outgoing] = []
+        self._advance_clocks(now)
         grace = self.settings.unknown_event_grace_s
         for event_id, held in list(self.pending.items()):
             waiting = [(t, m) for t, m in held if now - t < grace]
@@ -206,14 +262,20 @@ class IngestProcessor(Processor):
                 continue
             if waiting:
                 self.pending[event_id] = waiting
+                self.pending_bytes[event_id] = sum(len(m.raw) for _, m in waiting)
             else:
                 del self.pending[event_id]
+                self.pending_bytes.pop(event_id, None)
             reason = f"no origin for event {event_id} within {grace:g} s"
-            outputs.extend(
-                self._reject(m, DeadLetterReason.UNKNOWN_EVENT, reason) for t, m in held if now - t >= grace
-            )
+            for t, m in held:
+                if now - t < grace:
+                    continue
+                if self._stale(m):  # its event closed before a restart: nothing to say
+                    continue
+                outputs.append(self._reject(m, DeadLetterReason.UNKNOWN_EVENT, reason))
         for event in list(self.events.values()):
-            closing = now - event.origin_time >= self.settings.event_close_s
+            age = self.stream_time(event.origin_partition) - event.origin_time
+            closing = age >= self.settings.event_close_s
             # a closing event sends what it has not sent yet, whatever the policy says
             unsent = len(event.traces) > event.emitted_traces
             if self.policy.due(event, now) or (closing and unsent):
@@ -222,6 +284,15 @@ class IngestProcessor(Processor):
                 self._close(event)
         self._gauge()
         return outputs
+
+    def _advance_clocks(self, now: float) -> None:
+        """A partition without backlog is at the present: its stream time follows ``now``."""
+        partitions = set(self.clock) | {e.origin_partition for e in self.events.values()}
+        for p in partitions:
+            app = self.app
+            if app is None or (app.caught_up(ORIGINS, p) and app.caught_up(RAW, p)):
+                if now > self.clock.get(p, float("-inf")):
+                    self.clock[p] = now
 
     def _bundle(self, event: EventState, now: float) -> Outgoing:
         traces = event.ordered_traces()
@@ -284,8 +355,8 @@ class IngestProcessor(Processor):
 
         for event in self.events.values():
             hold(ORIGINS, event.origin_partition, event.origin_offset)
-            if event.raw_partition is not None and event.notes:
-                hold(RAW, event.raw_partition, min(n.offset for n in event.notes))
+            for partition, offset in event.held_offsets().items():
+                hold(RAW, partition, offset)
         for held in self.pending.values():
             for _, m in held:
                 hold(RAW, m.partition, m.offset)
@@ -295,14 +366,18 @@ class IngestProcessor(Processor):
         """Forget the events and waiting records of partitions handed to another replica."""
         gone = set(partitions)
         for event_id, event in list(self.events.items()):
-            if (ORIGINS, event.origin_partition) in gone or (
-                event.raw_partition is not None and (RAW, event.raw_partition) in gone
+            if (ORIGINS, event.origin_partition) in gone or any(
+                (RAW, p) in gone for p in event.held_offsets()
             ):
                 del self.events[event_id]
         for event_id, held in list(self.pending.items()):
             kept = [(t, m) for t, m in held if (RAW, m.partition) not in gone]
             if kept:
                 self.pending[event_id] = kept
+                self.pending_bytes[event_id] = sum(len(m.raw) for _, m in kept)
             else:
                 del self.pending[event_id]
+                self.pending_bytes.pop(event_id, None)
+        for p in {p for t, p in gone}:
+            self.clock.pop(p, None)
         self._gauge()

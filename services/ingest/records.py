@@ -64,7 +64,7 @@ class Inventories:
         log.info("local inventory: %d networks from %d files", len(inventory.networks), len(files))
         return cls(local=inventory)
 
-    def for_record(self, record: RawRecord) -> Inventory:
+    def for_record(self, record: RawRecord, max_bytes: int = 8 * 1024 * 1024) -> Inventory:
         if record.stationxml is None:
             if self.local is None:
                 raise PoisonMessage(
@@ -79,7 +79,7 @@ class Inventories:
             self._cache.move_to_end(digest)
             return cached
         try:
-            xml = record.stationxml_bytes()
+            xml = record.stationxml_bytes(max_bytes)
             assert xml is not None
             inventory = read_inventory(io.BytesIO(xml), format="STATIONXML")
         except Exception as exc:  # noqa: BLE001 - ObsPy raises many types on bad XML

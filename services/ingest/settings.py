@@ -33,6 +33,18 @@ class IngestSettings(ServedModelSettings):
     unknown_event_grace_s: float = Field(
         30.0, ge=0, description="how long a record waits for its origin before the DLQ"
     )
+    clock_skew_s: float = Field(
+        300.0, ge=0, description="message timestamps are trusted at most this far in the future"
+    )
+    max_pending_bytes: int = Field(
+        256 * 1024 * 1024, gt=0, description="bytes of records waiting for their origin, in all"
+    )
+    max_pending_bytes_per_event: int = Field(
+        32 * 1024 * 1024, gt=0, description="bytes of records waiting for one event's origin"
+    )
+    max_stationxml_bytes: int = Field(
+        8 * 1024 * 1024, gt=0, description="largest StationXML a record may inflate to"
+    )
     max_records_per_event: int = Field(1000, ge=1)
     max_samples_per_record: int = Field(2_000_000, ge=1)
     snr_min: float | None = Field(None, description="override the preprocessing SNR threshold")

@@ -53,7 +53,8 @@ class RecordNote:
 
     offset: int
     timestamp: float
-    reason: str | None = None  # None: accepted (or duplicate-free and still pending)
+    reason: str | None = None
+    partition: int = 0  # None: accepted (or duplicate-free and still pending)
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class EventState:
     origin: OriginMessage
     origin_partition: int
     origin_offset: int
-    origin_time: float  # broker timestamp of the origin message
+    origin_time: float  # stream time when the origin was read (its lifetime starts there)
     traces: dict[str, PreprocessedTrace] = field(default_factory=dict)  # seed id -> trace
     seen: set[str] = field(default_factory=set)  # seed ids received (accepted or not)
     raw_partition: int | None = None
@@ -101,9 +102,16 @@ class EventState:
         self.raw_partition = partition
         self.seen.add(seed_id)
         self.first_record_time = min(self.first_record_time, timestamp)
-        note = RecordNote(offset, timestamp)
+        note = RecordNote(offset, timestamp, partition=partition)
         self.notes.append(note)
         return note
+
+    def held_offsets(self) -> dict[int, int]:
+        """Lowest record offset per raw partition (an event's records may sit on two)."""
+        low: dict[int, int] = {}
+        for n in self.notes:
+            low[n.partition] = min(n.offset, low.get(n.partition, n.offset))
+        return low
 
     def summary(self) -> Summary:
         """Times, record count and rejections over the records up to the last accepted."""

@@ -27,12 +27,12 @@ import logging
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from services.publish.products import PRODUCT_FILES
 from services.publish.store import EventEntry, LatestStore
+from services.runtime.httpserver import DEFAULT_HOST, BoundedHandler, BoundedHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def plain_table(entries: list[EventEntry]) -> str:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(BoundedHandler):
     store: LatestStore  # set on the subclass made per server
     stopping: threading.Event  # set when the server stops: ends the live streams
 
@@ -113,7 +113,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), CONTENT_TYPES[".json"])
 
     def _not_found(self, what: str) -> None:
-        self._json(HTTPStatus.NOT_FOUND, {"error": f"not found: {what}"})
+        # the requested id is not echoed back (no reflected content)
+        kind = what.split(" ", 1)[0]
+        kind = kind if kind in ("event", "product") else "resource"
+        self._json(HTTPStatus.NOT_FOUND, {"error": f"{kind} not found"})
 
     def _entry(self, ident: str) -> EventEntry | None:
         return self.store.get(ident) or self.store.by_folder(ident)
@@ -255,11 +258,19 @@ def _int(text: str, default: int) -> int:
 class ProductServer:
     """The HTTP API on ``host:port`` (port 0 picks a free one), served from a thread."""
 
-    def __init__(self, store: LatestStore, port: int, host: str = "0.0.0.0") -> None:
+    def __init__(
+        self,
+        store: LatestStore,
+        port: int,
+        host: str = DEFAULT_HOST,
+        timeout_s: float = 10.0,
+        max_connections: int = 64,
+    ) -> None:
         self._stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"store": store, "stopping": self._stopping})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer(
+            (host, port), handler, timeout_s=timeout_s, max_connections=max_connections
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="products-http", daemon=True
         )

@@ -36,16 +36,28 @@ class PublishProcessor(Processor):
     inputs = {RESULTS: ExtractionResult}
     outputs = (STF,)
 
-    def __init__(self, products_dir: Path, http_port: int, http_host: str = "0.0.0.0") -> None:
+    def __init__(
+        self,
+        products_dir: Path,
+        http_port: int,
+        http_host: str = "127.0.0.1",
+        http_timeout_s: float = 10.0,
+        http_max_connections: int = 64,
+    ) -> None:
         self.store = LatestStore(products_dir)
         self.http_port = http_port
         self.http_host = http_host
+        self.http_timeout_s = http_timeout_s
+        self.http_max_connections = http_max_connections
         self.server: ProductServer | None = None
         self.app: ServiceApp | None = None
 
     def start(self, app: ServiceApp) -> None:
         self.app = app
-        self.server = ProductServer(self.store, self.http_port, self.http_host).start()
+        self.server = ProductServer(
+            self.store, self.http_port, self.http_host,
+            timeout_s=self.http_timeout_s, max_connections=self.http_max_connections,
+        ).start()  # fmt: skip
         app.metrics.set_in_flight(0)
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from services.runtime.app import (
     Processor,
     ServiceApp,
     ServiceError,
+    TransientError,
     dead_letter,
     run_service,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "ServiceError",
     "ServiceSettings",
     "SettingsError",
+    "TransientError",
     "add_settings_arguments",
     "dead_letter",
     "run_service",

@@ -26,8 +26,17 @@ Guarantees the loop gives a handler (at-least-once, no transactions):
   message dead-lettered as ``internal_error`` (one bad message never blocks a partition);
 - outputs are produced with ``acks=all`` on an idempotent producer and flushed; only when
   every output of a batch is acknowledged are the batch's offsets committed (at most once
-  per ``commit_interval_s``). A failed send stops the service without committing, so a
-  restart re-reads the batch;
+  per ``commit_interval_s``). Only offsets whose outputs were acknowledged are ever
+  committed, on every path (periodic commit, rebalance, shutdown). A send that is not
+  acknowledged is retried with back-off on a new producer (a broker that restarted does
+  not know the old producer id) until it is, or until the service is stopped, which
+  then exits 1 without committing the batch;
+- a broker that goes away is waited for: ``/readyz`` turns 503 while it is unreachable
+  or while the consumer holds no partition, missing topics are created again when it
+  comes back, and the service never exits on a transient broker error;
+- a handler that raises :class:`TransientError` (or ``MemoryError``) is retried with
+  back-off; past a few tries its partition is rewound to that message and polled again
+  later, so a transient failure never sends a message to the dead-letter topic;
 - a stateful processor keeps messages it still needs by returning, from
   :meth:`Processor.retained`, the lowest offset it needs per partition: commits never go
   past it, so a crash re-delivers what was held in memory and the state is rebuilt;
@@ -55,6 +64,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
@@ -62,6 +72,7 @@ from pydantic import BaseModel, ValidationError
 from services.runtime.health import HealthServer, HealthState
 from services.runtime.kafka import (
     BrokerUnavailable,
+    BrokerWatch,
     connect_admin,
     ensure_topics,
     make_consumer,
@@ -82,6 +93,19 @@ class ServiceError(SymaeError, RuntimeError):
 
 class DeliveryFailed(ServiceError):
     """An output was not acknowledged: the service stops without committing."""
+
+
+class TransientError(ServiceError):
+    """Raised by a handler for a failure that may pass (resources, a dependency):
+    the message is tried again later, never dead-lettered."""
+
+
+TRANSIENT = (TransientError, MemoryError)
+HANDLE_TRIES = 3  # tries of a message in one poll before its partition is rewound
+
+
+class _RetryLater(Exception):
+    """Internal: a message kept failing transiently; rewind its partition."""
 
 
 class PoisonMessage(ServiceError):
@@ -191,13 +215,18 @@ class ServiceApp:
         self.stop_event = threading.Event()
         self.metrics_port: int | None = None
         self._full_to_logical = {settings.topic(t): t for t in TOPICS}
-        self._processed: dict[TopicPartition, int] = {}
+        self._processed: dict[TopicPartition, int] = {}  # next offset handled (maybe unacked)
+        self._acked: dict[TopicPartition, int] = {}  # next offset whose outputs are acked
         self._committed: dict[TopicPartition, int] = {}
         self._last_commit = 0.0
         self._cost: float | None = None  # seconds per message, measured
         self._consumer: KafkaConsumer | None = None
         self._producer: KafkaProducer | None = None
         self._server: HealthServer | None = None
+        self._watch: BrokerWatch | None = None
+        self._topics_generation = 0
+        self._retry_at: dict[TopicPartition, float] = {}
+        self._retry_backoff: dict[TopicPartition, float] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def stop(self) -> None:
@@ -223,7 +252,12 @@ class ServiceApp:
             return 2
         try:
             self._server = HealthServer(
-                self.settings.metrics_port, self.health, self.metrics.exposition
+                self.settings.metrics_port,
+                self.health,
+                self.metrics.exposition,
+                host=self.settings.metrics_host,
+                timeout_s=self.settings.http_timeout_s,
+                max_connections=self.settings.http_max_connections,
             ).start()
         except OSError as exc:
             log.error("cannot serve metrics on port %d: %s", self.settings.metrics_port, exc)
@@ -250,46 +284,114 @@ class ServiceApp:
     def _connect(self) -> None:
         settings = self.settings
         self.health.set_ready(False, "connecting to Kafka")
-        admin = connect_admin(settings, stop=self.stop_event, on_attempt=self.health.beat)
-        try:
-            wanted = list(dict.fromkeys([*self.processor.inputs, *self.processor.outputs, DLQ]))
-            ensure_topics(admin, settings, wanted)
-        finally:
-            admin.close()
+        self._ensure_topics(startup=True)
         self._producer = make_producer(settings)
         if self.processor.inputs:
             self._consumer = make_consumer(settings, self.name)
             topics = [settings.topic(t) for t in self.processor.inputs]
             self._consumer.subscribe(topics, listener=_Rebalance(self))
             log.info("subscribed to %s as group %s", topics, settings.group_id(self.name))
+        self._watch = BrokerWatch(
+            settings, on_down=lambda: self.health.set_ready(False, "Kafka broker unreachable")
+        ).start()
+        self._update_ready()
+
+    def _ensure_topics(self, startup: bool = False) -> bool:
+        """Create missing topics. At start-up: wait for the broker (back-off, start-up
+        timeout); later (a broker that came back, maybe empty): one try, False on failure."""
+        settings = self.settings
+        try:
+            admin = connect_admin(
+                settings,
+                stop=self.stop_event,
+                on_attempt=self.health.beat,
+                **({} if startup else {"max_attempts": 1}),
+            )
+        except BrokerUnavailable:
+            if startup:
+                raise
+            return False
+        try:
+            wanted = list(dict.fromkeys([*self.processor.inputs, *self.processor.outputs, DLQ]))
+            ensure_topics(admin, settings, wanted)
+            return True
+        except KafkaError as exc:
+            if startup:
+                raise BrokerUnavailable(f"could not create topics: {exc}") from exc
+            log.warning("could not re-create topics: %s", exc)
+            return False
+        finally:
+            admin.close()
+
+    def _update_ready(self) -> None:
+        """Ready: the broker answers and, for a consumer, partitions are assigned."""
+        watch = self._watch
+        if watch is not None and not watch.up:
+            self.health.set_ready(False, "Kafka broker unreachable")
+            return
+        if self._consumer is not None and not self._consumer.assignment():
+            self.health.set_ready(False, "no partition assigned (joining the consumer group)")
+            return
         self.health.set_ready(True)
+
+    def _after_broker_return(self) -> None:
+        """A broker that came back may have lost its topics: create them again."""
+        watch = self._watch
+        if watch is None or not watch.up or watch.generation == self._topics_generation:
+            return
+        if self._ensure_topics():
+            self._topics_generation = watch.generation
 
     def _loop(self) -> None:
         poll_ms = self.settings.kafka_poll_timeout_ms
+        backoff = 0.5
         while not self.stop_event.is_set():
             self.health.beat()
-            outputs: list[Outgoing] = []
-            if self._consumer is not None:
-                batch = self._consumer.poll(timeout_ms=poll_ms, max_records=self._batch_size())
-                started, handled = time.perf_counter(), 0
-                for tp, records in batch.items():
-                    logical = self._full_to_logical.get(tp.topic, tp.topic)
-                    self.metrics.record_in(tp.topic, len(records))
-                    for record in records:
-                        outputs.extend(self._handle(logical, record))
-                        self._processed[tp] = record.offset + 1
-                        handled += 1
-                if handled:
-                    self._learn_cost((time.perf_counter() - started) / handled)
-            else:
-                self.stop_event.wait(poll_ms / 1e3)
-            outputs.extend(self.processor.tick(time.time()))
-            self.produce(outputs)
-            self._commit(force=False)
-            self._update_lag()
+            try:
+                self._iteration(poll_ms)
+                backoff = 0.5
+            except DeliveryFailed:
+                raise
+            except KafkaError as exc:  # transient by nature: wait and go on
+                log.warning("Kafka error (%s: %s); retrying in %.1f s", type(exc).__name__,
+                            exc, backoff)  # fmt: skip
+                self.health.set_ready(False, f"Kafka error: {type(exc).__name__}")
+                self.stop_event.wait(backoff)
+                backoff = min(backoff * 2, self.settings.kafka_connect_backoff_max_s)
         log.info("draining: final flush and commit")
         self.produce(self.processor.tick(time.time()))
         self._commit(force=True)
+
+    def _iteration(self, poll_ms: int) -> None:
+        self._after_broker_return()
+        outputs: list[Outgoing] = []
+        handled_to: dict[TopicPartition, int] = {}
+        if self._consumer is not None:
+            batch = self._consumer.poll(timeout_ms=poll_ms, max_records=self._batch_size())
+            started, handled = time.perf_counter(), 0
+            for tp, records in batch.items():
+                logical = self._full_to_logical.get(tp.topic, tp.topic)
+                self.metrics.record_in(tp.topic, len(records))
+                for record in records:
+                    try:
+                        outputs.extend(self._handle(logical, record))
+                    except _RetryLater:
+                        self._consumer.seek(tp, record.offset)
+                        break
+                    handled_to[tp] = record.offset + 1
+                    handled += 1
+            self._processed.update(handled_to)
+            if handled:
+                self._learn_cost((time.perf_counter() - started) / handled)
+        else:
+            self.stop_event.wait(poll_ms / 1e3)
+        outputs.extend(self.processor.tick(time.time()))
+        self.produce(outputs)
+        # every output of the batch is acknowledged: its offsets may now be committed
+        self._acked.update(handled_to)
+        self._commit(force=False)
+        self._update_lag()
+        self._update_ready()
 
     def _learn_cost(self, seconds_per_message: float) -> None:
         """Running mean of the handling time per message (weights recent batches)."""
@@ -311,10 +413,19 @@ class ServiceApp:
 
     def _shutdown(self) -> None:
         self.health.set_ready(False, "stopping")
+        if self._watch is not None:
+            self._watch.stop()
         if self._consumer is not None:
-            self._consumer.close(autocommit=False)
+            try:
+                # the revoke callback commits acknowledged offsets only
+                self._consumer.close(autocommit=False, timeout_ms=5000)
+            except Exception as exc:  # noqa: BLE001 - closing after a failure
+                log.warning("consumer close: %s", exc)
         if self._producer is not None:
-            self._producer.close(timeout=10)
+            try:
+                self._producer.close(timeout=10)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("producer close: %s", exc)
         self.processor.close()
         if self._server is not None:
             self._server.stop()
@@ -337,7 +448,9 @@ class ServiceApp:
         try:
             if model is not None:
                 msg = replace(msg, value=_decode(model, raw))
-            return self.processor.handle(msg)
+            return self._handle_transient(msg)
+        except _RetryLater:
+            raise
         except PoisonMessage as exc:
             log.warning(
                 "%s rejected: %s",
@@ -354,6 +467,54 @@ class ServiceApp:
                 )
             ]
 
+    def _handle_transient(self, msg: Incoming) -> Sequence[Outgoing]:
+        """``processor.handle``, tried again with back-off on a transient failure."""
+        tp = TopicPartition(msg.full_topic or self.settings.topic(msg.topic), msg.partition)
+        wait = self._retry_at.get(tp)
+        if wait is not None and time.monotonic() < wait:
+            raise _RetryLater()
+        delay = 0.05
+        for attempt in range(1, HANDLE_TRIES + 1):
+            try:
+                out = self.processor.handle(msg)
+            except TRANSIENT as exc:
+                log.warning("%s: transient failure (attempt %d): %s: %s", msg.where, attempt,
+                            type(exc).__name__, exc, extra={"where": msg.where})  # fmt: skip
+                self.metrics.rejection("transient")
+                if attempt == HANDLE_TRIES:
+                    backoff = min(2 * self._retry_backoff.get(tp, 0.5), 30.0)
+                    self._retry_backoff[tp] = backoff
+                    self._retry_at[tp] = time.monotonic() + backoff
+                    raise _RetryLater() from exc
+                self.health.beat()
+                self.stop_event.wait(delay)
+                delay *= 4
+                continue
+            self._retry_at.pop(tp, None)
+            self._retry_backoff.pop(tp, None)
+            return out
+        raise AssertionError("unreachable")
+
+    def caught_up(self, topic: str, partition: int) -> bool:
+        """Whether every message of a logical input partition known to the consumer was
+        handled (the stream has no backlog there)."""
+        if self._consumer is None:
+            return True
+        tp = TopicPartition(self.settings.topic(topic), partition)
+        high = self._consumer.highwater(tp)
+        if high is None:
+            return False
+        return self._processed.get(tp, 0) >= high
+
+    def at_end(self, topic: str, partition: int, offset: int) -> bool:
+        """Whether ``offset`` is the last message known on a logical input partition (no
+        backlog behind it: the stream is live there)."""
+        if self._consumer is None:
+            return True
+        tp = TopicPartition(self.settings.topic(topic), partition)
+        high = self._consumer.highwater(tp)
+        return high is not None and offset + 1 >= high
+
     def partitions(self, topic: str) -> set[int]:
         """Partition numbers of a logical input topic, as the broker reports them."""
         if self._consumer is None:
@@ -368,7 +529,45 @@ class ServiceApp:
         """Send ``outputs``, wait until every one is acknowledged, count them."""
         if not outputs:
             return
-        assert self._producer is not None
+        backoff = 0.5
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                self._produce_once(outputs)
+                if attempt > 1:
+                    log.info("outputs acknowledged after %d attempts", attempt)
+                return
+            except DeliveryFailed as exc:
+                if self.stop_event.is_set():
+                    raise
+                self.health.set_ready(False, "outputs not acknowledged; retrying")
+                log.warning("%s; new producer and retry in %.1f s (attempt %d)", exc, backoff,
+                            attempt)  # fmt: skip
+                self._renew_producer()
+                self.health.beat()
+                if self.stop_event.wait(backoff):
+                    raise
+                backoff = min(backoff * 2, self.settings.kafka_connect_backoff_max_s)
+
+    def _renew_producer(self) -> None:
+        """Drop the producer (its id may be unknown to a restarted broker); make another."""
+        old, self._producer = self._producer, None
+        if old is not None:
+            try:
+                old.close(timeout=0)
+            except Exception as exc:  # noqa: BLE001
+                log.debug("closing the old producer: %s", exc)
+        try:
+            self._producer = make_producer(self.settings)
+        except Exception as exc:  # noqa: BLE001 - broker away: try again next time
+            log.warning("cannot create a producer yet: %s", exc)
+
+    def _produce_once(self, outputs: Sequence[Outgoing]) -> None:
+        if self._producer is None:
+            self._renew_producer()
+            if self._producer is None:
+                raise DeliveryFailed("no producer (broker unreachable)")
         pending: list[tuple[Outgoing, str, FutureRecordMetadata]] = []
         for out in outputs:
             topic = self.settings.topic(out.topic)
@@ -380,7 +579,10 @@ class ServiceApp:
             except Exception as exc:
                 raise DeliveryFailed(f"could not send to {topic} (key {out.key!r}): {exc}") from exc
             pending.append((out, topic, future))
-        self._producer.flush()
+        try:
+            self._producer.flush(timeout=self.settings.kafka_delivery_timeout_ms / 1e3 + 5)
+        except Exception as exc:
+            raise DeliveryFailed(f"flush failed: {exc}") from exc
         for out, topic, future in pending:
             try:
                 future.get(timeout=0)
@@ -404,14 +606,20 @@ class ServiceApp:
             for (t, p), off in self.processor.retained().items()
         }
         offsets = {}
-        for tp, nxt in self._processed.items():
+        for tp, nxt in self._acked.items():
             if only is not None and tp not in only:
                 continue
             safe = min(nxt, retained.get(tp, nxt))
             if self._committed.get(tp) != safe:
                 offsets[tp] = OffsetAndMetadata(safe, "", -1)
         if offsets:
-            self._consumer.commit(offsets=offsets)
+            try:
+                self._consumer.commit(offsets=offsets, timeout_ms=5000)
+            except KafkaError as exc:
+                # not committed: tried again later; a crash meanwhile re-delivers them
+                log.warning("commit failed (%s: %s); will retry", type(exc).__name__, exc)
+                self._last_commit = now
+                return
             for tp, om in offsets.items():
                 self._committed[tp] = om.offset
             log.debug(
@@ -428,11 +636,12 @@ class ServiceApp:
             if high is not None and tp in self._processed:
                 self.metrics.set_lag(tp.topic, tp.partition, max(0, high - self._processed[tp]))
 
-    def _revoked(self, partitions: Sequence[TopicPartition]) -> None:
+    def _revoked(self, partitions: Sequence[TopicPartition], lost: bool = False) -> None:
         try:
-            if self._producer is not None:
-                self._producer.flush()
-            self._commit(force=True, only=list(partitions))
+            # only acknowledged offsets (``_acked``) are committed: a batch whose outputs
+            # were not acknowledged is never committed, whoever calls this
+            if not lost:
+                self._commit(force=True, only=list(partitions))
         except Exception as exc:  # e.g. called from the client's IO thread after a poll timeout
             log.warning(
                 "could not commit before losing %s (%s); their uncommitted messages will be "
@@ -442,7 +651,9 @@ class ServiceApp:
             )
         for tp in partitions:
             self._processed.pop(tp, None)
+            self._acked.pop(tp, None)
             self._committed.pop(tp, None)
+            self._retry_at.pop(tp, None)
         self.processor.on_revoked(
             [(self._full_to_logical.get(tp.topic, tp.topic), tp.partition) for tp in partitions]
         )
@@ -460,6 +671,9 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # kafka-pyth
 
     def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
         self.app._revoked(list(revoked))
+
+    def on_partitions_lost(self, lost: Sequence[TopicPartition]) -> None:
+        self.app._revoked(list(lost), lost=True)
 
     def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
         self.app._assigned(list(assigned))

@@ -13,7 +13,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from services.runtime.httpserver import DEFAULT_HOST, BoundedHandler, BoundedHTTPServer
 
 log = logging.getLogger(__name__)
 
@@ -53,12 +55,19 @@ class HealthServer:
     """Serve ``/metrics`` from ``exposition()`` and the probes from ``state``."""
 
     def __init__(
-        self, port: int, state: HealthState, exposition: Callable[[], bytes], host: str = "0.0.0.0"
+        self,
+        port: int,
+        state: HealthState,
+        exposition: Callable[[], bytes],
+        host: str = DEFAULT_HOST,
+        timeout_s: float = 10.0,
+        max_connections: int = 32,
     ) -> None:
         self.state = state
         handler = _make_handler(state, exposition)
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self._server = BoundedHTTPServer(
+            (host, port), handler, timeout_s=timeout_s, max_connections=max_connections
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="health-http", daemon=True
         )
@@ -80,7 +89,7 @@ class HealthServer:
 def _make_handler(
     state: HealthState, exposition: Callable[[], bytes]
 ) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(BoundedHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             path = self.path.split("?", 1)[0]
             if path == "/metrics":

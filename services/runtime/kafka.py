@@ -17,6 +17,7 @@ does not filter aborted records.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -41,6 +42,7 @@ def connect_admin(
     stop: threading.Event | None = None,
     initial_backoff: float = 0.5,
     on_attempt: Callable[[], None] | None = None,
+    max_attempts: int | None = None,
 ) -> KafkaAdminClient:
     """An admin client, retrying with exponential back-off until the broker answers.
 
@@ -66,6 +68,8 @@ def connect_admin(
         except (KafkaError, OSError) as exc:
             waited = time.monotonic() - started
             timeout = settings.kafka_startup_timeout_s
+            if max_attempts is not None and attempt >= max_attempts:
+                raise BrokerUnavailable(f"Kafka broker at {servers} unreachable: {exc}") from exc
             if timeout is not None and waited >= timeout:
                 raise BrokerUnavailable(
                     f"Kafka broker at {servers} unreachable for {waited:.0f} s "
@@ -118,7 +122,14 @@ def ensure_topics(
 
 
 def make_producer(settings: ServiceSettings) -> KafkaProducer:
-    """A durable producer: every send acknowledged by all in-sync replicas, idempotent."""
+    """A durable producer: every send acknowledged by all in-sync replicas, idempotent.
+
+    Sends give up after ``kafka_delivery_timeout_ms`` (the runtime then builds a new
+    producer, with a new producer id, and sends again), and a send never blocks longer
+    than that waiting for metadata.
+    """
+    delivery = settings.kafka_delivery_timeout_ms
+    request = max(1000, min(10000, delivery // 2))
     return KafkaProducer(
         **settings.client_config(),
         acks="all",
@@ -126,13 +137,87 @@ def make_producer(settings: ServiceSettings) -> KafkaProducer:
         linger_ms=5,
         max_request_size=settings.kafka_max_request_size,
         compression_type=None,
+        request_timeout_ms=request,
+        delivery_timeout_ms=delivery,
+        max_block_ms=delivery,
+        reconnect_backoff_max_ms=2000,
     )
+
+
+def bootstrap_addresses(settings: ServiceSettings) -> list[tuple[str, int]]:
+    """(host, port) of every bootstrap server."""
+    out = []
+    for server in settings.client_config()["bootstrap_servers"]:
+        host, _, port = server.strip().rpartition(":")
+        out.append((host.strip("[]") or "127.0.0.1", int(port or 9092)))
+    return out
+
+
+def broker_reachable(addresses: Iterable[tuple[str, int]], timeout: float = 1.0) -> bool:
+    """Whether any bootstrap server accepts a TCP connection (a cheap liveness check)."""
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+class BrokerWatch:
+    """A daemon thread that checks every ``interval`` s whether the broker answers TCP.
+
+    ``up`` is what readiness reports; ``generation`` grows each time the broker comes
+    back after being away (the runtime then re-creates missing topics: a broker that
+    lost its storage comes back empty).
+    """
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        interval: float = 1.0,
+        on_down: Callable[[], None] | None = None,
+    ) -> None:
+        self.on_down = on_down
+        self.addresses = bootstrap_addresses(settings)
+        self.interval = interval
+        self.up = True
+        self.generation = 0
+        self.down_since: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="broker-watch", daemon=True)
+
+    def start(self) -> BrokerWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            up = broker_reachable(self.addresses, timeout=min(1.0, self.interval))
+            if up and not self.up:
+                self.generation += 1
+                log.warning(
+                    "Kafka broker reachable again after %.0f s",
+                    time.monotonic() - (self.down_since or time.monotonic()),
+                )
+                self.down_since = None
+            elif not up and self.up:
+                self.down_since = time.monotonic()
+                log.warning("Kafka broker at %s not reachable", self.addresses)
+                if self.on_down is not None:
+                    self.on_down()
+            self.up = up
+            self._stop.wait(self.interval)
 
 
 def make_consumer(settings: ServiceSettings, service: str) -> KafkaConsumer:
     """A group consumer that never commits on its own (the service commits)."""
     return KafkaConsumer(
         **settings.client_config(),
+        reconnect_backoff_max_ms=2000,
         group_id=settings.group_id(service),
         enable_auto_commit=False,
         auto_offset_reset="earliest",

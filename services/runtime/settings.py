@@ -72,6 +72,9 @@ class ServiceSettings(BaseSettings):
     kafka_poll_timeout_ms: int = Field(200, gt=0)
     kafka_max_request_size: int = Field(8 * 1024 * 1024, gt=0, description="bytes")
     kafka_connect_backoff_max_s: float = Field(10.0, gt=0, description="retry back-off cap")
+    kafka_delivery_timeout_ms: int = Field(
+        15000, gt=0, description="an output not acknowledged in this time is sent again"
+    )
     kafka_startup_timeout_s: float | None = Field(
         None, description="give up when the broker is unreachable this long (unset: never)"
     )
@@ -83,6 +86,11 @@ class ServiceSettings(BaseSettings):
     commit_interval_s: float = Field(1.0, ge=0, description="at most one commit this often")
     # --- observability -------------------------------------------------------------
     metrics_port: int = Field(9400, ge=0, le=65535, description="0: any free port")
+    metrics_host: str = Field(
+        "127.0.0.1", description="bind address of /metrics and the probes (0.0.0.0: all)"
+    )
+    http_timeout_s: float = Field(10.0, gt=0, description="socket timeout of HTTP connections")
+    http_max_connections: int = Field(32, gt=0, description="concurrent HTTP connections")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "text"] = "json"
     dlq_payload_max_bytes: int = Field(

@@ -158,7 +158,7 @@ class ModelInfo:
 
     @property
     def onnx_graphs(self) -> dict[str, Path]:
-        return {g: self.path / f for g, f in self.meta.get("onnx", {}).items()}
+        return {g: confined(self.path, f) for g, f in self.meta.get("onnx", {}).items()}
 
     @property
     def weights(self) -> Path:
@@ -175,10 +175,58 @@ class ModelInfo:
         return graphs
 
 
-def verify(model_dir: Path, meta: dict[str, Any]) -> None:
-    """Refuse a model directory whose files do not match the checksums in model.json."""
-    for rel, expected in meta.get("files", {}).items():
-        path = model_dir / rel
+PIN_ENV = "SYMAE_MODEL_SHA256"
+
+
+def confined(model_dir: Path, rel: str) -> Path:
+    """``model_dir / rel``, refused (ArtifactError) when ``rel`` leaves the folder."""
+    if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or "\\" in rel:
+        raise ArtifactError(f"{model_dir}: file name {rel!r} is not a relative path")
+    path = model_dir / rel
+    root = model_dir.resolve()
+    try:
+        path.resolve().relative_to(root)
+    except ValueError as exc:
+        raise ArtifactError(f"{model_dir}: {rel!r} points outside the model folder") from exc
+    if ".." in Path(rel).parts:
+        raise ArtifactError(f"{model_dir}: {rel!r} points outside the model folder")
+    return path
+
+
+def model_json_digest(model_dir: Path) -> str:
+    """sha256 of a model directory's model.json (what ``SYMAE_MODEL_SHA256`` pins)."""
+    return sha256_file(Path(model_dir) / MODEL_JSON)
+
+
+def verify(model_dir: Path, meta: dict[str, Any], pinned: str | None = None) -> None:
+    """Refuse a model directory whose files do not match the checksums in model.json.
+
+    Every ONNX graph and the weights must be listed (with a checksum) in ``files``, every
+    path must stay inside the folder, and with ``pinned`` (default: ``SYMAE_MODEL_SHA256``)
+    model.json itself must have that sha256.
+    """
+    pinned = pinned if pinned is not None else os.environ.get(PIN_ENV, "").strip().lower()
+    if pinned:
+        actual = model_json_digest(model_dir)
+        if actual != pinned:
+            raise ArtifactError(
+                f"{model_dir}: model.json has sha256 {actual}, but this deployment pins "
+                f"{pinned} ({PIN_ENV}); refusing to load it"
+            )
+    files = meta.get("files", {})
+    if not isinstance(files, dict):
+        raise ArtifactError(f"{model_dir}: model.json 'files' is not a mapping")
+    for graph, rel in meta.get("onnx", {}).items():
+        confined(model_dir, rel)
+        if rel not in files:
+            raise ArtifactError(
+                f"{model_dir}: graph {graph} ({rel!r}) has no checksum in model.json 'files'; "
+                "refusing to load it unchecked"
+            )
+    if (model_dir / WEIGHTS).is_file() and WEIGHTS not in files:
+        raise ArtifactError(f"{model_dir}: {WEIGHTS} has no checksum in model.json 'files'")
+    for rel, expected in files.items():
+        path = confined(model_dir, rel)
         if not path.is_file():
             raise ArtifactError(f"{path}: listed in model.json but missing")
         actual = sha256_file(path)

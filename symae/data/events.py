@@ -173,10 +173,15 @@ def resource_id(kind: str, event_id: str, revision: int | None = None) -> Resour
     return ResourceIdentifier(rid)
 
 
+MW_RANGE = (-3.0, 11.0)  # moment magnitudes that can be real
+
+
 def scalar_moment(magnitude: float | None) -> float | None:
     """Scalar moment in N m of a moment magnitude (Hanks & Kanamori), None if unknown."""
     if magnitude is None or not math.isfinite(magnitude):
         return None
+    if not MW_RANGE[0] <= magnitude <= MW_RANGE[1]:
+        return None  # not a moment magnitude (and 10 ** (1.5 Mw) would overflow)
     return 10.0 ** (1.5 * magnitude + 9.1)
 
 
