@@ -63,6 +63,7 @@ def inflate(data: bytes, limit: int, what: str = "data") -> bytes:
         raise ValueError(f"{what} is not valid zlib data: truncated stream")
     return out
 
+
 DType = Literal["float32", "float64", "int32", "int16", "int8"]
 SEED_ID = r"^[A-Za-z0-9]{1,2}\.[A-Za-z0-9]{1,5}\.[A-Za-z0-9-]{0,2}\.[A-Za-z0-9]{3}$"
 
@@ -84,7 +85,11 @@ class BinaryArray(_Message):
     def _shape(cls, shape: list[int]) -> list[int]:
         if any(n < 0 for n in shape):
             raise ValueError(f"negative dimension in shape {shape}")
-        if len(shape) > 4 or any(n > MAX_ELEMENTS for n in shape) or math.prod(shape) > MAX_ELEMENTS:
+        if (
+            len(shape) > 4
+            or any(n > MAX_ELEMENTS for n in shape)
+            or math.prod(shape) > MAX_ELEMENTS
+        ):
             raise ValueError(f"shape {shape} is past {MAX_ELEMENTS} elements or 4 dimensions")
         return shape
 
@@ -443,7 +448,9 @@ class DeadLetterReason(StrEnum):
     DUPLICATE_CHANNEL = "duplicate_channel"
     # inference
     BAD_BUNDLE = "bad_bundle"  # traces that do not fit the contract the bundle carries
-    CONTRACT_MISMATCH = "contract_mismatch"  # bundle made for another data contract than the model's
+    CONTRACT_MISMATCH = (
+        "contract_mismatch"  # bundle made for another data contract than the model's
+    )
     EXTRACTION_FAILED = "extraction_failed"  # the extraction raised
     # publish
     UNPUBLISHABLE = "unpublishable"  # result that makes no product

@@ -43,7 +43,9 @@ collect_ignore_glob = [] if HAS_TORCH else ["model/*", "train/*", "export/*", "a
 def scardec_root() -> Path:
     path = scardec_dir()
     if not path.is_dir():
-        pytest.fail(f"SCARDEC reference data missing at {path} (set SYMAE_REFERENCE_DATA or reinstall)")
+        pytest.fail(
+            f"SCARDEC reference data missing at {path} (set SYMAE_REFERENCE_DATA or reinstall)"
+        )
     return path
 
 

@@ -40,11 +40,21 @@ def test_public_docstrings_run(name: str) -> None:
 
 
 def _python(code: str, cwd: Path, **env: str) -> str:
-    environ = {k: v for k, v in os.environ.items() if k not in ("SYMAE_REFERENCE_DATA", "SYMAE_SHARED_DATA")}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SYMAE_REFERENCE_DATA", "SYMAE_SHARED_DATA")
+    }
     environ["PYTHONPATH"] = str(REPO)
     environ.update(env)
-    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=cwd,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -56,8 +66,14 @@ def test_import_is_lazy_and_torch_free(tmp_path: Path) -> None:
         tmp_path,
     )
     assert out.startswith("[] ")
-    for name in ("extract_stf", "Extractor", "ExtractionResult", "DataContract", "__version__",
-                 "example_event"):
+    for name in (
+        "extract_stf",
+        "Extractor",
+        "ExtractionResult",
+        "DataContract",
+        "__version__",
+        "example_event",
+    ):
         assert name in out
     assert symae.Extractor is Extractor and symae.ExtractionResult is ExtractionResult
     with pytest.raises(AttributeError):
@@ -66,8 +82,14 @@ def test_import_is_lazy_and_torch_free(tmp_path: Path) -> None:
 
 def test_python_m_symae_runs_the_cli(tmp_path: Path) -> None:
     environ = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "symae", "--help"], cwd=tmp_path, env=environ,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "symae", "--help"],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0 and "usage: symae" in done.stdout
 
 
@@ -85,15 +107,20 @@ def test_reference_data_is_found_inside_the_package(tmp_path: Path) -> None:
         assert path.is_dir() and path.is_relative_to(package), path
     assert len(list(paths[1].glob("FCTs_*"))) == 118
     assert {p.suffix for p in paths[2].iterdir()} >= {".mseed", ".xml"}
-    moved = _python("from symae.data import reference as r; print(r.scardec_dir())", tmp_path,
-                    SYMAE_REFERENCE_DATA=str(tmp_path))
+    moved = _python(
+        "from symae.data import reference as r; print(r.scardec_dir())",
+        tmp_path,
+        SYMAE_REFERENCE_DATA=str(tmp_path),
+    )
     assert Path(moved.strip()) == tmp_path / "scardec"
 
 
 # ---------------------------------------------------------------- extraction
 @pytest.fixture(scope="module")
 def extractor() -> Extractor:
-    return Extractor.load("default", "cpu", ExtractionSettings(latent=LatentSettings(steps=20), allow_sparse=True))
+    return Extractor.load(
+        "default", "cpu", ExtractionSettings(latent=LatentSettings(steps=20), allow_sparse=True)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +140,9 @@ def test_extract_on_the_bundled_bfo_record(bfo_result: ExtractionResult) -> None
     json.dumps(r.to_dict())
 
 
-def test_scardec_text_round_trips_through_obspy(bfo_result: ExtractionResult, tmp_path: Path) -> None:
+def test_scardec_text_round_trips_through_obspy(
+    bfo_result: ExtractionResult, tmp_path: Path
+) -> None:
     path = tmp_path / "fctoptsource_test"
     path.write_text(bfo_result.to_scardec())
     event = obspy.read_events(str(path), format="SCARDEC")[0]
@@ -150,7 +179,9 @@ def test_catalog_needs_an_event_id_among_several(extractor: Extractor) -> None:
     catalog = obspy.core.event.Catalog(events=[event, other])
     with pytest.raises(ValueError, match="expected one event, found 2"):
         extractor.prepare(stream, inventory, catalog)
-    data = extractor.prepare(stream, inventory, catalog, event_id=event.resource_id.id.rsplit("/", 1)[-1])
+    data = extractor.prepare(
+        stream, inventory, catalog, event_id=event.resource_id.id.rsplit("/", 1)[-1]
+    )
     assert data.event_id == "20180123_093140_GULF_OF_ALASKA"
 
 
@@ -163,9 +194,33 @@ def test_stream_without_inventory_is_refused_clearly(extractor: Extractor) -> No
 def test_extract_stf_on_a_synthetic_event(tmp_path: Path) -> None:
     """Generator output (miniSEED + StationXML + QuakeML) read back as ObsPy objects."""
     raw = tmp_path / "raw"
-    assert main(["data", "synth", "--stf", "parametric", "--events", "1", "--stations", "20",
-                 "--seed", "7", "--depth", "100", "120", "--mw", "7", "7.5",
-                 "--out", str(tmp_path / "direct.h5"), "--mseed-dir", str(raw)]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                "--stf",
+                "parametric",
+                "--events",
+                "1",
+                "--stations",
+                "20",
+                "--seed",
+                "7",
+                "--depth",
+                "100",
+                "120",
+                "--mw",
+                "7",
+                "7.5",
+                "--out",
+                str(tmp_path / "direct.h5"),
+                "--mseed-dir",
+                str(raw),
+            ]
+        )
+        == 0
+    )
     stream = obspy.read(str(raw / "waveforms" / "*.mseed"))
     inventory = obspy.read_inventory(str(raw / "stations.xml"))
     catalog = obspy.read_events(str(raw / "events.xml"))
@@ -173,7 +228,9 @@ def test_extract_stf_on_a_synthetic_event(tmp_path: Path) -> None:
     result = symae.extract_stf(stream, inventory, catalog, provider="cpu", settings=settings)
     assert result.event_id == Origin.from_obspy(catalog[0]).event_id
     assert result.quality.n_traces > 5 and result.quality.n_pixels >= 1
-    back = obspy.read_events(str(_write(tmp_path / "stf.txt", result.to_scardec())), format="SCARDEC")
+    back = obspy.read_events(
+        str(_write(tmp_path / "stf.txt", result.to_scardec())), format="SCARDEC"
+    )
     assert len(back) == 1
 
 

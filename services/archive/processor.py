@@ -57,15 +57,21 @@ class ArchiveProcessor(Processor):
         self.app = app
         registry = app.metrics.registry
         self._events = Counter(
-            "symae_archive_events_total", "Events written to the archive, by outcome",
-            ["service", "outcome"], registry=registry,
+            "symae_archive_events_total",
+            "Events written to the archive, by outcome",
+            ["service", "outcome"],
+            registry=registry,
         )
         self._bytes = Gauge(
-            "symae_archive_bytes", "Bytes held by the archive shards", ["service"],
+            "symae_archive_bytes",
+            "Bytes held by the archive shards",
+            ["service"],
             registry=registry,
         )
         self._deleted = Counter(
-            "symae_archive_shards_deleted_total", "Shards deleted by retention", ["service"],
+            "symae_archive_shards_deleted_total",
+            "Shards deleted by retention",
+            ["service"],
             registry=registry,
         )
         self._bytes.labels(app.name).set(self.store.total_bytes())
@@ -74,10 +80,13 @@ class ArchiveProcessor(Processor):
     def handle(self, msg: Incoming) -> Sequence[Outgoing]:
         bundle: BundleMessage = msg.value
         if msg.key is not None and msg.key != bundle.event_id:
-            raise PoisonMessage(DeadLetterReason.SCHEMA, f"key {msg.key!r} but event {bundle.event_id!r}")
+            raise PoisonMessage(
+                DeadLetterReason.SCHEMA, f"key {msg.key!r} but event {bundle.event_id!r}"
+            )
         held = self.held.get(bundle.event_id)
         if held is not None and (held.bundle.revision, held.bundle.emitted_at) > (
-            bundle.revision, bundle.emitted_at
+            bundle.revision,
+            bundle.emitted_at,
         ):
             return []  # an older revision delivered late
         self.held[bundle.event_id] = Held(bundle, msg.partition, msg.offset, time.time())
@@ -97,7 +106,10 @@ class ArchiveProcessor(Processor):
         written = self.store.write(bundle.to_event_data(), bundle.data_contract(), bundle.revision)
         outcome = "skipped" if written.shard is None else "written"
         log.info(
-            "event %s revision %d: %s%s", bundle.event_id, bundle.revision, outcome,
+            "event %s revision %d: %s%s",
+            bundle.event_id,
+            bundle.revision,
+            outcome,
             f" to {written.shard}" if written.shard else " (already archived)",
             extra={"event_id": bundle.event_id, "revision": bundle.revision},
         )

@@ -48,11 +48,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", help="model the inference service serves")
     parser.add_argument("--events", type=int, default=8, help="events in the saturation phase")
     parser.add_argument("--paced-events", type=int, default=6, help="events at the low rate")
-    parser.add_argument("--interval", type=float, default=20.0,
-                        help="s between events at the low rate")
+    parser.add_argument(
+        "--interval", type=float, default=20.0, help="s between events at the low rate"
+    )
     parser.add_argument("--stations", type=int, default=30, help="stations per event")
-    parser.add_argument("--copies", type=int, default=2,
-                        help="copies of the saturation bundles fed to inference alone")
+    parser.add_argument(
+        "--copies",
+        type=int,
+        default=2,
+        help="copies of the saturation bundles fed to inference alone",
+    )
     parser.add_argument("--seed", type=int, default=5, help="generator seed")
     parser.add_argument("--timeout", type=float, default=600.0, help="s to wait per phase")
     parser.add_argument("--no-record", action="store_true", help="print only")
@@ -125,9 +130,9 @@ def run(args: argparse.Namespace) -> int:
             settled2 = stack.wait_settled(set(summary2.events), timeout=args.timeout)
             stf_times = stack.stf_times()
             bundles = final_bundles(stack, settled2)
-            latencies = np.array([
-                stf_times[(e, r)] - bundles[e].last_record_time for e, r in settled2.items()
-            ])
+            latencies = np.array(
+                [stf_times[(e, r)] - bundles[e].last_record_time for e, r in settled2.items()]
+            )
 
             # 3. inference alone at saturation: the final bundles again, under new ids
             copies = [
@@ -146,27 +151,29 @@ def run(args: argparse.Namespace) -> int:
             inference_outside = 1.0 - inference_extraction / inference_wall
 
     p50, p99 = np.percentile(latencies, [50, 99])
-    body = "\n".join([
-        f"Model `{model_label(args.model)}`, {args.stations} stations per synthetic event, one broker "
-        "and one process per service, all on this machine; ingest readiness and revision "
-        "settings at their defaults.",
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| saturation: events | {len(settled)} ({summary.records} raw records, "
-        f"{summary.bytes / 1e6:.1f} MB) |",
-        f"| saturation: wall time, first record to last STF | {wall:.1f} s |",
-        f"| sustained events per minute | {events_per_min:.1f} |",
-        f"| sustained raw records per second | {records_per_s:.1f} |",
-        f"| inference time in extraction | {extraction:.1f} s |",
-        f"| whole pipeline: share of wall time outside extraction | {100 * outside:.0f} % |",
-        f"| inference alone, {len(copies)} waiting bundles: wall time | {inference_wall:.1f} s |",
-        f"| inference alone: share of time outside extraction (target < 20 %) | "
-        f"{100 * inference_outside:.0f} % |",
-        f"| low rate: events, one every {args.interval:g} s | {len(latencies)} |",
-        f"| end-to-end latency p50, last record to public STF | {p50:.1f} s |",
-        f"| end-to-end latency p99 | {p99:.1f} s |",
-    ])
+    body = "\n".join(
+        [
+            f"Model `{model_label(args.model)}`, {args.stations} stations per synthetic event, one broker "
+            "and one process per service, all on this machine; ingest readiness and revision "
+            "settings at their defaults.",
+            "",
+            "| figure | value |",
+            "|---|---|",
+            f"| saturation: events | {len(settled)} ({summary.records} raw records, "
+            f"{summary.bytes / 1e6:.1f} MB) |",
+            f"| saturation: wall time, first record to last STF | {wall:.1f} s |",
+            f"| sustained events per minute | {events_per_min:.1f} |",
+            f"| sustained raw records per second | {records_per_s:.1f} |",
+            f"| inference time in extraction | {extraction:.1f} s |",
+            f"| whole pipeline: share of wall time outside extraction | {100 * outside:.0f} % |",
+            f"| inference alone, {len(copies)} waiting bundles: wall time | {inference_wall:.1f} s |",
+            f"| inference alone: share of time outside extraction (target < 20 %) | "
+            f"{100 * inference_outside:.0f} % |",
+            f"| low rate: events, one every {args.interval:g} s | {len(latencies)} |",
+            f"| end-to-end latency p50, last record to public STF | {p50:.1f} s |",
+            f"| end-to-end latency p99 | {p99:.1f} s |",
+        ]
+    )
     command = (
         f"symae bench stream --model {args.model} --events {args.events} "
         f"--paced-events {args.paced_events} --interval {args.interval:g} "

@@ -26,13 +26,19 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-url", default="https://service.iris.edu",
-                        help="FDSN data centre (https://service.iris.edu, https://geofon.gfz.de, ...)")
+    parser.add_argument(
+        "--base-url",
+        default="https://service.iris.edu",
+        help="FDSN data centre (https://service.iris.edu, https://geofon.gfz.de, ...)",
+    )
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--event-id", help="event id in the centre's fdsnws/event catalogue")
-    which.add_argument("--origin", nargs=6,
-                       metavar=("EVENT_ID", "TIME", "LAT", "LON", "DEPTH_KM", "MW"),
-                       help="an origin given by hand")
+    which.add_argument(
+        "--origin",
+        nargs=6,
+        metavar=("EVENT_ID", "TIME", "LAT", "LON", "DEPTH_KM", "MW"),
+        help="an origin given by hand",
+    )
     parser.add_argument("--channel", default="BHZ,HHZ", help="channel codes (FDSN syntax)")
     parser.add_argument("--min-distance", type=float, default=30.0, help="degrees")
     parser.add_argument("--max-distance", type=float, default=90.0, help="degrees")
@@ -51,8 +57,14 @@ def run(args: argparse.Namespace) -> int:
     if args.origin:
         eid, time, lat, lon, depth, mw = args.origin
         try:
-            origin = {"event_id": eid, "time": time, "latitude": float(lat),
-                      "longitude": float(lon), "depth_km": float(depth), "magnitude": float(mw)}
+            origin = {
+                "event_id": eid,
+                "time": time,
+                "latitude": float(lat),
+                "longitude": float(lon),
+                "depth_km": float(depth),
+                "magnitude": float(mw),
+            }
         except ValueError as exc:
             print(f"symae feed fdsn: --origin: {exc}")
             return 2
@@ -63,8 +75,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         fetched = fetch_event(
-            args.base_url, args.event_id, origin, args.channel, args.min_distance,
-            args.max_distance, args.before, args.after, args.timeout,
+            args.base_url,
+            args.event_id,
+            origin,
+            args.channel,
+            args.min_distance,
+            args.max_distance,
+            args.before,
+            args.after,
+            args.timeout,
         )
     except FeedError as exc:
         print(f"symae feed fdsn: {exc}")
@@ -72,9 +91,12 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {fetched.write_dir(args.out)} ({len(fetched.stream)} traces)")
         return 0
-    replay_event = event_from_stream(origin_from_quakeml(fetched.event), fetched.stream,
-                                     fetched.inventory)
+    replay_event = event_from_stream(
+        origin_from_quakeml(fetched.event), fetched.stream, fetched.inventory
+    )
     summary = publish(settings, [replay_event])
-    print(f"published {summary.origins} origin and {summary.records} records "
-          f"of {replay_event.origin.event_id}")
+    print(
+        f"published {summary.origins} origin and {summary.records} records "
+        f"of {replay_event.origin.event_id}"
+    )
     return 0

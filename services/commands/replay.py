@@ -37,7 +37,9 @@ HELP = "publish origins and raw records (synthetic, SCARDEC benchmark or real fi
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_argument_group("events (one source)")
     source.add_argument("--synthetic", type=positive_int, metavar="N", help="N synthetic events")
-    source.add_argument("--scardec", type=positive_int, metavar="N", help="first N SCARDEC benchmark events")
+    source.add_argument(
+        "--scardec", type=positive_int, metavar="N", help="first N SCARDEC benchmark events"
+    )
     source.add_argument(
         "--from-dir",
         type=Path,
@@ -47,8 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "'symae data synth --mseed-dir'; repeatable",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed of the generator")
-    parser.add_argument("--stations", type=positive_int, default=30, help="stations per generated event")
-    parser.add_argument("--speed", type=positive_float, help="real-time factor (unset: as fast as possible)")
+    parser.add_argument(
+        "--stations", type=positive_int, default=30, help="stations per generated event"
+    )
+    parser.add_argument(
+        "--speed", type=positive_float, help="real-time factor (unset: as fast as possible)"
+    )
     parser.add_argument(
         "--interval", type=nonnegative_float, default=60.0, help="s between event starts when paced"
     )

@@ -52,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     def load(ref: ModelRef) -> Extractor:
         read_model_dir(ref.path)  # every checksum, before any graph is opened
         # a bundle made ready by its deadline may be sparse: extract it, flagged "sparse"
-        return Extractor.load(ref.path, provider=settings.ort_provider,
-                              settings=ExtractionSettings(allow_sparse=True))
+        return Extractor.load(
+            ref.path, provider=settings.ort_provider, settings=ExtractionSettings(allow_sparse=True)
+        )
 
     try:
         resolve = registry_resolver(settings.model, settings.model_registry)

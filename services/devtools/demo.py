@@ -26,21 +26,43 @@ log = logging.getLogger("services.devtools.demo")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m services.devtools.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--no-recorded", action="store_true",
-                        help="leave out the bundled recorded event (Chile 2010)")
-    parser.add_argument("--scardec", type=int, default=0,
-                        help="also replay the first N SCARDEC benchmark events (synthetic records)")
-    parser.add_argument("--stations", type=int, default=30, help="stations per synthetic event (default 30)")
+    parser = argparse.ArgumentParser(
+        prog="python -m services.devtools.demo", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--no-recorded",
+        action="store_true",
+        help="leave out the bundled recorded event (Chile 2010)",
+    )
+    parser.add_argument(
+        "--scardec",
+        type=int,
+        default=0,
+        help="also replay the first N SCARDEC benchmark events (synthetic records)",
+    )
+    parser.add_argument(
+        "--stations", type=int, default=30, help="stations per synthetic event (default 30)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the record generator")
     parser.add_argument("--model", default="default", help="model the inference service serves")
-    parser.add_argument("--out", type=Path, default=Path("demo_output"),
-                        help="folder for products and logs (default ./demo_output)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo_output"),
+        help="folder for products and logs (default ./demo_output)",
+    )
     parser.add_argument("--http-port", type=int, help="publisher HTTP port (default: a free one)")
-    parser.add_argument("--timeout", type=float, default=240.0,
-                        help="seconds to wait for every event to be published")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the pipeline and its HTTP API running until Ctrl-C")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=240.0,
+        help="seconds to wait for every event to be published",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the pipeline and its HTTP API running until Ctrl-C",
+    )
     return parser.parse_args(argv)
 
 
@@ -63,26 +85,34 @@ def event_rows(stack: Any, settled: dict[str, int], sent: dict[str, int]) -> lis
             result = ExtractionResult.model_validate(json.loads(resp.read()))
         bundle = bundles[event_id]
         event = bundle.to_event_data()
-        cc = score_result(event, result).metrics[PREFERRED].cc if event.truth_stf is not None else None
+        cc = (
+            score_result(event, result).metrics[PREFERRED].cc
+            if event.truth_stf is not None
+            else None
+        )
         latency = stf_sent[(event_id, revision)] - bundle.last_record_time
-        rows.append({
-            "event": event_id,
-            "mw": result.origin.magnitude if result.origin else None,
-            "records": sent.get(event_id, 0),
-            "stations": result.quality.n_traces,
-            "pixels": result.quality.n_pixels,
-            "revision": revision,
-            "method": result.stf.method or "envelope",
-            "duration_s": result.inversion.duration_s if result.inversion else None,
-            "latency_s": latency,
-            "cc": cc,
-        })
+        rows.append(
+            {
+                "event": event_id,
+                "mw": result.origin.magnitude if result.origin else None,
+                "records": sent.get(event_id, 0),
+                "stations": result.quality.n_traces,
+                "pixels": result.quality.n_pixels,
+                "revision": revision,
+                "method": result.stf.method or "envelope",
+                "duration_s": result.inversion.duration_s if result.inversion else None,
+                "latency_s": latency,
+                "cc": cc,
+            }
+        )
     return rows
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| event | Mw | records sent | stations used | pixels | revision | published STF | "
-            "duration (s) | latency (s) | CC vs truth |")
+    head = (
+        "| event | Mw | records sent | stations used | pixels | revision | published STF | "
+        "duration (s) | latency (s) | CC vs truth |"
+    )
     lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mw = f"{r['mw']:.1f}" if r["mw"] is not None else "-"
@@ -106,29 +136,41 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     out = args.out.resolve()
     stack = LocalStack(
-        out, args.model, http_port=args.http_port,
+        out,
+        args.model,
+        http_port=args.http_port,
         # readiness and revisions on a demo's time scale
         service_args={"ingest": ["--ready-deadline-s", "20", "--revision-interval-s", "2"]},
     )
     try:
         with stack:
             events = [] if args.no_recorded else [directory_event(recorded_event_dir())]
-            events += list(scardec_events(args.scardec, args.seed, args.stations)) if args.scardec else []
+            events += (
+                list(scardec_events(args.scardec, args.seed, args.stations)) if args.scardec else []
+            )
             if not events:
                 log.error("nothing to replay: drop --no-recorded or give --scardec N")
                 return 2
-            log.info("pipeline up; replaying %d event(s)%s", len(events),
-                     "" if args.no_recorded else ", the recorded Chile 2010 earthquake first")
+            log.info(
+                "pipeline up; replaying %d event(s)%s",
+                len(events),
+                "" if args.no_recorded else ", the recorded Chile 2010 earthquake first",
+            )
             summary = publish(stack.settings(), events)
-            log.info("replayed %d records (%.1f MB); waiting for the STFs", summary.records,
-                     summary.bytes / 1e6)
+            log.info(
+                "replayed %d records (%.1f MB); waiting for the STFs",
+                summary.records,
+                summary.bytes / 1e6,
+            )
             settled = stack.wait_settled(set(summary.events), timeout=args.timeout)
             rows = event_rows(stack, settled, summary.events)
             print()
             print(table(rows))
             print()
-            print(f"products: {stack.products_dir}/events/<event>/ "
-                  "(result.json, stf_scardec.txt, event.xml, stf.png)")
+            print(
+                f"products: {stack.products_dir}/events/<event>/ "
+                "(result.json, stf_scardec.txt, event.xml, stf.png)"
+            )
             print(f"logs:     {stack.logs_dir}")
             print(f"explorer: {stack.http_url}/ (API: {stack.http_url}/api/v1/events)", flush=True)
             if args.keep:

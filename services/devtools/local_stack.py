@@ -50,9 +50,19 @@ class ChildService:
     def start(self, env: dict[str, str]) -> None:
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "symae.cli", "serve", self.name, *self.args,
-             "--metrics-port", str(self.metrics_port)],
-            stdout=self._log, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "symae.cli",
+                "serve",
+                self.name,
+                *self.args,
+                "--metrics-port",
+                str(self.metrics_port),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
 
     def url(self, path: str) -> str:
@@ -109,13 +119,19 @@ class LocalStack:
         own = {
             "ingest": [],
             "inference": ["--model", model],
-            "publish": ["--http-port", str(self.http_port),
-                        "--products-dir", str(self.products_dir)],
+            "publish": [
+                "--http-port",
+                str(self.http_port),
+                "--products-dir",
+                str(self.products_dir),
+            ],
         }
         self.services = {
             name: ChildService(
-                name, [*base, *own[name], *extra.get(name, [])],
-                self.logs_dir / f"{name}.log", free_port(),
+                name,
+                [*base, *own[name], *extra.get(name, [])],
+                self.logs_dir / f"{name}.log",
+                free_port(),
             )
             for name in SERVICES
         }
@@ -137,7 +153,8 @@ class LocalStack:
     def settings(self) -> ServiceSettings:
         """Client settings pointing at this stack's broker and topics."""
         return ServiceSettings(
-            kafka_bootstrap_servers=self.bootstrap_servers, topic_prefix=self.prefix,
+            kafka_bootstrap_servers=self.bootstrap_servers,
+            topic_prefix=self.prefix,
             metrics_port=0,
         )
 
@@ -153,8 +170,9 @@ class LocalStack:
                 raise StackError(f"not ready within {timeout:.0f} s: {sorted(waiting)}")
             waiting = {name for name in waiting if not self.services[name].ready()}
             time.sleep(0.2)
-        log.info("local stack ready: broker %s, products on %s", self.bootstrap_servers,
-                 self.http_url)
+        log.info(
+            "local stack ready: broker %s, products on %s", self.bootstrap_servers, self.http_url
+        )
         return self
 
     def stop(self) -> None:
@@ -191,8 +209,9 @@ class LocalStack:
         consumer = KafkaConsumer(**settings.client_config(), enable_auto_commit=False)
         try:
             topic = settings.topic(logical_topic)
-            partitions = [TopicPartition(topic, p)
-                          for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            partitions = [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
             if not partitions:
                 return []
             consumer.assign(partitions)

@@ -156,8 +156,9 @@ def generated_events(
     from symae.synth.generator import synthesize_event
     from symae.synth.run import SynthRequest, sources
 
-    request = SynthRequest(stf=stf, events=n, stations=n_stations, seed=seed, out="-",
-                           scardec_dir=scardec_root)
+    request = SynthRequest(
+        stf=stf, events=n, stations=n_stations, seed=seed, out="-", scardec_dir=scardec_root
+    )
     config = request.config()
     for rng, source in sources(request, config):
         event = synthesize_event(rng, source, config)
@@ -273,6 +274,7 @@ def _acked(summary: ReplaySummary, event_id: str, size: int, metrics: Any, topic
 def _not_acked(summary: ReplaySummary, event_id: str, exc: BaseException) -> None:
     summary.failed += 1
     log.error("record of %s not acknowledged: %s", event_id, exc)
+
 
 def schedule(
     events: Iterable[ReplayEvent], speed: float | None, interval_s: float

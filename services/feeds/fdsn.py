@@ -86,8 +86,10 @@ def fetch_event(
         event = catalog[0]
     elif origin is not None:
         event = Origin(
-            event_id=str(origin["event_id"]), time=str(origin["time"]),
-            latitude=float(origin["latitude"]), longitude=float(origin["longitude"]),
+            event_id=str(origin["event_id"]),
+            time=str(origin["time"]),
+            latitude=float(origin["latitude"]),
+            longitude=float(origin["longitude"]),
             depth_km=float(origin["depth_km"]),
             magnitude=float(origin["magnitude"]) if origin.get("magnitude") is not None else None,
         ).to_obspy()
@@ -98,9 +100,14 @@ def fetch_event(
     start, end = t0 - before_s, t0 + after_s
     try:
         inventory = fdsn.get_stations(
-            latitude=preferred.latitude, longitude=preferred.longitude,
-            minradius=min_distance, maxradius=max_distance, channel=channel,
-            starttime=start, endtime=end, level="response",
+            latitude=preferred.latitude,
+            longitude=preferred.longitude,
+            minradius=min_distance,
+            maxradius=max_distance,
+            channel=channel,
+            starttime=start,
+            endtime=end,
+            level="response",
         )
     except FDSNNoDataException as exc:
         raise FeedError(
@@ -108,10 +115,14 @@ def fetch_event(
         ) from exc
     except Exception as exc:  # noqa: BLE001
         raise FeedError(f"{base_url} fdsnws/station: {_one_line(exc)}") from exc
-    codes = sorted({
-        (net.code, sta.code, cha.location_code, cha.code)
-        for net in inventory for sta in net for cha in sta
-    })
+    codes = sorted(
+        {
+            (net.code, sta.code, cha.location_code, cha.code)
+            for net in inventory
+            for sta in net
+            for cha in sta
+        }
+    )
     bulk = [(*c, start, end) for c in codes]
     if not bulk:
         raise FeedError(f"{base_url}: the station answer lists no channel")

@@ -89,8 +89,11 @@ class ModelWatch(Generic[M]):
         except Exception as exc:  # any failure to load means: refuse, keep the old one
             self._refused.add(ref)
             log.error(
-                "refused model %s from %s, keeping %s: %s", ref.label, ref.path,
-                self.ref.label, exc,
+                "refused model %s from %s, keeping %s: %s",
+                ref.label,
+                ref.path,
+                self.ref.label,
+                exc,
             )
             self._on_refused(ref, exc)
             return False

@@ -129,7 +129,9 @@ class InferenceProcessor(Processor):
         if self.expect_gpu and "CUDA" not in provider:
             log.error(
                 "a GPU was expected (SYMAE_EXPECT_GPU) but model %s:%s runs on %s",
-                info.name, info.version, provider or "an unknown provider",
+                info.name,
+                info.version,
+                provider or "an unknown provider",
             )
 
     # ------------------------------------------------------------------ messages
@@ -218,8 +220,11 @@ class InferenceProcessor(Processor):
         for _ in batch:
             self.app.metrics.observe_latency("extraction", elapsed / len(batch))
         log.info(
-            "extracted %d event(s) in %.2f s with %s:%s", len(batch), elapsed,
-            model.model.name, model.model.version,
+            "extracted %d event(s) in %.2f s with %s:%s",
+            len(batch),
+            elapsed,
+            model.model.name,
+            model.model.version,
             extra={"event_ids": [p.bundle.event_id for p in batch]},
         )
         return outputs
@@ -260,17 +265,28 @@ class InferenceProcessor(Processor):
             + ", ".join(f"{k} expected {e!r}, got {a!r}" for k, (e, a) in differ.items())
         )
         log.warning(
-            "%s: %s r%d refused: %s", p.msg.where, p.bundle.event_id, p.bundle.revision, detail,
-            extra={"where": p.msg.where, "event_id": p.bundle.event_id,
-                   "reason": DeadLetterReason.CONTRACT_MISMATCH.value},
+            "%s: %s r%d refused: %s",
+            p.msg.where,
+            p.bundle.event_id,
+            p.bundle.revision,
+            detail,
+            extra={
+                "where": p.msg.where,
+                "event_id": p.bundle.event_id,
+                "reason": DeadLetterReason.CONTRACT_MISMATCH.value,
+            },
         )
         return self.app.dead_letter(p.msg, DeadLetterReason.CONTRACT_MISMATCH, detail)
 
     def _failed(self, p: Pending, exc: BaseException, note: str = "") -> Outgoing:
         assert self.app is not None
         log.error(
-            "%s: extraction of %s r%d failed: %s", p.msg.where, p.bundle.event_id,
-            p.bundle.revision, exc, extra={"where": p.msg.where, "event_id": p.bundle.event_id},
+            "%s: extraction of %s r%d failed: %s",
+            p.msg.where,
+            p.bundle.event_id,
+            p.bundle.revision,
+            exc,
+            extra={"where": p.msg.where, "event_id": p.bundle.event_id},
         )
         return self.app.dead_letter(
             p.msg, DeadLetterReason.EXTRACTION_FAILED, f"{type(exc).__name__}: {exc}{note}"

@@ -185,7 +185,9 @@ class IngestProcessor(Processor):
         event = self.events.get(record.event_id)
         if event is None:
             if record.event_id in self.closed:
-                return [self._reject(msg, DeadLetterReason.LATE, f"event {record.event_id} is closed")]
+                return [
+                    self._reject(msg, DeadLetterReason.LATE, f"event {record.event_id} is closed")
+                ]
             if self._stale(msg):
                 # re-read after a restart: its event was closed (or dead-lettered) before
                 log.debug("%s belongs to an event closed before a restart; skipped", msg.where)
@@ -194,13 +196,23 @@ class IngestProcessor(Processor):
             held = self.pending_bytes.get(record.event_id, 0)
             total = sum(self.pending_bytes.values())
             if held + size > self.settings.max_pending_bytes_per_event:
-                return [self._reject(msg, DeadLetterReason.OVER_CAPACITY,
-                                     f"records waiting for the origin of {record.event_id} "
-                                     f"exceed {self.settings.max_pending_bytes_per_event} bytes")]
+                return [
+                    self._reject(
+                        msg,
+                        DeadLetterReason.OVER_CAPACITY,
+                        f"records waiting for the origin of {record.event_id} "
+                        f"exceed {self.settings.max_pending_bytes_per_event} bytes",
+                    )
+                ]
             if total + size > self.settings.max_pending_bytes:
-                return [self._reject(msg, DeadLetterReason.OVER_CAPACITY,
-                                     f"records waiting for origins exceed "
-                                     f"{self.settings.max_pending_bytes} bytes in all")]
+                return [
+                    self._reject(
+                        msg,
+                        DeadLetterReason.OVER_CAPACITY,
+                        f"records waiting for origins exceed "
+                        f"{self.settings.max_pending_bytes} bytes in all",
+                    )
+                ]
             self.pending_bytes[record.event_id] = held + size
             self.pending.setdefault(record.event_id, []).append((time.time(), msg))
             return []

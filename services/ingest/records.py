@@ -26,7 +26,8 @@ def decode_record(record: RawRecord, max_samples: int) -> Trace:
     """The record's samples as an ObsPy Trace, after the size and finiteness checks."""
     if record.npts > max_samples:
         raise PoisonMessage(
-            DeadLetterReason.OVERSIZE, f"{record.seed_id}: {record.npts} samples, at most {max_samples} allowed"
+            DeadLetterReason.OVERSIZE,
+            f"{record.seed_id}: {record.npts} samples, at most {max_samples} allowed",
         )
     try:
         trace = record.to_trace()

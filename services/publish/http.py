@@ -55,7 +55,7 @@ STREAM_HEARTBEAT_S = 10.0  # a comment line this often keeps idle streams open
 def index_page(entries: list[EventEntry]) -> str:
     """The HTML page listing the most recent events with their STF figures."""
     return (
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>symae STFs</title>"
+        '<!doctype html><html><head><meta charset="utf-8"><title>symae STFs</title>'
         "</head><body><h1>Recent source time functions</h1>"
         '<p><a href="/events">/events</a> (JSON)</p>'
         f"{plain_table(entries)}</body></html>\n"
@@ -88,7 +88,7 @@ def plain_table(entries: list[EventEntry]) -> str:
         )
     body = "\n".join(rows) or '<tr><td colspan="6">no events published yet</td></tr>'
     return (
-        "<table border=\"1\" cellpadding=\"4\"><tr><th>event</th><th>revision</th>"
+        '<table border="1" cellpadding="4"><tr><th>event</th><th>revision</th>'
         "<th>data</th><th>model</th><th>STF</th><th>products</th></tr>\n"
         f"{body}\n</table>"
     )
@@ -140,12 +140,16 @@ class _Handler(BoundedHandler):
             self._static(parts[1:])
         elif parts[0] == "event" and len(parts) == 2:
             if self._entry(parts[1]) is None:
-                self._send(HTTPStatus.NOT_FOUND, b"<!doctype html><title>not found</title>"
-                           b"<p>No such event. <a href=\"/\">All events</a></p>",
-                           CONTENT_TYPES[".html"])
+                self._send(
+                    HTTPStatus.NOT_FOUND,
+                    b"<!doctype html><title>not found</title>"
+                    b'<p>No such event. <a href="/">All events</a></p>',
+                    CONTENT_TYPES[".html"],
+                )
                 return
-            self._send(HTTPStatus.OK, (STATIC_DIR / "event.html").read_bytes(),
-                       CONTENT_TYPES[".html"])
+            self._send(
+                HTTPStatus.OK, (STATIC_DIR / "event.html").read_bytes(), CONTENT_TYPES[".html"]
+            )
         elif parts[:2] == ["api", "v1"]:
             self._api(parts[2:], query)
         elif parts == ["events"]:
@@ -205,8 +209,10 @@ class _Handler(BoundedHandler):
                 self._send(HTTPStatus.OK, body, CONTENT_TYPES[".json"])
             elif parts[2] == "revisions":
                 history = self.store.history(entry.event_id)[::-1]
-                self._json(HTTPStatus.OK, {"api_version": API_VERSION,
-                                           "event_id": entry.event_id, "revisions": history})
+                self._json(
+                    HTTPStatus.OK,
+                    {"api_version": API_VERSION, "event_id": entry.event_id, "revisions": history},
+                )
             else:
                 self._not_found(self.path)
         else:
@@ -226,7 +232,9 @@ class _Handler(BoundedHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
         self.close_connection = True
-        self.wfile.write(f"retry: 2000\nevent: hello\ndata: {json.dumps({'seq': after})}\n\n".encode())
+        self.wfile.write(
+            f"retry: 2000\nevent: hello\ndata: {json.dumps({'seq': after})}\n\n".encode()
+        )
         self.wfile.flush()
         quiet_since = time.monotonic()
         while not self.stopping.is_set():

@@ -69,8 +69,12 @@ class PublishProcessor(Processor):
         result: ExtractionResult = msg.value
         arrival = self.store.classify(result)
         log.info(
-            "%s r%d (%s:%s): %s", result.event_id, result.revision, result.model.name,
-            result.model.version, arrival.value,
+            "%s r%d (%s:%s): %s",
+            result.event_id,
+            result.revision,
+            result.model.name,
+            result.model.version,
+            arrival.value,
             extra={"event_id": result.event_id, "where": msg.where, "arrival": arrival.value},
         )
         if arrival is Arrival.STALE:

@@ -685,7 +685,9 @@ def _decode(model: type[BaseModel], raw: bytes) -> BaseModel:
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         if errors and errors[0]["type"] == "json_invalid":
-            raise PoisonMessage(DeadLetterReason.UNDECODABLE, f"not JSON: {errors[0]['msg']}") from exc
+            raise PoisonMessage(
+                DeadLetterReason.UNDECODABLE, f"not JSON: {errors[0]['msg']}"
+            ) from exc
         first: dict[str, Any] = dict(errors[0]) if errors else {}
         loc = ".".join(str(p) for p in first.get("loc", ()))
         raise PoisonMessage(

@@ -228,4 +228,6 @@ class ServedModelSettings(ServiceSettings):
         description="model to serve: default (follows the shipped model's name), latest, "
         "NAME, NAME:VERSION (pinned) or a model directory",
     )
-    model_registry: Path | None = Field(None, description="registry root (default: ~/.local/share/symae/models)")
+    model_registry: Path | None = Field(
+        None, description="registry root (default: ~/.local/share/symae/models)"
+    )

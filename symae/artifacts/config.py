@@ -67,8 +67,13 @@ class ModelConfig:
         elif nt is not None and int(nt) != contract.nt:
             raise ValueError(f"nt={nt} differs from the data contract's nt={contract.nt}")
         values = {
-            "contract": contract, "p": p, "q": q, "k": k, "temperature": temperature,
-            "leaky_slope": leaky_slope, "decoder_logvar_init": decoder_logvar_init,
+            "contract": contract,
+            "p": p,
+            "q": q,
+            "k": k,
+            "temperature": temperature,
+            "leaky_slope": leaky_slope,
+            "decoder_logvar_init": decoder_logvar_init,
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -207,4 +212,6 @@ def load_config(name_or_path: str | Path) -> tuple[ModelConfig, TrainConfig]:
     unknown = sorted(set(data) - {"model", "train"})
     if unknown:
         raise ValueError(f"{path}: unknown sections {unknown}; expected 'model' and 'train'")
-    return ModelConfig.from_dict(data.get("model", {})), TrainConfig.from_dict(data.get("train", {}))
+    return ModelConfig.from_dict(data.get("model", {})), TrainConfig.from_dict(
+        data.get("train", {})
+    )

@@ -79,7 +79,7 @@ def meta_contract(meta: dict[str, Any], where: str | Path = MODEL_JSON) -> DataC
     """
     section = meta.get("model")
     if not isinstance(section, dict):
-        raise ArtifactError(f"{where}: no \"model\" section")
+        raise ArtifactError(f'{where}: no "model" section')
     try:
         if "contract" in meta:
             contract = DataContract.from_dict(meta["contract"])

@@ -45,7 +45,9 @@ def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> 
     return median_times(fn, repeats, warmup)[0]
 
 
-def median_times(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> tuple[float, float]:
+def median_times(
+    fn: Callable[[], object], repeats: int = 5, warmup: int = 1
+) -> tuple[float, float]:
     """Median wall time and median CPU time of this process (all its threads) of ``fn()``,
     in seconds, over ``repeats`` calls after ``warmup``."""
     for _ in range(warmup):

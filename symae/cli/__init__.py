@@ -132,8 +132,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             raise
-        return _fail(prog, f"internal error: {type(exc).__name__}: {describe(exc)} "
-                           f"(run with -v for the traceback)", 1)
+        return _fail(
+            prog,
+            f"internal error: {type(exc).__name__}: {describe(exc)} "
+            f"(run with -v for the traceback)",
+            1,
+        )
 
 
 def _fail(prog: str, message: str, status: int) -> int:

@@ -18,7 +18,9 @@ def _number(text: str, kind: type) -> float | int:
     try:
         value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+        ) from None
     if kind is float and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
@@ -65,7 +67,9 @@ def existing_file(text: str) -> Path:
     """A path to an existing file."""
     path = Path(text)
     if not path.is_file():
-        raise argparse.ArgumentTypeError(f"no such file: {text}" if not path.exists() else f"not a file: {text}")
+        raise argparse.ArgumentTypeError(
+            f"no such file: {text}" if not path.exists() else f"not a file: {text}"
+        )
     return path
 
 
@@ -73,7 +77,9 @@ def existing_dir(text: str) -> Path:
     """A path to an existing folder."""
     path = Path(text)
     if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"no such folder: {text}" if not path.exists() else f"not a folder: {text}")
+        raise argparse.ArgumentTypeError(
+            f"no such folder: {text}" if not path.exists() else f"not a folder: {text}"
+        )
     return path
 
 
@@ -105,4 +111,6 @@ def add_latent_arguments(
     for name in names:
         flag, kind, text = LATENT_HELP[name]
         default = getattr(defaults, name)
-        parser.add_argument(flag, dest=name, type=kind, default=default, help=f"{text} (default {default})")
+        parser.add_argument(
+            flag, dest=name, type=kind, default=default, help=f"{text} (default {default})"
+        )

@@ -24,11 +24,17 @@ HELP = "time extraction of a 200-trace event and ONNX Runtime vs PyTorch eager f
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", help="model directory or name[:version]")
-    parser.add_argument("--traces", type=positive_int, default=200, help="traces in the event (default 200)")
+    parser.add_argument(
+        "--traces", type=positive_int, default=200, help="traces in the event (default 200)"
+    )
     add_latent_arguments(parser, ("steps",))
-    parser.add_argument("--threads", type=positive_int, default=2, help="threads for both runtimes (default 2)")
+    parser.add_argument(
+        "--threads", type=positive_int, default=2, help="threads for both runtimes (default 2)"
+    )
     parser.add_argument("--repeats", type=positive_int, default=5)
-    parser.add_argument("--no-record", action="store_true", help="print only, leave docs/benchmarks.md")
+    parser.add_argument(
+        "--no-record", action="store_true", help="print only, leave docs/benchmarks.md"
+    )
 
 
 def _event(n_traces: int, contract, seed: int = 0):
@@ -42,11 +48,19 @@ def _event(n_traces: int, contract, seed: int = 0):
     from symae.synth.generator import synthesize_event
     from symae.synth.source import parametric_source
 
-    config = SynthConfig(preprocess=PreprocessConfig(contract=contract), n_stations=n_traces,
-                         directivity=False)
+    config = SynthConfig(
+        preprocess=PreprocessConfig(contract=contract), n_stations=n_traces, directivity=False
+    )
     rng = np.random.default_rng([seed, 0])
-    source = parametric_source(rng, "bench", config.mw_range, config.depth_range_km, config.raw_dt,
-                               False, datetime(2020, 1, 1, tzinfo=UTC))
+    source = parametric_source(
+        rng,
+        "bench",
+        config.mw_range,
+        config.depth_range_km,
+        config.raw_dt,
+        False,
+        datetime(2020, 1, 1, tzinfo=UTC),
+    )
     return synthesize_event(rng, source, config).event_data
 
 
@@ -71,20 +85,30 @@ def run(args: argparse.Namespace) -> int:
     extractor = Extractor(onnx, model_info, onnx.info.contract, settings)
     event = _event(args.traces, onnx.info.contract)
     withheld = replace(event, origin=replace(event.origin, moment_tensor=None))
-    no_inversion = Extractor(onnx, model_info, onnx.info.contract, replace(settings, inversion=None))
+    no_inversion = Extractor(
+        onnx, model_info, onnx.info.contract, replace(settings, inversion=None)
+    )
     inversion = settings.inversion
     timed = {
         "whole extraction (inversions, envelope, baselines)": median_times(
-            lambda: extractor.extract(event), repeats=args.repeats),
+            lambda: extractor.extract(event), repeats=args.repeats
+        ),
         "whole extraction without the inversions": median_times(
-            lambda: no_inversion.extract(event), repeats=args.repeats),
+            lambda: no_inversion.extract(event), repeats=args.repeats
+        ),
         "raw-trace inversion alone, catalogue mechanism": median_times(
-            lambda: invert_event(event, inversion, contract=onnx.info.contract), repeats=args.repeats),
+            lambda: invert_event(event, inversion, contract=onnx.info.contract),
+            repeats=args.repeats,
+        ),
         "raw-trace inversion alone, mechanism withheld (searched)": median_times(
-            lambda: invert_event(withheld, inversion, contract=onnx.info.contract), repeats=args.repeats),
+            lambda: invert_event(withheld, inversion, contract=onnx.info.contract),
+            repeats=args.repeats,
+        ),
     }
-    whole, without = timed["whole extraction (inversions, envelope, baselines)"], timed[
-        "whole extraction without the inversions"]
+    whole, without = (
+        timed["whole extraction (inversions, envelope, baselines)"],
+        timed["whole extraction without the inversions"],
+    )
 
     # the descent alone, same start, both runtimes
     info = extractor.coherent_information([event])[0]
@@ -103,13 +127,24 @@ def run(args: argparse.Namespace) -> int:
     model, _ = load_model(args.model)
     for p in model.parameters():
         p.requires_grad_(False)
-    t = {k: torch.tensor(v, dtype=torch.float32) for k, v in
-         {"mu": ref_mu, "lv": ref_logvar, "j1": kl0, "j2": l10, "a": 0.1, "lr": 0.1}.items()}
+    t = {
+        k: torch.tensor(v, dtype=torch.float32)
+        for k, v in {
+            "mu": ref_mu,
+            "lv": ref_logvar,
+            "j1": kl0,
+            "j2": l10,
+            "a": 0.1,
+            "lr": 0.1,
+        }.items()
+    }
 
     def torch_descent() -> np.ndarray:
         codes = torch.from_numpy(np.asarray(start, dtype=np.float32))
         for _ in range(args.steps):
-            codes = latent_step(model, codes, t["mu"], t["lv"], t["j1"], t["j2"], t["a"], t["lr"])[0]
+            codes = latent_step(model, codes, t["mu"], t["lv"], t["j1"], t["j2"], t["a"], t["lr"])[
+                0
+            ]
         return codes.numpy()
 
     t_ort = median_time(ort_descent, repeats=args.repeats)
@@ -117,28 +152,37 @@ def run(args: argparse.Namespace) -> int:
     diff = float(np.max(np.abs(ort_descent() - torch_descent())))
 
     o = event.origin
-    body = "\n".join([
-        f"Model `{onnx.info.name}:{onnx.info.version}`; synthetic event of {event.n_traces} traces "
-        f"in {len(event.groups)} pixels (Mw {o.magnitude:.1f}, {o.depth_km:.0f} km); N = "
-        f"{settings.latent.n_codes} codes, {args.steps} descent steps; {args.threads} ONNX "
-        f"Runtime threads; median of {args.repeats} runs; CPU time is this process's, all threads.",
-        "",
-        "| measurement (target: whole extraction <= 1 s) | wall (s) | CPU (s) |",
-        "|---|---|---|",
-        *[f"| {name} | {w:.3f} | {c:.3f} |" for name, (w, c) in timed.items()],
-        f"| descent only, ONNX Runtime (`latent_step.onnx`) | {t_ort:.3f} | |",
-        f"| descent only, PyTorch eager (`torch.func.grad`) | {t_torch:.3f} | |",
-        "",
-        f"The inversions' share of the whole extraction: {whole[0] - without[0]:.3f} s wall "
-        f"({(whole[0] - without[0]) / whole[0]:.0%}), {whole[1] - without[1]:.3f} s CPU.",
-        "",
-        f"ONNX Runtime / PyTorch eager time ratio for the descent: {t_ort / t_torch:.2f}; "
-        f"largest difference between their final codes: {diff:.2e}.",
-    ])
+    body = "\n".join(
+        [
+            f"Model `{onnx.info.name}:{onnx.info.version}`; synthetic event of {event.n_traces} traces "
+            f"in {len(event.groups)} pixels (Mw {o.magnitude:.1f}, {o.depth_km:.0f} km); N = "
+            f"{settings.latent.n_codes} codes, {args.steps} descent steps; {args.threads} ONNX "
+            f"Runtime threads; median of {args.repeats} runs; CPU time is this process's, all threads.",
+            "",
+            "| measurement (target: whole extraction <= 1 s) | wall (s) | CPU (s) |",
+            "|---|---|---|",
+            *[f"| {name} | {w:.3f} | {c:.3f} |" for name, (w, c) in timed.items()],
+            f"| descent only, ONNX Runtime (`latent_step.onnx`) | {t_ort:.3f} | |",
+            f"| descent only, PyTorch eager (`torch.func.grad`) | {t_torch:.3f} | |",
+            "",
+            f"The inversions' share of the whole extraction: {whole[0] - without[0]:.3f} s wall "
+            f"({(whole[0] - without[0]) / whole[0]:.0%}), {whole[1] - without[1]:.3f} s CPU.",
+            "",
+            f"ONNX Runtime / PyTorch eager time ratio for the descent: {t_ort / t_torch:.2f}; "
+            f"largest difference between their final codes: {diff:.2e}.",
+        ]
+    )
     if args.no_record:
         print(body)
     else:
-        record("Extraction", body, "symae bench extract " + " ".join(
-            f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
-            if k in ("model", "steps", "threads", "repeats")))
+        record(
+            "Extraction",
+            body,
+            "symae bench extract "
+            + " ".join(
+                f"--{k.replace('_', '-')} {v}"
+                for k, v in vars(args).items()
+                if k in ("model", "steps", "threads", "repeats")
+            ),
+        )
     return 0

@@ -24,8 +24,9 @@ HELP = "time real-record preprocessing (raw 20 Hz ten-minute records per second 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--records", type=int, default=64, help="records per repeat (default 64)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats (default 5)")
-    parser.add_argument("--no-record", action="store_true",
-                        help="print only; do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--no-record", action="store_true", help="print only; do not rewrite docs/benchmarks.md"
+    )
 
 
 def _records(n: int):
@@ -78,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
     from symae.data.response import FILTERS
 
     if args.records < 1 or args.repeats < 1:
-        raise SystemExit(f"--records and --repeats must be >= 1, got {args.records}, {args.repeats}")
+        raise SystemExit(
+            f"--records and --repeats must be >= 1, got {args.records}, {args.repeats}"
+        )
     pairs = _records(args.records)
     origin = Origin("gulf_of_alaska_2018", "2018-01-23T09:31:40.9Z", 56.046, -149.073, 14.1, 7.9)
     config = PreprocessConfig()
@@ -94,10 +97,15 @@ def run(args: argparse.Namespace) -> int:
 
     load = os.getloadavg()[0]
     rows = []
-    for name, fn in (("cold (build: new stations)", cold), ("warm (service: known stations)", process_all)):
+    for name, fn in (
+        ("cold (build: new stations)", cold),
+        ("warm (service: known stations)", process_all),
+    ):
         wall, cpu = _measure(fn, args.repeats)
         rows.append((name, wall, cpu))
-        print(f"{name}: {args.records / wall:.1f} records/s wall, {args.records / cpu:.1f} per CPU-s")
+        print(
+            f"{name}: {args.records / wall:.1f} records/s wall, {args.records / cpu:.1f} per CPU-s"
+        )
 
     body = (
         f"Raw 20 Hz ten-minute vertical records (II.BFO, 12,000 samples, {args.records} stations "

@@ -16,8 +16,13 @@ SECTION = "Synthetic generator (symae bench synth)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stations", type=int, nargs="+", default=[50, 100, 200],
-                        help="station counts to time (default 50 100 200)")
+    parser.add_argument(
+        "--stations",
+        type=int,
+        nargs="+",
+        default=[50, 100, 200],
+        help="station counts to time (default 50 100 200)",
+    )
     parser.add_argument("--events", type=int, default=5, help="events per timed batch (default 5)")
     parser.add_argument("--repeats", type=int, default=3, help="timed batches, median reported")
     parser.add_argument("--no-record", action="store_true", help="print only, leave docs alone")
@@ -49,8 +54,14 @@ def run(args: argparse.Namespace) -> int:
 
     def batch(kind: str, stations: int) -> tuple[float, float]:
         """Median wall and CPU seconds of one batch of events."""
-        request = SynthRequest(stf=kind, events=args.events, stations=stations, seed=0, out="",
-                               scardec_dir=scardec_dir())
+        request = SynthRequest(
+            stf=kind,
+            events=args.events,
+            stations=stations,
+            seed=0,
+            out="",
+            scardec_dir=scardec_dir(),
+        )
         config = replace(request.config(), n_stations=stations)
         made = list(sources(request, config))
         for i, (_, src) in enumerate(made):  # warm the TauP rows these depths need
@@ -74,22 +85,24 @@ def run(args: argparse.Namespace) -> int:
     seconds, cpu = batch("scardec", 100)
     rows.append(_row(f"scardec (first {n_scardec})", 100, n_scardec, seconds, cpu))
     print(rows[-1])
-    body = "\n".join([
-        "Events per second of `synthesize_event` on one core, TauP tables warm: raw 20 Hz "
-        "ten-minute records in velocity counts, plus the same records through "
-        "`symae.data.preprocess` into model traces with truth (no file output). "
-        f"Median of {args.repeats} batches of {args.events} events. Wall-clock rates depend on "
-        "what else runs on the machine; CPU-time rates (this process only) are the steadier figure.",
-        "",
-        "| source | stations/event | events/s (wall) | events/s (CPU) | CPU ms/station |",
-        "|---|---|---|---|---|",
-        *rows,
-        "",
-        f"One-off: a TauP depth row ({fresh.distances.size} distances x P, pP, sP) costs {row_s:.2f} s; each "
-        "10 km depth bin needs two, so a data set spanning 0-700 km pays about "
-        f"{71 * row_s:.0f} s once per process (rows are cached in memory). Parametric events default to "
-        f"{PARAMETRIC_DEFAULT_EVENTS} per run.",
-    ])
+    body = "\n".join(
+        [
+            "Events per second of `synthesize_event` on one core, TauP tables warm: raw 20 Hz "
+            "ten-minute records in velocity counts, plus the same records through "
+            "`symae.data.preprocess` into model traces with truth (no file output). "
+            f"Median of {args.repeats} batches of {args.events} events. Wall-clock rates depend on "
+            "what else runs on the machine; CPU-time rates (this process only) are the steadier figure.",
+            "",
+            "| source | stations/event | events/s (wall) | events/s (CPU) | CPU ms/station |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            f"One-off: a TauP depth row ({fresh.distances.size} distances x P, pP, sP) costs {row_s:.2f} s; each "
+            "10 km depth bin needs two, so a data set spanning 0-700 km pays about "
+            f"{71 * row_s:.0f} s once per process (rows are cached in memory). Parametric events default to "
+            f"{PARAMETRIC_DEFAULT_EVENTS} per run.",
+        ]
+    )
     if args.no_record:
         print(body)
     else:

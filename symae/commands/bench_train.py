@@ -22,8 +22,12 @@ HELP = "time training steps/s (CPU, GPU when present) and forward traces/s, ONNX
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats (default 5)")
-    parser.add_argument("--steps", type=int, default=5, help="training steps per repeat (default 5)")
-    parser.add_argument("--no-record", action="store_true", help="print only; do not rewrite docs/benchmarks.md")
+    parser.add_argument(
+        "--steps", type=int, default=5, help="training steps per repeat (default 5)"
+    )
+    parser.add_argument(
+        "--no-record", action="store_true", help="print only; do not rewrite docs/benchmarks.md"
+    )
 
 
 def _step_rate(model_config, train_config, device, steps: int, repeats: int) -> float:
@@ -79,11 +83,21 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
     cases: list[tuple[str, int, str, tuple[np.ndarray, ...]]] = []  # (label, traces, graph, inputs)
     for groups, n in ((1, 20), (32, 20), (64, 50)):
         x = rng.standard_normal((groups, n, config.nt)).astype(np.float32)
-        cases.append((f"coherent ({groups} x {n})", groups * n, "coherent", (x, np.ones((groups, n), np.float32))))
+        cases.append(
+            (
+                f"coherent ({groups} x {n})",
+                groups * n,
+                "coherent",
+                (x, np.ones((groups, n), np.float32)),
+            )
+        )
     for n in (10, 640, 3200):
         codes = rng.standard_normal((n, config.p + config.q)).astype(np.float32)
         cases.append((f"decoder ({n})", n, "decoder", (codes,)))
-    torch_fn: dict[str, Callable[..., object]] = {"coherent": model.coherent_posterior, "decoder": model.decode}
+    torch_fn: dict[str, Callable[..., object]] = {
+        "coherent": model.coherent_posterior,
+        "decoder": model.decode,
+    }
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch_rates = []
@@ -97,7 +111,10 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
         save_model_dir(model, model_dir, "bench", TrainConfig(), DataContract())
         export_model_dir(model_dir)
         onnx = OnnxModel.load(model_dir, provider="cpu", threads=1)
-        ort_fn: dict[str, Callable[..., object]] = {"coherent": onnx.coherent, "decoder": onnx.decode}
+        ort_fn: dict[str, Callable[..., object]] = {
+            "coherent": onnx.coherent,
+            "decoder": onnx.decode,
+        }
         for (label, n, graph, inputs), rate in zip(cases, torch_rates, strict=True):
             t_ort = median_time(partial(ort_fn[graph], *inputs), repeats)
             rows.append((label, n, rate, n / t_ort))
@@ -115,8 +132,10 @@ def run(args: argparse.Namespace) -> int:
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))
-    cases = [("reference (32 groups x 20 traces, p=q=30)", ModelConfig(), TrainConfig()),
-             ("tiny config (8 x 8, p=q=8)", *load_config("tiny"))]
+    cases = [
+        ("reference (32 groups x 20 traces, p=q=30)", ModelConfig(), TrainConfig()),
+        ("tiny config (8 x 8, p=q=8)", *load_config("tiny")),
+    ]
     import os
 
     load_before = os.getloadavg()[0]
@@ -170,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
     lines += [
         "",
         f"One-minute load average {load_before:.1f} at the start and {load_after:.1f} at the end "
-        "of the run" + (": other work shared the machine, so these figures are lower bounds." if busy else "."),
+        "of the run"
+        + (": other work shared the machine, so these figures are lower bounds." if busy else "."),
     ]
     body = "\n".join(lines)
     command = f"symae bench train --repeats {args.repeats} --steps {args.steps}"

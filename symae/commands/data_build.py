@@ -11,23 +11,48 @@ HELP = "preprocess waveform files + StationXML + event file into an HDF5 data se
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--waveforms", nargs="+", required=True, metavar="PATH",
-                        help="waveform files or folders (searched recursively)")
-    parser.add_argument("--inventory", nargs="+", required=True, metavar="FILE",
-                        help="StationXML file(s) with coordinates and responses")
-    parser.add_argument("--events", required=True, metavar="FILE",
-                        help="QuakeML (or CMTSOLUTION, NDK ...) with one or more events")
-    parser.add_argument("--out", required=True, metavar="FILE.h5",
-                        help="data set to create or append to")
+    parser.add_argument(
+        "--waveforms",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="waveform files or folders (searched recursively)",
+    )
+    parser.add_argument(
+        "--inventory",
+        nargs="+",
+        required=True,
+        metavar="FILE",
+        help="StationXML file(s) with coordinates and responses",
+    )
+    parser.add_argument(
+        "--events",
+        required=True,
+        metavar="FILE",
+        help="QuakeML (or CMTSOLUTION, NDK ...) with one or more events",
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="FILE.h5", help="data set to create or append to"
+    )
     parser.add_argument("--snr-min", type=float, help="SNR threshold (default 2)")
-    parser.add_argument("--pre-filt", type=float, nargs=4, metavar="F",
-                        help="pre-filter corners in Hz (default 0.004 0.01 1 2)")
-    parser.add_argument("--water-level", type=float, help="deconvolution water level, dB (default 60)")
+    parser.add_argument(
+        "--pre-filt",
+        type=float,
+        nargs=4,
+        metavar="F",
+        help="pre-filter corners in Hz (default 0.004 0.01 1 2)",
+    )
+    parser.add_argument(
+        "--water-level", type=float, help="deconvolution water level, dB (default 60)"
+    )
     parser.add_argument("--taup-model", help="TauP model (default iasp91)")
     parser.add_argument("--min-distance", type=float, help="degrees (default 30)")
     parser.add_argument("--max-distance", type=float, help="degrees (default 90)")
-    parser.add_argument("--rejections", metavar="FILE.csv",
-                        help="also write every rejection (source, reason, message) here")
+    parser.add_argument(
+        "--rejections",
+        metavar="FILE.csv",
+        help="also write every rejection (source, reason, message) here",
+    )
 
 
 def config_from_args(args: argparse.Namespace):

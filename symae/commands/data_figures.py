@@ -11,12 +11,22 @@ HELP = "PNG figures of an HDF5 data set: record section of one event, pixel occu
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.h5", help="symae data set")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files")
-    parser.add_argument("--event-id", help="event to draw (default: the first); occupancy then "
-                        "covers this event only")
-    parser.add_argument("--dpi", type=int, default=100,
-                        help="resolution; 100 gives 950 x 450 px, 300 the same figure for print")
-    parser.add_argument("--max-traces", type=int, default=40,
-                        help="most traces in the record section, thinned evenly in azimuth")
+    parser.add_argument(
+        "--event-id",
+        help="event to draw (default: the first); occupancy then covers this event only",
+    )
+    parser.add_argument(
+        "--dpi",
+        type=int,
+        default=100,
+        help="resolution; 100 gives 950 x 450 px, 300 the same figure for print",
+    )
+    parser.add_argument(
+        "--max-traces",
+        type=int,
+        default=40,
+        help="most traces in the record section, thinned evenly in azimuth",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,8 +51,11 @@ def run(args: argparse.Namespace) -> int:
                 )
             event_id = args.event_id or ids[0]
             section = plot_record_section(
-                ds.event(event_id), ds.contract, out / f"record_section_{event_id}.png",
-                dpi=args.dpi, max_traces=args.max_traces,
+                ds.event(event_id),
+                ds.contract,
+                out / f"record_section_{event_id}.png",
+                dpi=args.dpi,
+                max_traces=args.max_traces,
             )
             refs = ds.index()
             if args.event_id:
@@ -51,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
             else:
                 title = f"pixel occupancy of {Path(args.file).name}: {len(ids)} events"
                 name = "pixel_occupancy.png"
-            occupancy = plot_pixel_occupancy(refs, ds.contract.nside, out / name, title, dpi=args.dpi)
+            occupancy = plot_pixel_occupancy(
+                refs, ds.contract.nside, out / name, title, dpi=args.dpi
+            )
     except (DatasetError, ValueError) as exc:
         print(f"symae data figures: {exc}", file=sys.stderr)
         return 2

@@ -41,26 +41,56 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", help="model directory or name[:version]")
     parser.add_argument("--out", type=Path, default=Path("benchmark/scardec"), help="output folder")
-    parser.add_argument("--dataset", type=existing_file, help="score the events of this HDF5 set instead")
-    parser.add_argument("--scardec", type=existing_dir, help="SCARDEC folder (default: the bundled one)")
+    parser.add_argument(
+        "--dataset", type=existing_file, help="score the events of this HDF5 set instead"
+    )
+    parser.add_argument(
+        "--scardec", type=existing_dir, help="SCARDEC folder (default: the bundled one)"
+    )
     parser.add_argument("--limit", type=positive_int, help="first N events only")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="default 2024 for the benchmark, 11 for the validation set")
-    parser.add_argument("--set", dest="event_set", choices=("benchmark", "validation"), default="benchmark",
-                        help="benchmark: SCARDEC sources; validation: parametric sources")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="default 2024 for the benchmark, 11 for the validation set",
+    )
+    parser.add_argument(
+        "--set",
+        dest="event_set",
+        choices=("benchmark", "validation"),
+        default="benchmark",
+        help="benchmark: SCARDEC sources; validation: parametric sources",
+    )
     parser.add_argument("--mode", choices=("easy", "hard"), default="hard", help="generator mode")
-    parser.add_argument("--broken-share", type=finite_float, default=None, metavar="F",
-                        help="hard mode: share of broken stations per event (default drawn in 0-0.3)")
-    parser.add_argument("--methods", nargs="*", default=None,
-                        help="pluggable methods to score (default: every available one)")
+    parser.add_argument(
+        "--broken-share",
+        type=finite_float,
+        default=None,
+        metavar="F",
+        help="hard mode: share of broken stations per event (default drawn in 0-0.3)",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="*",
+        default=None,
+        help="pluggable methods to score (default: every available one)",
+    )
     parser.add_argument("--stations", type=positive_int, default=100)
-    parser.add_argument("--snr", type=finite_float, nargs=2, default=(3.0, 30.0), metavar=("LOW", "HIGH"),
-                        help="easy mode's SNR range (hard mode draws from 2.5-30)")
+    parser.add_argument(
+        "--snr",
+        type=finite_float,
+        nargs=2,
+        default=(3.0, 30.0),
+        metavar=("LOW", "HIGH"),
+        help="easy mode's SNR range (hard mode draws from 2.5-30)",
+    )
     parser.add_argument("--directivity", choices=("off", "on", "both"), default="both")
     parser.add_argument("--batch", type=positive_int, default=4, help="events per ONNX call")
     add_latent_arguments(parser, ("steps", "lr", "alpha"))
     parser.add_argument("--figures", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--record", action="store_true", help="write the summary to docs/benchmarks.md")
+    parser.add_argument(
+        "--record", action="store_true", help="write the summary to docs/benchmarks.md"
+    )
 
 
 def synthetic_scardec_events(args: argparse.Namespace, contract):
@@ -126,7 +156,12 @@ def validation_events(args: argparse.Namespace, contract):
         config = synth_config(args, contract, flag)
         rng = np.random.default_rng([seed, i])
         source = parametric_source(
-            rng, f"val_s{seed}_{i:04d}", config.mw_range, config.depth_range_km, config.raw_dt, flag,
+            rng,
+            f"val_s{seed}_{i:04d}",
+            config.mw_range,
+            config.depth_range_km,
+            config.raw_dt,
+            flag,
             synthetic_origin_time(datetime(2020, 1, 1, tzinfo=UTC), i),
         )
         data = synthesize_event(rng, source, config).event_data
@@ -160,13 +195,21 @@ def run(args: argparse.Namespace) -> int:
     if args.methods is not None:
         unknown = sorted(set(args.methods) - set(methods))
         if unknown:
-            raise ValueError(f"--methods: unknown or unavailable {unknown} (available: {sorted(methods)})")
+            raise ValueError(
+                f"--methods: unknown or unavailable {unknown} (available: {sorted(methods)})"
+            )
         methods = {k: methods[k] for k in args.methods}
     extractor = None
     if args.model != "none":
         # the benchmark scores every event: a sparse one is extracted, flagged "sparse"
-        extractor = Extractor.load(args.model, "auto", ExtractionSettings(
-            latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha), allow_sparse=True))
+        extractor = Extractor.load(
+            args.model,
+            "auto",
+            ExtractionSettings(
+                latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha),
+                allow_sparse=True,
+            ),
+        )
     contract = extractor.contract if extractor is not None else DataContract()
     if args.dataset:
         from symae.data.dataset import Dataset
@@ -178,23 +221,37 @@ def run(args: argparse.Namespace) -> int:
     elif args.event_set == "validation":
         source = validation_events(args, contract)
         setup = {
-            "set": "validation", "stf": "parametric sources through symae.synth",
-            "seed": VALIDATION_SEED if args.seed is None else args.seed, "mode": args.mode,
-            "stations": args.stations, "broken_share": args.broken_share,
+            "set": "validation",
+            "stf": "parametric sources through symae.synth",
+            "seed": VALIDATION_SEED if args.seed is None else args.seed,
+            "mode": args.mode,
+            "stations": args.stations,
+            "broken_share": args.broken_share,
             "events": args.limit or VALIDATION_EVENTS,
         }
     else:
         source = synthetic_scardec_events(args, contract)
         setup = {
-            "set": "benchmark", "stf": "scardec optimal STFs through symae.synth",
-            "seed": 2024 if args.seed is None else args.seed, "mode": args.mode,
-            "stations": args.stations, "snr_range": list(args.snr), "directivity": args.directivity,
-            "broken_share": args.broken_share, "limit": args.limit,
+            "set": "benchmark",
+            "stf": "scardec optimal STFs through symae.synth",
+            "seed": 2024 if args.seed is None else args.seed,
+            "mode": args.mode,
+            "stations": args.stations,
+            "snr_range": list(args.snr),
+            "directivity": args.directivity,
+            "broken_share": args.broken_share,
+            "limit": args.limit,
         }
     setup["methods"] = sorted(methods)
     if extractor is not None:
-        setup.update({"model": f"{extractor.model.name}:{extractor.model.version}", "steps": args.steps,
-                      "lr": args.lr, "alpha": args.alpha})
+        setup.update(
+            {
+                "model": f"{extractor.model.name}:{extractor.model.version}",
+                "steps": args.steps,
+                "lr": args.lr,
+                "alpha": args.alpha,
+            }
+        )
     events = []
 
     def keep(stream):
@@ -202,8 +259,9 @@ def run(args: argparse.Namespace) -> int:
             events.append(ev)
             yield ev
 
-    scores, results = score_events(extractor, keep(source), batch=args.batch, methods=methods,
-                                   highpass_hz=contract.highpass_hz)
+    scores, results = score_events(
+        extractor, keep(source), batch=args.batch, methods=methods, highpass_hz=contract.highpass_hz
+    )
     summaries = {name: summarise(sub) for name, sub in subsets(scores).items()}
     report = write_report(args.out, scores, summaries, setup)
     log.info("wrote %s and %s", report, args.out / "scores.json")
@@ -218,16 +276,34 @@ def run(args: argparse.Namespace) -> int:
     )
     body = (
         f"Setup: `{json.dumps(setup)}`\n\nTargets (all events):\n\n"
-        + targets_markdown(summaries["all"]) + "\n" + depth_class_markdown(summaries) + "\n\n" + body
+        + targets_markdown(summaries["all"])
+        + "\n"
+        + depth_class_markdown(summaries)
+        + "\n\n"
+        + body
     )
     if args.record:
         from symae.bench.record import record
 
-        options = [("model", args.model), ("set", args.event_set), ("mode", args.mode),
-                   ("seed", setup["seed"]), ("stations", args.stations), ("directivity", args.directivity)]
+        options = [
+            ("model", args.model),
+            ("set", args.event_set),
+            ("mode", args.mode),
+            ("seed", setup["seed"]),
+            ("stations", args.stations),
+            ("directivity", args.directivity),
+        ]
         defaults = LatentSettings()
-        options += [(k, getattr(args, k)) for k in ("steps", "lr", "alpha") if getattr(args, k) != getattr(defaults, k)]
-        record("SCARDEC benchmark" if args.event_set == "benchmark" else "Validation set", body, "symae evaluate " + " ".join(f"--{k} {v}" for k, v in options))
+        options += [
+            (k, getattr(args, k))
+            for k in ("steps", "lr", "alpha")
+            if getattr(args, k) != getattr(defaults, k)
+        ]
+        record(
+            "SCARDEC benchmark" if args.event_set == "benchmark" else "Validation set",
+            body,
+            "symae evaluate " + " ".join(f"--{k} {v}" for k, v in options),
+        )
     else:
         print(body)
     return 0

@@ -25,27 +25,52 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     src = parser.add_argument_group("input (records or data set)")
-    src.add_argument("--waveforms", nargs="+", type=existing_file, metavar="PATH", help="miniSEED/SAC files")
-    src.add_argument("--inventory", type=existing_file, metavar="FILE", help="StationXML with responses")
+    src.add_argument(
+        "--waveforms", nargs="+", type=existing_file, metavar="PATH", help="miniSEED/SAC files"
+    )
+    src.add_argument(
+        "--inventory", type=existing_file, metavar="FILE", help="StationXML with responses"
+    )
     src.add_argument("--event", type=existing_file, metavar="FILE", help="QuakeML with the origin")
     src.add_argument("--dataset", type=existing_file, metavar="FILE.h5", help="symae HDF5 data set")
-    src.add_argument("--event-id", metavar="ID",
-                     help="event to extract: required with --dataset, picks one of several in --event")
-    src.add_argument("--no-response", action="store_true",
-                     help="records whose channel has no response (e.g. processed SAC) are used in "
-                          "the units at hand and the result is flagged response_not_removed; "
-                          "without it they are rejected (no_response)")
+    src.add_argument(
+        "--event-id",
+        metavar="ID",
+        help="event to extract: required with --dataset, picks one of several in --event",
+    )
+    src.add_argument(
+        "--no-response",
+        action="store_true",
+        help="records whose channel has no response (e.g. processed SAC) are used in "
+        "the units at hand and the result is flagged response_not_removed; "
+        "without it they are rejected (no_response)",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="RESULT.json")
-    parser.add_argument("--model", default="default", metavar="NAME_OR_DIR",
-                        help="'default', a model directory or a registry name[:version]")
+    parser.add_argument(
+        "--model",
+        default="default",
+        metavar="NAME_OR_DIR",
+        help="'default', a model directory or a registry name[:version]",
+    )
     parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
     add_latent_arguments(parser)
-    parser.add_argument("--min-traces", type=positive_int, default=None,
-                        help="fewest traces for an event STF (default: MIN_TRACES of symae.extract.extractor, 10)")
-    parser.add_argument("--min-pixels", type=positive_int, default=None,
-                        help="fewest focal-sphere pixels for an event STF (default: MIN_PIXELS, 3)")
-    parser.add_argument("--allow-sparse", action="store_true",
-                        help="extract an event below the minimum anyway; RESULT.json is flagged 'sparse'")
+    parser.add_argument(
+        "--min-traces",
+        type=positive_int,
+        default=None,
+        help="fewest traces for an event STF (default: MIN_TRACES of symae.extract.extractor, 10)",
+    )
+    parser.add_argument(
+        "--min-pixels",
+        type=positive_int,
+        default=None,
+        help="fewest focal-sphere pixels for an event STF (default: MIN_PIXELS, 3)",
+    )
+    parser.add_argument(
+        "--allow-sparse",
+        action="store_true",
+        help="extract an event below the minimum anyway; RESULT.json is flagged 'sparse'",
+    )
     parser.add_argument("--figures", type=Path, metavar="DIR", help="also write figures here")
 
 
@@ -53,12 +78,18 @@ def _check_sources(args: argparse.Namespace) -> str:
     records = [args.waveforms, args.inventory, args.event]
     if args.dataset is not None:
         if any(v is not None for v in records):
-            raise UsageError("give either --waveforms/--inventory/--event or --dataset/--event-id, not both")
+            raise UsageError(
+                "give either --waveforms/--inventory/--event or --dataset/--event-id, not both"
+            )
         if args.event_id is None:
             raise UsageError("--dataset needs --event-id")
         return "dataset"
     if not all(v is not None for v in records):
-        missing = [n for n, v in zip(("--waveforms", "--inventory", "--event"), records, strict=True) if v is None]
+        missing = [
+            n
+            for n, v in zip(("--waveforms", "--inventory", "--event"), records, strict=True)
+            if v is None
+        ]
         raise UsageError(f"missing {', '.join(missing)} (or use --dataset FILE.h5 --event-id ID)")
     return "records"
 
@@ -95,7 +126,11 @@ def _run(args: argparse.Namespace, source: str) -> int:
                 raise UsageError(f"{args.dataset}: {exc.args[0]}") from exc
     else:
         event = event_from_records(
-            args.waveforms, args.inventory, args.event, extractor.contract, args.event_id,
+            args.waveforms,
+            args.inventory,
+            args.event,
+            extractor.contract,
+            args.event_id,
             allow_no_response=args.no_response,
         )
     info = extractor.coherent_information([event])[0]
@@ -110,8 +145,13 @@ def _run(args: argparse.Namespace, source: str) -> int:
     q = result.quality
     log.info(
         "%s: %d traces in %d pixels (%d passed the gate), model %s:%s -> %s",
-        result.event_id, q.n_traces, q.n_pixels, q.n_pixels_passed,
-        result.model.name, result.model.version, args.out,
+        result.event_id,
+        q.n_traces,
+        q.n_pixels,
+        q.n_pixels_passed,
+        result.model.name,
+        result.model.version,
+        args.out,
     )
     if args.figures:
         from symae.extract.figures import event_figures

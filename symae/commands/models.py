@@ -8,9 +8,15 @@ HELP = "list models in the local registry (SYMAE_MODEL_REGISTRY) and the shipped
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--registry", default=None, help="registry directory (default: SYMAE_MODEL_REGISTRY)")
-    parser.add_argument("--add", metavar="MODEL_DIR", default=None,
-                        help="copy a verified model directory into the registry first")
+    parser.add_argument(
+        "--registry", default=None, help="registry directory (default: SYMAE_MODEL_REGISTRY)"
+    )
+    parser.add_argument(
+        "--add",
+        metavar="MODEL_DIR",
+        default=None,
+        help="copy a verified model directory into the registry first",
+    )
     parser.add_argument("--verify", action="store_true", help="check every model's file checksums")
 
 
@@ -44,5 +50,7 @@ def run(args: argparse.Namespace) -> int:
             except ArtifactError as exc:
                 checked, status_code = "ALTERED", 1
                 print(f"  {exc}")
-        print(f"{m.name:<16} {m.version:<34} {len(m.onnx_graphs):>6}  {source:<8} {checked:<9} {m.path}")
+        print(
+            f"{m.name:<16} {m.version:<34} {len(m.onnx_graphs):>6}  {source:<8} {checked:<9} {m.path}"
+        )
     return status_code

@@ -93,9 +93,7 @@ class Written:
 class ArchiveStore:
     """Append events to today's shard atomically and keep the archive within its bounds."""
 
-    def __init__(
-        self, url: str | Path, max_bytes: int, max_days: int, clock: Any = None
-    ) -> None:
+    def __init__(self, url: str | Path, max_bytes: int, max_days: int, clock: Any = None) -> None:
         self.root = local_root(url)
         self.root.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes

@@ -108,7 +108,6 @@ class ArrivalTable:
             takeoff_deg=lo.takeoff_deg + frac * (hi.takeoff_deg - lo.takeoff_deg),
         )
 
-
     def _from_grid(self, depth_km: float, distance_deg: float) -> Arrival | None:
         assert self._grid is not None
         times, rays = self._grid.interpolate(depth_km, np.array([distance_deg]))

@@ -129,9 +129,7 @@ class DatasetWriter:
             _check_format(self._file, self.path)
             existing = DataContract.from_dict(json.loads(root["contract"]))
             if existing != contract:
-                raise DatasetError(
-                    f"{self.path}: data contract {existing} differs from {contract}"
-                )
+                raise DatasetError(f"{self.path}: data contract {existing} differs from {contract}")
         else:
             root["format"] = FORMAT_NAME
             root["format_version"] = FORMAT_VERSION

@@ -101,7 +101,6 @@ class Origin:
         )
 
 
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 _TENSOR = {"Mrr": "m_rr", "Mtt": "m_tt", "Mpp": "m_pp", "Mrt": "m_rt", "Mrp": "m_rp", "Mtp": "m_tp"}
 ID_PREFIX = "smi:local/symae"
@@ -232,8 +231,9 @@ def event_of(
         )
         if tensor:
             mt.tensor = Tensor(**{attr: float(tensor[key]) for key, attr in _TENSOR.items()})
-        fm = FocalMechanism(resource_id=resource_id("focal_mechanism", eid, revision),
-                            moment_tensor=mt)
+        fm = FocalMechanism(
+            resource_id=resource_id("focal_mechanism", eid, revision), moment_tensor=mt
+        )
         event.focal_mechanisms.append(fm)
         event.preferred_focal_mechanism_id = fm.resource_id
     return event

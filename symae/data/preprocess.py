@@ -249,7 +249,10 @@ def _span(trace: Trace, geom: Geometry, config: PreprocessConfig) -> tuple[int, 
     r0 = max(0, math.floor((need0 - start) * sr + 1e-6))
     r1 = min(trace.stats.npts, math.ceil((need1 - start) * sr - 1e-6) + 1)
     i0 = max(0, math.floor((need0 - config.max_margin_s + config.min_margin_s - start) * sr))
-    i1 = min(trace.stats.npts, math.ceil((need1 + config.max_margin_s - config.min_margin_s - start) * sr) + 1)
+    i1 = min(
+        trace.stats.npts,
+        math.ceil((need1 + config.max_margin_s - config.min_margin_s - start) * sr) + 1,
+    )
     mask = np.ma.getmaskarray(trace.data) if np.ma.isMaskedArray(trace.data) else None
     if mask is not None and mask.any():
         bad = np.flatnonzero(mask[r0:r1])
@@ -282,7 +285,9 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
     i0, i1 = _span(trace, geom, config)
     raw = np.asarray(np.ma.getdata(trace.data)[i0:i1], dtype=np.float64)
     if not np.all(np.isfinite(raw)):
-        raise Rejected(RejectReason.NAN, f"{trace.id} has {np.sum(~np.isfinite(raw))} non-finite samples")
+        raise Rejected(
+            RejectReason.NAN, f"{trace.id} has {np.sum(~np.isfinite(raw))} non-finite samples"
+        )
     if np.ptp(raw) == 0:
         raise Rejected(RejectReason.FLAT, f"{trace.id} is constant ({raw[0]!r}) around P")
     corner = config.antialias * c.sampling_rate
@@ -351,6 +356,7 @@ def channel_preference(seed_ids: list[str], rates: dict[str, float], cap_hz: flo
     then location code and channel code in lexicographic order (``""`` before ``"00"``
     before ``"10"``; ``BHZ`` before ``HHZ`` at equal capped rates).
     """
+
     def key(seed_id: str) -> tuple[float, str, str]:
         _, _, loc, cha = seed_id.split(".")
         return (-min(rates[seed_id], cap_hz), loc, cha)
@@ -359,7 +365,11 @@ def channel_preference(seed_ids: list[str], rates: dict[str, float], cap_hz: flo
 
 
 def _process_channel(
-    seed_id: str, traces: list[Trace], inventory: Inventory, origin: Origin, config: PreprocessConfig
+    seed_id: str,
+    traces: list[Trace],
+    inventory: Inventory,
+    origin: Origin,
+    config: PreprocessConfig,
 ) -> PreprocessedTrace:
     start = min(t.stats.starttime for t in traces)
     geom = predict(seed_id, start, inventory, origin, config)
@@ -402,14 +412,19 @@ def preprocess_stream(
         kept: str | None = None
         for seed_id in seed_ids:
             if kept is not None:
-                rejections.append(Rejection(
-                    seed_id, RejectReason.DUPLICATE_CHANNEL,
-                    f"{seed_id}: {kept} of the same site {site} kept (preferred: highest "
-                    f"sampling rate up to {config.duplicate_rate_cap_hz:g} Hz, then location, channel)",
-                ))
+                rejections.append(
+                    Rejection(
+                        seed_id,
+                        RejectReason.DUPLICATE_CHANNEL,
+                        f"{seed_id}: {kept} of the same site {site} kept (preferred: highest "
+                        f"sampling rate up to {config.duplicate_rate_cap_hz:g} Hz, then location, channel)",
+                    )
+                )
                 continue
             try:
-                accepted.append(_process_channel(seed_id, by_id[seed_id], inventory, origin, config))
+                accepted.append(
+                    _process_channel(seed_id, by_id[seed_id], inventory, origin, config)
+                )
                 kept = seed_id
             except Rejected as err:
                 rejections.append(Rejection.from_error(seed_id, err))
@@ -428,7 +443,8 @@ def assemble_event(
     stack = np.stack([t.data for t in traces]).astype(np.float32)  # (n, nt)
     contract.check_traces(stack)
     pixels = pixels_of(
-        np.array([t.takeoff_deg for t in traces]), np.array([t.azimuth_deg for t in traces]),
+        np.array([t.takeoff_deg for t in traces]),
+        np.array([t.azimuth_deg for t in traces]),
         contract.nside,
     )
     for t, p in zip(traces, pixels, strict=True):

@@ -43,7 +43,9 @@ LOWPASS_ORDER = 8  # Butterworth order of the anti-alias low-pass (applied forwa
 COARSE_POINTS = 512  # response samples above the pre-filter, for its peak
 
 
-def highpass_response(freqs: np.ndarray, corner_hz: float, order: int = HIGHPASS_ORDER) -> np.ndarray:
+def highpass_response(
+    freqs: np.ndarray, corner_hz: float, order: int = HIGHPASS_ORDER
+) -> np.ndarray:
     """Complex response of the causal analog Butterworth high-pass at ``freqs`` (Hz).
 
     The data band of ``DataContract.highpass_hz``; ``corner_hz`` 0 gives ones.
@@ -125,7 +127,9 @@ class _FilterCache:
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[object, ...], tuple[Response | None, np.ndarray]] = OrderedDict()
+        self._items: OrderedDict[tuple[object, ...], tuple[Response | None, np.ndarray]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
     def get(self, response: Response | None, dt: float, nfft: int, *params: Any) -> np.ndarray:
@@ -182,7 +186,8 @@ def _inverse_response(
         coarse = np.linspace(pre_filt[3], freqs[-1], COARSE_POINTS)
     try:
         values = response.get_evalresp_response_for_frequencies(
-            np.concatenate([freqs[band], coarse]), output="DISP",
+            np.concatenate([freqs[band], coarse]),
+            output="DISP",
             hide_sensitivity_mismatch_warning=True,
         )
     except Exception as exc:  # evalresp raises several types for malformed responses

@@ -180,7 +180,15 @@ def read_cmtsolution(path: str | Path) -> CmtSolution:
         if ":" in line:
             key, value = line.split(":", 1)
             values[key.strip()] = value.strip()
-    needed = ("event name", "time shift", "half duration", "latitude", "longitude", "depth", *MT_KEYS)
+    needed = (
+        "event name",
+        "time shift",
+        "half duration",
+        "latitude",
+        "longitude",
+        "depth",
+        *MT_KEYS,
+    )
     missing = [k for k in needed if k not in values]
     if missing:
         raise ScardecError(f"{path}: missing fields {missing}")

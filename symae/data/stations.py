@@ -88,8 +88,11 @@ def channel_at(inventory: Inventory, seed_id: str, time: UTCDateTime) -> Channel
     for start, end, info in epochs:
         if start <= t <= end:
             return info
-    spans = ", ".join(f"{UTCDateTime(s)}..{UTCDateTime(e) if e != float('inf') else 'open'}"
-                      for s, e, _ in epochs if s != float("-inf"))
+    spans = ", ".join(
+        f"{UTCDateTime(s)}..{UTCDateTime(e) if e != float('inf') else 'open'}"
+        for s, e, _ in epochs
+        if s != float("-inf")
+    )
     raise Rejected(
         RejectReason.UNKNOWN_STATION,
         f"{seed_id} has no channel epoch at {time} (epochs: {spans or 'none dated'})",

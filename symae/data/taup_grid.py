@@ -46,8 +46,13 @@ def table_path(model: str) -> Path:
 
 def depth_nodes(discontinuities: list[float]) -> np.ndarray:
     """Source depths of the grid: 0-60 km every 2.5 km, then every 5 km, plus discontinuities."""
-    nodes = np.concatenate([np.arange(0.0, 60.0, 2.5), np.arange(60.0, MAX_DEPTH_KM + 1e-9, 5.0),
-                            [d for d in discontinuities if 0.0 < d <= MAX_DEPTH_KM]])
+    nodes = np.concatenate(
+        [
+            np.arange(0.0, 60.0, 2.5),
+            np.arange(60.0, MAX_DEPTH_KM + 1e-9, 5.0),
+            [d for d in discontinuities if 0.0 < d <= MAX_DEPTH_KM],
+        ]
+    )
     return np.unique(np.round(nodes, 3))
 
 
@@ -104,9 +109,13 @@ def build(model: str = "iasp91", jobs: int = 1, out: Path | None = None) -> Path
     path = out or table_path(model)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
-        path, model=np.array(model), obspy_version=np.array(obspy.__version__),
-        depths_km=depths.astype(np.float32), distances_deg=distances.astype(np.float32),
-        times_s=times.astype(np.float32), ray_params_s_per_rad=rays.astype(np.float32),
+        path,
+        model=np.array(model),
+        obspy_version=np.array(obspy.__version__),
+        depths_km=depths.astype(np.float32),
+        distances_deg=distances.astype(np.float32),
+        times_s=times.astype(np.float32),
+        ray_params_s_per_rad=rays.astype(np.float32),
         phases=np.array(PHASES),
     )
     return path
@@ -124,11 +133,16 @@ class PhaseGrid:
 
     def covers(self, depth_km: float, distance_deg: np.ndarray) -> bool:
         d = np.asarray(distance_deg, dtype=np.float64)
-        return bool(self.depths[0] <= depth_km <= self.depths[-1]
-                    and np.all(np.isfinite(d)) and np.all(d >= self.distances[0])
-                    and np.all(d <= self.distances[-1]))
+        return bool(
+            self.depths[0] <= depth_km <= self.depths[-1]
+            and np.all(np.isfinite(d))
+            and np.all(d >= self.distances[0])
+            and np.all(d <= self.distances[-1])
+        )
 
-    def interpolate(self, depth_km: float, distance_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def interpolate(
+        self, depth_km: float, distance_deg: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(n, 3) times (s) and (n, 3) ray parameters (s/rad) at one depth, many distances.
 
         NaN where a phase does not exist at a neighbouring node. The caller checks
@@ -180,7 +194,9 @@ def phase_grid(model: str) -> PhaseGrid | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Tabulate P, pP, sP with ObsPy TauP (package data).")
+    parser = argparse.ArgumentParser(
+        description="Tabulate P, pP, sP with ObsPy TauP (package data)."
+    )
     parser.add_argument("--model", default="iasp91")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--out", type=Path, default=None)

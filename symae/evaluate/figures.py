@@ -31,7 +31,9 @@ REGION_NSIDE = 1
 
 def region_of(latitude: float, longitude: float) -> int:
     """Geographic HEALPix region (nside 1, RING) of an epicentre."""
-    return int(healpy.ang2pix(REGION_NSIDE, np.radians(90.0 - latitude), np.radians(longitude % 360.0)))
+    return int(
+        healpy.ang2pix(REGION_NSIDE, np.radians(90.0 - latitude), np.radians(longitude % 360.0))
+    )
 
 
 def region_colour(region: int) -> tuple[float, float, float, float]:
@@ -112,36 +114,81 @@ def map_html(events: Sequence[EventData], results: Sequence[ExtractionResult], p
         o = ev.origin
         r, g, b, _ = region_colour(region_of(o.latitude, o.longitude))
         colour = f"rgb({int(255 * r)},{int(255 * g)},{int(255 * b)})"
-        fig.add_trace(go.Scatter(x=[o.longitude], y=[o.latitude], mode="markers", marker={"color": colour},
-                                 name=ev.event_id, legendgroup=ev.event_id), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=[o.longitude],
+                y=[o.latitude],
+                mode="markers",
+                marker={"color": colour},
+                name=ev.event_id,
+                legendgroup=ev.event_id,
+            ),
+            row=1,
+            col=1,
+        )
         visible_symae.append(True)
         visible_raw.append(True)
         t, truth = _truth(ev, res.stf.t0, res.stf.dt)
-        fig.add_trace(go.Scatter(x=t, y=i + 0.9 * truth, line={"color": colour, "dash": "dash"},
-                                 legendgroup=ev.event_id, showlegend=False), row=1, col=2)
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=i + 0.9 * truth,
+                line={"color": colour, "dash": "dash"},
+                legendgroup=ev.event_id,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
         visible_symae.append(True)
         visible_raw.append(True)
-        fig.add_trace(go.Scatter(x=res.stf.times(), y=i + 0.9 * np.asarray(res.stf.values),
-                                 line={"color": colour}, legendgroup=ev.event_id, showlegend=False),
-                      row=1, col=2)
+        fig.add_trace(
+            go.Scatter(
+                x=res.stf.times(),
+                y=i + 0.9 * np.asarray(res.stf.values),
+                line={"color": colour},
+                legendgroup=ev.event_id,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
         visible_symae.append(True)
         visible_raw.append(False)
         raw = res.baselines.get("mean_envelope")
         if raw is not None:
-            fig.add_trace(go.Scatter(x=raw.times(), y=i + 0.9 * np.asarray(raw.values), visible=False,
-                                     line={"color": colour, "dash": "dot"}, legendgroup=ev.event_id,
-                                     showlegend=False), row=1, col=2)
+            fig.add_trace(
+                go.Scatter(
+                    x=raw.times(),
+                    y=i + 0.9 * np.asarray(raw.values),
+                    visible=False,
+                    line={"color": colour, "dash": "dot"},
+                    legendgroup=ev.event_id,
+                    showlegend=False,
+                ),
+                row=1,
+                col=2,
+            )
             visible_symae.append(False)
             visible_raw.append(True)
     fig.update_layout(
         title="SCARDEC benchmark: events by HEALPix region and their STFs (dashed: truth)",
-        updatemenus=[{
-            "type": "buttons", "direction": "right", "x": 0.0, "y": 1.1,
-            "buttons": [
-                {"label": "SymAE", "method": "update", "args": [{"visible": visible_symae}]},
-                {"label": "raw mean envelope", "method": "update", "args": [{"visible": visible_raw}]},
-            ],
-        }],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 0.0,
+                "y": 1.1,
+                "buttons": [
+                    {"label": "SymAE", "method": "update", "args": [{"visible": visible_symae}]},
+                    {
+                        "label": "raw mean envelope",
+                        "method": "update",
+                        "args": [{"visible": visible_raw}],
+                    },
+                ],
+            }
+        ],
     )
     fig.write_html(path, include_plotlyjs="directory")
 

@@ -56,7 +56,9 @@ class Series:
     def __post_init__(self) -> None:
         values = np.asarray(self.values, dtype=np.float64)
         if values.ndim != 1 or len(values) < 2:
-            raise ValueError(f"an STF series needs a 1-D array of >= 2 samples, got shape {values.shape}")
+            raise ValueError(
+                f"an STF series needs a 1-D array of >= 2 samples, got shape {values.shape}"
+            )
         if not np.all(np.isfinite(values)):
             raise ValueError("STF series contains NaN or inf")
         if self.dt <= 0:
@@ -175,7 +177,9 @@ def unit_area(x: np.ndarray, dt: float) -> np.ndarray:
 
 def best_lag_l2(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
     """Min over lags |k| <= max_lag of |a delayed by k - b| (zero fill)."""
-    return float(min(np.linalg.norm(shift_zero_fill(a, k) - b) for k in range(-max_lag, max_lag + 1)))
+    return float(
+        min(np.linalg.norm(shift_zero_fill(a, k) - b) for k in range(-max_lag, max_lag + 1))
+    )
 
 
 def best_pearson(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
@@ -192,7 +196,9 @@ def best_pearson(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
     return best if best > -1.0 else 0.0
 
 
-def skill(estimate: np.ndarray, truth: np.ndarray, reference: np.ndarray, dt: float, max_lag: int) -> float:
+def skill(
+    estimate: np.ndarray, truth: np.ndarray, reference: np.ndarray, dt: float, max_lag: int
+) -> float:
     """1 - L2(estimate - truth) / L2(reference - truth), unit-area series, each at its best lag."""
     a, b, r = (unit_area(x, dt) for x in (estimate, truth, reference))
     ref = best_lag_l2(r, b, max_lag)

@@ -58,9 +58,20 @@ Method = Callable[[EventData], tuple[np.ndarray, np.ndarray]]
 def is_ranked(method: str) -> bool:
     """False for the reference guess and the ceilings."""
     return method not in REFERENCE and not method.startswith(CEILING_PREFIX)
+
+
 # the benchmark's event with directivity is its source's id plus this suffix
 DIRECTIVITY_SUFFIX = "_dir"
-SUMMARY_METRICS = ("skill", "pearson", "cc", "duration_rel_error", "abs_duration_rel_error", "centroid_error_s", "episode_error", "l2")
+SUMMARY_METRICS = (
+    "skill",
+    "pearson",
+    "cc",
+    "duration_rel_error",
+    "abs_duration_rel_error",
+    "centroid_error_s",
+    "episode_error",
+    "l2",
+)
 
 
 @dataclass
@@ -112,7 +123,9 @@ def _series(stf: Stf) -> Series:
     return Series(stf.array(), stf.t0, stf.dt)
 
 
-def event_score(event: EventData, n_traces: int | None = None, n_pixels: int | None = None) -> EventScore:
+def event_score(
+    event: EventData, n_traces: int | None = None, n_pixels: int | None = None
+) -> EventScore:
     """What the event was: given origin, true depth and Mw, directivity, broken share."""
     o, attrs = event.origin, event.truth_attrs
     true_origin = (attrs.get("catalogue_errors") or {}).get("true_origin") or {}
@@ -163,9 +176,15 @@ def score_result(
             continue  # the extraction already made it
         times, values = method(event)
         times = np.asarray(times, dtype=np.float64)
-        score.metrics[name] = judge(Series(np.asarray(values, dtype=np.float64), float(times[0]), float(times[1] - times[0])))
+        score.metrics[name] = judge(
+            Series(
+                np.asarray(values, dtype=np.float64), float(times[0]), float(times[1] - times[0])
+            )
+        )
     if mw is not None:
-        score.metrics[TRIANGLE] = judge(Series(reference_triangle(mw, truth.times()), truth.t0, truth.dt))
+        score.metrics[TRIANGLE] = judge(
+            Series(reference_triangle(mw, truth.times()), truth.t0, truth.dt)
+        )
     for name, ceiling in band_ceilings(truth, highpass_hz).items():
         score.metrics[name] = judge(ceiling)
     return score
@@ -175,7 +194,9 @@ def through_band(truth: Series, highpass_hz: float) -> Series:
     """The true STF through the data band: the contract's causal high-pass (zero padded)."""
     n = len(truth.values)
     nfft = 4 * n
-    spec = np.fft.rfft(truth.values, nfft) * highpass_response(np.fft.rfftfreq(nfft, truth.dt), highpass_hz)
+    spec = np.fft.rfft(truth.values, nfft) * highpass_response(
+        np.fft.rfftfreq(nfft, truth.dt), highpass_hz
+    )
     return Series(np.fft.irfft(spec, nfft)[:n], truth.t0, truth.dt)
 
 
@@ -244,7 +265,9 @@ def score_events(
             if res is not None:
                 results.append(res)
             m = scores[-1].metrics
-            log.info("%s: skill %s", ev.event_id, " ".join(f"{k} {v.skill:.3f}" for k, v in m.items()))
+            log.info(
+                "%s: skill %s", ev.event_id, " ".join(f"{k} {v.skill:.3f}" for k, v in m.items())
+            )
         pending.clear()
 
     failed: list[str] = []
@@ -281,6 +304,7 @@ def strongest_baseline(scores: Sequence[EventScore], metric: str = "skill") -> s
     present = [b for b in STACK_BASELINES if b in scores[0].metrics]
     if not present:
         return None
+
     def median(b: str) -> float:
         v = _metric_values(scores, b, metric)
         v = v[np.isfinite(v)]
@@ -305,15 +329,21 @@ def summarise(scores: Sequence[EventScore]) -> dict[str, dict[str, dict[str, flo
             v = v[np.isfinite(v)]
             q1, med, q3 = np.percentile(v, [25, 50, 75]) if len(v) else (np.nan,) * 3
             summary[method][metric] = {
-                "median": float(med), "q1": float(q1), "q3": float(q3), "mean": float(np.mean(v)) if len(v) else float("nan"),
+                "median": float(med),
+                "q1": float(q1),
+                "q3": float(q3),
+                "mean": float(np.mean(v)) if len(v) else float("nan"),
             }
         if method == PREFERRED:
             summary[method]["pearson_vs_stacks"] = {
-                b: paired_difference(scores, method, b, "pearson") for b in STACK_BASELINES if b in methods
+                b: paired_difference(scores, method, b, "pearson")
+                for b in STACK_BASELINES
+                if b in methods
             }
         if base is not None and method != base:
             summary[method]["vs_baseline"] = {
-                "baseline": base, **paired_difference(scores, method, base, "skill"),
+                "baseline": base,
+                **paired_difference(scores, method, base, "skill"),
             }
     return summary
 
@@ -353,21 +383,27 @@ def paired_difference(
     ]
     low, high = np.percentile(medians, [2.5, 97.5])
     return {
-        "median": float(np.median(diff)), "ci_low": float(low), "ci_high": float(high),
-        "share_higher": float(np.mean(diff > 0)), "sources": len(ids),
+        "median": float(np.median(diff)),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "share_higher": float(np.mean(diff > 0)),
+        "sources": len(ids),
     }
 
 
 def ordered_methods(summary: dict[str, dict[str, dict[str, float]]]) -> list[str]:
     """Ranked methods by median skill (then CC), then the reference, then the ceilings."""
+
     def key(m: str) -> tuple[float, float]:
         sk, cc = summary[m]["skill"]["median"], summary[m]["cc"]["median"]
         return (-(sk if np.isfinite(sk) else -np.inf), -cc)
 
     ranked = sorted((m for m in summary if is_ranked(m)), key=key)
-    return ranked + [m for m in summary if m in REFERENCE] + [
-        m for m in summary if m.startswith(CEILING_PREFIX)
-    ]
+    return (
+        ranked
+        + [m for m in summary if m in REFERENCE]
+        + [m for m in summary if m.startswith(CEILING_PREFIX)]
+    )
 
 
 def paired_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -439,10 +475,17 @@ def targets_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
             f"- preferred - {base}: paired median Pearson CC {p['median']:+.3f} (95 % interval "
             f"{p['ci_low']:+.3f} to {p['ci_high']:+.3f}, higher on {p['share_higher']:.0%}); "
             f">= +{TARGET_OVER_STACKS:.2f} with the interval above 0: "
-            + _met(ok, f"{TARGET_OVER_STACKS - p['median']:.3f}" if p["median"] < TARGET_OVER_STACKS else "its interval")
+            + _met(
+                ok,
+                f"{TARGET_OVER_STACKS - p['median']:.3f}"
+                if p["median"] < TARGET_OVER_STACKS
+                else "its interval",
+            )
         )
     if TRIANGLE in summary:
-        lines.append(f"- reference triangle (Mw only): median Pearson CC {summary[TRIANGLE]['pearson']['median']:.3f}")
+        lines.append(
+            f"- reference triangle (Mw only): median Pearson CC {summary[TRIANGLE]['pearson']['median']:.3f}"
+        )
     for name in (CEILING_BAND, CEILING_ENVELOPE):
         if name in summary:
             ceiling = summary[name]
@@ -466,15 +509,21 @@ def depth_class_markdown(summaries: dict[str, dict[str, dict[str, dict[str, floa
         v = m["pearson"]["median"]
         lines.append(
             f"- {label}: median Pearson CC {v:.3f} (>= {TARGET_PEARSON_CLASS:.2f}: "
-            + _met(v >= TARGET_PEARSON_CLASS, f"{TARGET_PEARSON_CLASS - v:.3f}") + ")"
+            + _met(v >= TARGET_PEARSON_CLASS, f"{TARGET_PEARSON_CLASS - v:.3f}")
+            + ")"
         )
     return "\n".join(lines)
 
 
 def events_markdown(scores: Sequence[EventScore]) -> str:
     methods = list(scores[0].metrics)
-    head = "| event | Mw | depth km | traces | pixels | directivity | " + " | ".join(
-        f"skill {m}" for m in methods) + " | " + " | ".join(f"dur. err. {m}" for m in methods) + " |"
+    head = (
+        "| event | Mw | depth km | traces | pixels | directivity | "
+        + " | ".join(f"skill {m}" for m in methods)
+        + " | "
+        + " | ".join(f"dur. err. {m}" for m in methods)
+        + " |"
+    )
     lines = [head, "|" + "---|" * (6 + 2 * len(methods))]
     for s in scores:
         mw = f"{s.magnitude:.1f}" if s.magnitude is not None else "-"
@@ -493,7 +542,11 @@ def write_report(
     """``scores.json`` (everything) and ``report.md`` (tables) in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "scores.json").write_text(
-        json.dumps({"setup": setup, "summary": summaries, "events": [s.to_dict() for s in scores]}, indent=1) + "\n"
+        json.dumps(
+            {"setup": setup, "summary": summaries, "events": [s.to_dict() for s in scores]},
+            indent=1,
+        )
+        + "\n"
     )
     parts = ["# SCARDEC benchmark", "", "```", json.dumps(setup, indent=1), "```", ""]
     for name, summary in summaries.items():
@@ -505,10 +558,18 @@ def write_report(
     return path
 
 
-DEPTH_CLASSES = (("depth < 70 km", 0.0, 70.0), ("depth 70-300 km", 70.0, 300.0), ("depth > 300 km", 300.0, 1e9))
+DEPTH_CLASSES = (
+    ("depth < 70 km", 0.0, 70.0),
+    ("depth 70-300 km", 70.0, 300.0),
+    ("depth > 300 km", 300.0, 1e9),
+)
 MW_BANDS = (("Mw < 6.5", -9.0, 6.5), ("Mw 6.5-7.5", 6.5, 7.5), ("Mw >= 7.5", 7.5, 99.0))
-BROKEN_BINS = (("no broken stations", -1.0, 0.0), ("broken <= 10 %", 0.0, 0.1),
-               ("broken 10-30 %", 0.1, 0.3), ("broken > 30 %", 0.3, 1.0))
+BROKEN_BINS = (
+    ("no broken stations", -1.0, 0.0),
+    ("broken <= 10 %", 0.0, 0.1),
+    ("broken 10-30 %", 0.1, 0.3),
+    ("broken > 30 %", 0.3, 1.0),
+)
 
 
 def _in(value: float | None, low: float, high: float) -> bool:
@@ -522,7 +583,9 @@ def _subset(score: EventScore, name: str) -> bool:
         return score.directivity == (name == "with directivity")
     for label, lo, hi in DEPTH_CLASSES:
         if name == label:
-            return _in(score.true_depth_km if score.true_depth_km is not None else score.depth_km, lo, hi)
+            return _in(
+                score.true_depth_km if score.true_depth_km is not None else score.depth_km, lo, hi
+            )
     for label, lo, hi in MW_BANDS:
         if name == label:
             return _in(score.true_mw if score.true_mw is not None else score.magnitude, lo, hi)

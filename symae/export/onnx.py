@@ -83,10 +83,26 @@ class _Reencode(nn.Module):
 
 
 def _conv1d_input_backward(
-    grad_out, inp, weight, bias_sizes, stride, padding, dilation, transposed, output_padding, groups, output_mask
+    grad_out,
+    inp,
+    weight,
+    bias_sizes,
+    stride,
+    padding,
+    dilation,
+    transposed,
+    output_padding,
+    groups,
+    output_mask,
 ):
     """Gradient of an unpadded, stride-1 conv1d w.r.t. its input, as a transposed conv."""
-    if output_mask[1] or output_mask[2] or list(stride) != [1] or list(padding) != [0] or groups != 1:
+    if (
+        output_mask[1]
+        or output_mask[2]
+        or list(stride) != [1]
+        or list(padding) != [0]
+        or groups != 1
+    ):
         raise NotImplementedError("only input gradients of plain stride-1 conv1d are exported")
     return F.conv_transpose1d(grad_out, weight), None, None
 

@@ -101,7 +101,9 @@ class CoherentInformation:
         return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
 
 
-def kl_diagonal(mu0: np.ndarray, logvar0: np.ndarray, mu1: np.ndarray, logvar1: np.ndarray) -> np.ndarray:
+def kl_diagonal(
+    mu0: np.ndarray, logvar0: np.ndarray, mu1: np.ndarray, logvar1: np.ndarray
+) -> np.ndarray:
     """KL(N(mu0, e^logvar0) || N(mu1, e^logvar1)) summed over the last axis."""
     return 0.5 * np.sum(
         logvar1 - logvar0 + (np.exp(logvar0) + (mu0 - mu1) ** 2) / np.exp(logvar1) - 1.0, axis=-1
@@ -132,7 +134,11 @@ def _pad_groups(groups: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _descend(
-    graphs: ModelGraphs, start: np.ndarray, ref_mu: np.ndarray, ref_logvar: np.ndarray, s: LatentSettings
+    graphs: ModelGraphs,
+    start: np.ndarray,
+    ref_mu: np.ndarray,
+    ref_logvar: np.ndarray,
+    s: LatentSettings,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Run the exported step ``s.steps`` times; returns codes and the J, KL, L1 histories."""
     codes = start.astype(np.float32)
@@ -173,7 +179,10 @@ def coherent_information_many(
     group_of_trace = np.repeat(np.arange(len(all_groups)), sizes)
     event_of_group = np.repeat(np.arange(len(events)), n_groups)
     reference = np.array(
-        [first + int(np.argmax(sizes[first : first + n])) for first, n in zip(np.cumsum([0, *n_groups[:-1]]), n_groups, strict=True)]
+        [
+            first + int(np.argmax(sizes[first : first + n]))
+            for first, n in zip(np.cumsum([0, *n_groups[:-1]]), n_groups, strict=True)
+        ]
     )
 
     # reconstruction of every trace by its own group's code, put back in its own frame
@@ -195,7 +204,9 @@ def coherent_information_many(
         ev = slice(trace_start, trace_start + n_traces)
         ref = reference[e]
         order = np.argsort(scores[ev], kind="stable")[: settings.n_codes]
-        codes, objective, kl, l1 = _descend(graphs, n_mu[ev][order], g_mu[ref], g_logvar[ref], settings)
+        codes, objective, kl, l1 = _descend(
+            graphs, n_mu[ev][order], g_mu[ref], g_logvar[ref], settings
+        )
         optimised.append(codes)
         results.append(
             CoherentInformation(
@@ -219,7 +230,13 @@ def coherent_information_many(
 
     # virtual gathers of every group of every event in one decoder call
     rows = [
-        np.concatenate([np.repeat(g_mu[g][None], len(optimised[event_of_group[g]]), 0), optimised[event_of_group[g]]], axis=1)
+        np.concatenate(
+            [
+                np.repeat(g_mu[g][None], len(optimised[event_of_group[g]]), 0),
+                optimised[event_of_group[g]],
+            ],
+            axis=1,
+        )
         for g in range(len(all_groups))
     ]
     virtual = _demean(graphs.decode(np.concatenate(rows).astype(np.float32)))

@@ -84,14 +84,19 @@ class ExtractionSettings:
 
     def as_parameters(self) -> dict[str, float | int | str]:
         params: dict[str, float | int | str] = {
-            **asdict(self.latent), "gate": self.gate, "max_lag_s": self.max_lag_s
+            **asdict(self.latent),
+            "gate": self.gate,
+            "max_lag_s": self.max_lag_s,
         }
         if self.inversion is not None:
             inv = self.inversion
             params.update(
-                inversion_t_star_s=inv.t_star_s, inversion_support_factor=inv.support_factor,
-                inversion_max_lag_s=inv.max_lag_s, inversion_smoothness=inv.smoothness,
-                inversion_sparsity=inv.sparsity, inversion_bootstrap=inv.n_bootstrap,
+                inversion_t_star_s=inv.t_star_s,
+                inversion_support_factor=inv.support_factor,
+                inversion_max_lag_s=inv.max_lag_s,
+                inversion_smoothness=inv.smoothness,
+                inversion_sparsity=inv.sparsity,
+                inversion_bootstrap=inv.n_bootstrap,
             )
         return params
 
@@ -176,7 +181,9 @@ class Extractor:
             self.check_coverage(e)
         return coherent_information_many(self.graphs, grouped, self.settings.latent)
 
-    def prepare(self, stream: Any, inventory: Any, event: Any, event_id: str | None = None) -> EventData:
+    def prepare(
+        self, stream: Any, inventory: Any, event: Any, event_id: str | None = None
+    ) -> EventData:
         """Preprocess and group ObsPy records under this model's data contract.
 
         ``stream``: an ObsPy ``Stream`` of raw records; ``inventory``: an ObsPy
@@ -211,12 +218,16 @@ class Extractor:
             event = self.prepare(event, inventory, origin, event_id)
         return self.extract_many([event], revision)[0]
 
-    def extract_many(self, events: Sequence[EventData], revision: int = 0) -> list[ExtractionResult]:
+    def extract_many(
+        self, events: Sequence[EventData], revision: int = 0
+    ) -> list[ExtractionResult]:
         """Extract several events, sharing each ONNX call between them."""
         infos = self.coherent_information(events)
         return [self.assemble(e, info, revision) for e, info in zip(events, infos, strict=True)]
 
-    def assemble(self, event: EventData, info: CoherentInformation, revision: int = 0) -> ExtractionResult:
+    def assemble(
+        self, event: EventData, info: CoherentInformation, revision: int = 0
+    ) -> ExtractionResult:
         """RESULT.json of one event from its coherent information."""
         groups = self._groups_of(event)
         slices = info.group_slices()
@@ -225,7 +236,11 @@ class Extractor:
         combined, weights = self._combine(groups, pixel_stfs, info)
         pixels = self._pixel_results(groups, slices, pixel_stfs, weights, rel_err)
         c = self.contract
-        stfs = {methods.ENVELOPE: Stf.from_arrays(combined.mean, combined.std, c.dt, c.t0, methods.ENVELOPE)}
+        stfs = {
+            methods.ENVELOPE: Stf.from_arrays(
+                combined.mean, combined.std, c.dt, c.t0, methods.ENVELOPE
+            )
+        }
         inversions = self._inversions(event, groups, info)
         stfs.update(self._inversion_stfs(inversions))
         _add_apparent_stfs(pixels, inversions)
@@ -241,7 +256,9 @@ class Extractor:
             alternatives=stfs,
             pixels=pixels,
             baselines=self._baselines(groups),
-            inversion=methods.inversion_info(inversions.raw) if inversions.raw is not None else None,
+            inversion=methods.inversion_info(inversions.raw)
+            if inversions.raw is not None
+            else None,
             traces=_trace_scores(groups, slices, info, inversions),
             quality=quality,
             parameters=self.settings.as_parameters(),
@@ -304,7 +321,9 @@ class Extractor:
         """The inversions of the raw traces and of the virtual gathers (none when off)."""
         if self.settings.inversion is None:
             return methods.Inversions(None, None, [])
-        return methods.run_inversions(event, groups, info.virtual, self.contract, self.settings.inversion)
+        return methods.run_inversions(
+            event, groups, info.virtual, self.contract, self.settings.inversion
+        )
 
     @staticmethod
     def _inversion_stfs(inversions: methods.Inversions) -> dict[str, Stf]:
@@ -312,7 +331,9 @@ class Extractor:
         if inversions.raw is not None:
             out[methods.INVERSION] = methods.inversion_stf(inversions.raw, methods.INVERSION)
         if inversions.virtual is not None:
-            out[methods.INVERSION_VIRTUAL] = methods.inversion_stf(inversions.virtual, methods.INVERSION_VIRTUAL)
+            out[methods.INVERSION_VIRTUAL] = methods.inversion_stf(
+                inversions.virtual, methods.INVERSION_VIRTUAL
+            )
         return out
 
     def _baselines(self, groups: list[TraceGroup]) -> dict[str, Stf]:
@@ -406,7 +427,9 @@ def _add_apparent_stfs(pixels: list[PixelResult], inversions: methods.Inversions
     for p in pixels:
         apparent = inversions.raw.pixel_stfs.get(p.pixel)
         if apparent is not None and np.any(apparent.stf > 0):
-            p.apparent_stf = Stf.from_band(apparent.stf, apparent.stf, apparent.stf, dt, float(times[0]), methods.INVERSION)
+            p.apparent_stf = Stf.from_band(
+                apparent.stf, apparent.stf, apparent.stf, dt, float(times[0]), methods.INVERSION
+            )
 
 
 def _origin_info(event: EventData) -> OriginInfo:

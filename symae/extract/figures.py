@@ -47,7 +47,9 @@ def _truth_stf(event: EventData | None, like: Stf) -> tuple[np.ndarray, np.ndarr
 def _band(ax: plt.Axes, stf: Stf, colour: str, label: str) -> None:
     """The STF as a line and its +-1 std band, each with its own legend entry."""
     t = stf.times()
-    ax.fill_between(t, stf.lower, stf.upper, color=colour, alpha=0.25, lw=0, label=f"{label} ±1 std")
+    ax.fill_between(
+        t, stf.lower, stf.upper, color=colour, alpha=0.25, lw=0, label=f"{label} ±1 std"
+    )
     ax.plot(t, stf.values, color=colour, lw=1.5, label=label)
 
 
@@ -71,7 +73,9 @@ def plot_pixels(result: ExtractionResult, path: Path) -> None:
 
 def plot_virtual_vs_raw(result: ExtractionResult, event: EventData | None, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.0))
-    _band(ax, result.method_stfs().get("envelope", result.stf), "tab:blue", "SymAE virtual envelope")
+    _band(
+        ax, result.method_stfs().get("envelope", result.stf), "tab:blue", "SymAE virtual envelope"
+    )
     if "mean_envelope" in result.baselines:
         _band(ax, result.baselines["mean_envelope"], "tab:grey", "raw mean envelope")
     truth = _truth_stf(event, result.stf)
@@ -85,7 +89,9 @@ def plot_virtual_vs_raw(result: ExtractionResult, event: EventData | None, path:
     plt.close(fig)
 
 
-def plot_aligned(info: CoherentInformation, event: EventData, result: ExtractionResult, path: Path) -> None:
+def plot_aligned(
+    info: CoherentInformation, event: EventData, result: ExtractionResult, path: Path
+) -> None:
     groups = [event.groups[p] for p in sorted(event.groups)]
     traces = np.concatenate([g.traces for g in groups]).astype(np.float64)
     aligned = fourier_advance(traces, info.shifts)
@@ -93,10 +99,18 @@ def plot_aligned(info: CoherentInformation, event: EventData, result: Extraction
     order = np.argsort(pixel_of, kind="stable")
     t = result.stf.times()
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH_IN, 4.0), sharey=True)
-    for ax, data, title in ((axes[0], traces, "recorded"), (axes[1], aligned, "after learned shifts")):
+    for ax, data, title in (
+        (axes[0], traces, "recorded"),
+        (axes[1], aligned, "after learned shifts"),
+    ):
         ax.imshow(
-            data[order], aspect="auto", cmap="RdBu_r", vmin=-3, vmax=3,
-            extent=(t[0], t[-1], len(order), 0), interpolation="nearest",
+            data[order],
+            aspect="auto",
+            cmap="RdBu_r",
+            vmin=-3,
+            vmax=3,
+            extent=(t[0], t[-1], len(order), 0),
+            interpolation="nearest",
         )
         ax.set_title(title)
         ax.set_xlabel("time after predicted P (s)")
@@ -145,38 +159,85 @@ def event_html(result: ExtractionResult, info: CoherentInformation, path: Path) 
     for p in result.pixels:
         r, g, b, _ = azimuth_colour(p.azimuth_deg)
         colour = f"rgb({int(255 * r)},{int(255 * g)},{int(255 * b)})"
-        fig.add_trace(go.Scatter(x=t, y=p.stf.values, name=f"pixel {p.pixel} ({p.azimuth_deg:.0f}°)",
-                                 line={"color": colour}, visible=True))
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=p.stf.values,
+                name=f"pixel {p.pixel} ({p.azimuth_deg:.0f}°)",
+                line={"color": colour},
+                visible=True,
+            )
+        )
         n_env += 1
     # the event STF's +-1 std band: upper edge, then lower edge filled up to it
-    fig.add_trace(go.Scatter(x=t, y=result.stf.upper, line={"width": 0}, showlegend=False,
-                             hoverinfo="skip", legendgroup="event"))
-    fig.add_trace(go.Scatter(x=t, y=result.stf.lower, line={"width": 0}, fill="tonexty",
-                             fillcolor="rgba(0,0,0,0.15)", name="event STF ±1 std", legendgroup="event"))
-    fig.add_trace(go.Scatter(x=t, y=result.stf.values, name="event STF", line={"color": "black", "width": 3},
-                             legendgroup="event"))
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=result.stf.upper,
+            line={"width": 0},
+            showlegend=False,
+            hoverinfo="skip",
+            legendgroup="event",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=result.stf.lower,
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(0,0,0,0.15)",
+            name="event STF ±1 std",
+            legendgroup="event",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=result.stf.values,
+            name="event STF",
+            line={"color": "black", "width": 3},
+            legendgroup="event",
+        )
+    )
     n_env += 3
     n_wave = 0
     for p, gather in zip(result.pixels, info.virtual, strict=True):
         r, g, b, _ = azimuth_colour(p.azimuth_deg)
         colour = f"rgb({int(255 * r)},{int(255 * g)},{int(255 * b)})"
         for k, trace in enumerate(gather):
-            fig.add_trace(go.Scatter(x=t, y=trace / (np.abs(trace).max() or 1.0), visible=False,
-                                     name=f"pixel {p.pixel} virtual {k}", line={"color": colour, "width": 1},
-                                     showlegend=k == 0))
+            fig.add_trace(
+                go.Scatter(
+                    x=t,
+                    y=trace / (np.abs(trace).max() or 1.0),
+                    visible=False,
+                    name=f"pixel {p.pixel} virtual {k}",
+                    line={"color": colour, "width": 1},
+                    showlegend=k == 0,
+                )
+            )
             n_wave += 1
     env_vis = [True] * n_env + [False] * n_wave
     wave_vis = [False] * n_env + [True] * n_wave
     fig.update_layout(
         title=f"{result.event_id}: STF per pixel",
         xaxis_title="time after predicted P (s)",
-        updatemenus=[{
-            "type": "buttons", "direction": "right", "x": 0.0, "y": 1.12,
-            "buttons": [
-                {"label": "envelopes", "method": "update", "args": [{"visible": env_vis}]},
-                {"label": "virtual waveforms", "method": "update", "args": [{"visible": wave_vis}]},
-            ],
-        }],
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 0.0,
+                "y": 1.12,
+                "buttons": [
+                    {"label": "envelopes", "method": "update", "args": [{"visible": env_vis}]},
+                    {
+                        "label": "virtual waveforms",
+                        "method": "update",
+                        "args": [{"visible": wave_vis}],
+                    },
+                ],
+            }
+        ],
     )
     fig.write_html(path, include_plotlyjs="directory")
 
@@ -187,9 +248,17 @@ def event_figures(
     """Write every figure of one event into ``out_dir``; returns the paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / name for name in (
-        "pixels.png", "virtual_vs_raw.png", "aligned.png", "optimisation.png", "event_stf.png", "event.html"
-    )}
+    paths = {
+        name: out / name
+        for name in (
+            "pixels.png",
+            "virtual_vs_raw.png",
+            "aligned.png",
+            "optimisation.png",
+            "event_stf.png",
+            "event.html",
+        )
+    }
     plot_pixels(result, paths["pixels.png"])
     plot_virtual_vs_raw(result, event, paths["virtual_vs_raw.png"])
     plot_aligned(info, event, result, paths["aligned.png"])

@@ -58,8 +58,12 @@ class Inversions:
 def inversion_stf(result: InversionResult, method: str) -> Stf:
     """An inversion's STF as RESULT.json carries it (peak 1, bootstrap band)."""
     return Stf.from_band(
-        result.stf, result.band_low, result.band_high, float(result.times[1] - result.times[0]),
-        float(result.times[0]), method,
+        result.stf,
+        result.band_low,
+        result.band_high,
+        float(result.times[1] - result.times[0]),
+        float(result.times[0]),
+        method,
     )
 
 
@@ -80,7 +84,9 @@ def inversion_info(result: InversionResult) -> InversionInfo:
     )
 
 
-def virtual_geometry(groups: list[TraceGroup], virtual: np.ndarray) -> tuple[np.ndarray, TraceGeometry]:
+def virtual_geometry(
+    groups: list[TraceGroup], virtual: np.ndarray
+) -> tuple[np.ndarray, TraceGeometry]:
     """One trace per pixel, the mean of its (N, nt) virtual gather, at the pixel's mean
     geometry (median distance, circular-mean azimuth, mean take-off angle, majority polarity)."""
     rows, ids, dist, az, takeoff, pol, pixel = [], [], [], [], [], [], []
@@ -93,7 +99,9 @@ def virtual_geometry(groups: list[TraceGroup], virtual: np.ndarray) -> tuple[np.
         takeoff.append(float(np.mean(g.fields["takeoff_deg"])))
         pol.append(1.0 if np.sum(g.fields.get("polarity", np.ones(len(g)))) >= 0 else -1.0)
         pixel.append(int(g.pixel))
-    geometry = TraceGeometry(ids, np.array(dist), np.array(az), np.array(takeoff), np.array(pol), np.array(pixel))
+    geometry = TraceGeometry(
+        ids, np.array(dist), np.array(az), np.array(takeoff), np.array(pol), np.array(pixel)
+    )
     return np.array(rows), geometry
 
 
@@ -119,9 +127,15 @@ def run_inversions(
     if virtual is not None and len(virtual):
         o = event.origin
         solved = Origin(
-            event_id=o.event_id, time=o.time, latitude=o.latitude, longitude=o.longitude,
-            depth_km=raw.depth_km, magnitude=o.magnitude, magnitude_type=o.magnitude_type,
-            region=o.region, moment_tensor=_moment_tensor(raw),
+            event_id=o.event_id,
+            time=o.time,
+            latitude=o.latitude,
+            longitude=o.longitude,
+            depth_km=raw.depth_km,
+            magnitude=o.magnitude,
+            magnitude_type=o.magnitude_type,
+            region=o.region,
+            moment_tensor=_moment_tensor(raw),
         )
         try:
             rows, vgeometry = virtual_geometry(groups, virtual)

@@ -91,8 +91,7 @@ def scardec_text(product: StfProduct) -> str:
     mw = product.magnitude if product.magnitude is not None else float("nan")
     lines = [
         f"{_origin_fields(product.origin_time)} {product.latitude:.3f} {product.longitude:.3f}",
-        f"{product.depth_km:g} {m0:.3E} {mw:.3f} "
-        + " 0" * 6,
+        f"{product.depth_km:g} {m0:.3E} {mw:.3f} " + " 0" * 6,
     ]
     lines += [f"{t:14.6f} {r:16.6E}" for t, r in zip(product.time, rate, strict=True)]
     return "\n".join(lines) + "\n"
@@ -163,12 +162,18 @@ def figure(product: StfProduct) -> Any:
     ax = fig.add_subplot(1, 1, 1)
     for curve in product.pixel_stfs.values():
         ax.plot(product.time, curve, color="0.75", lw=0.6)
-    ax.fill_between(product.time, product.lower, product.upper, color="tab:blue",
-                    alpha=0.25, lw=0, label="band")
-    ax.plot(product.time, product.stf, color="tab:blue", lw=1.5, label=f"event STF ({product.method})")
+    ax.fill_between(
+        product.time, product.lower, product.upper, color="tab:blue", alpha=0.25, lw=0, label="band"
+    )
+    ax.plot(
+        product.time, product.stf, color="tab:blue", lw=1.5, label=f"event STF ({product.method})"
+    )
     mag = f"Mw {product.magnitude:.1f} " if product.magnitude is not None else ""
-    ax.set_title(f"{product.event_id}  {mag}revision {product.revision}\n"
-                 f"model {product.model_name}:{product.model_version}", fontsize=9)
+    ax.set_title(
+        f"{product.event_id}  {mag}revision {product.revision}\n"
+        f"model {product.model_name}:{product.model_version}",
+        fontsize=9,
+    )
     ax.set_xlabel("time after predicted P (s)")
     ax.set_ylabel("moment rate (peak 1)")
     fig.tight_layout()

@@ -76,7 +76,11 @@ def event_from_obspy(
     config = PreprocessConfig(contract=contract, allow_no_response=allow_no_response)
     traces, rejections = preprocess_stream(stream, inventory, origin, config)
     if rejections:
-        log.info("%s: rejected %s", origin.event_id, {k: v for k, v in count_reasons(rejections).items() if v})
+        log.info(
+            "%s: rejected %s",
+            origin.event_id,
+            {k: v for k, v in count_reasons(rejections).items() if v},
+        )
     if not traces:
         reasons = "; ".join(f"{r.source}: {r.message}" for r in rejections[:5])
         raise ValueError(f"event {origin.event_id!r}: no record survived preprocessing ({reasons})")
@@ -105,7 +109,9 @@ def event_from_records(
         try:
             stream += read(str(path))
         except Exception as exc:  # ObsPy raises TypeError, ValueError, ... for bad files
-            raise UsageError(f"{path}: not a waveform file ObsPy can read ({_reason(exc)})") from exc
+            raise UsageError(
+                f"{path}: not a waveform file ObsPy can read ({_reason(exc)})"
+            ) from exc
     if not stream:
         raise UsageError(f"no trace in {', '.join(str(p) for p in waveforms)}")
     origin = origin_from_event_file(event_file, event_id)

@@ -42,8 +42,12 @@ class Stf(_Strict):
     dt: float = Field(gt=0, description="sample interval, s")
     t0: float = Field(description="time of the first sample, s relative to the predicted P arrival")
     values: list[float] = Field(description="STF samples, normalised to peak 1")
-    lower: list[float] = Field(description="lower edge of the band (-1 std, or a bootstrap quantile)")
-    upper: list[float] = Field(description="upper edge of the band (+1 std, or a bootstrap quantile)")
+    lower: list[float] = Field(
+        description="lower edge of the band (-1 std, or a bootstrap quantile)"
+    )
+    upper: list[float] = Field(
+        description="upper edge of the band (+1 std, or a bootstrap quantile)"
+    )
 
     @model_validator(mode="after")
     def _same_length(self) -> Stf:
@@ -162,7 +166,9 @@ class EventQuality(_Strict):
     n_traces: int = Field(ge=0)
     n_pixels: int = Field(ge=0)
     n_pixels_passed: int = Field(ge=0)
-    reference_pixel: int = Field(ge=0, description="the largest group, whose coherent code is the reference")
+    reference_pixel: int = Field(
+        ge=0, description="the largest group, whose coherent code is the reference"
+    )
     reconstruction_error: float = Field(description="median over the event's traces")
     objective_start: float
     objective_end: float

@@ -75,7 +75,9 @@ class OnnxModel:
         self.config = info.model_config
         provider = provider or os.environ.get("SYMAE_ORT_PROVIDER", "auto")
         graphs = info.require_onnx()
-        self.sessions = {name: open_session(path, provider, threads) for name, path in graphs.items()}
+        self.sessions = {
+            name: open_session(path, provider, threads) for name, path in graphs.items()
+        }
         self.provider = self.sessions["coherent"].get_providers()[0]
         self._check_graph_nt()
         log.info("model %s:%s on %s", info.name, info.version, self.provider)
@@ -133,7 +135,9 @@ class OnnxModel:
 
     def nuisance(self, traces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Traces (T, nt) -> mu (T, q), log_sigma (T, q), shift (T,)."""
-        mu, log_sigma, shift = self.sessions["nuisance"].run(None, {"traces": self._check(traces, 2)})
+        mu, log_sigma, shift = self.sessions["nuisance"].run(
+            None, {"traces": self._check(traces, 2)}
+        )
         return mu, log_sigma, shift
 
     def decode(self, codes: np.ndarray) -> np.ndarray:

@@ -49,7 +49,9 @@ class TraceGeometry:
         n = len(self.station_id)
         for name in ("distance_deg", "azimuth_deg", "takeoff_deg", "polarity", "pixel"):
             if len(getattr(self, name)) != n:
-                raise InversionError(f"geometry.{name} has {len(getattr(self, name))} values for {n} traces")
+                raise InversionError(
+                    f"geometry.{name} has {len(getattr(self, name))} values for {n} traces"
+                )
 
     def __len__(self) -> int:
         return len(self.station_id)
@@ -81,7 +83,9 @@ def check_moment_tensor(mt: dict[str, float] | None) -> dict[str, float] | None:
         return None
     missing = [k for k in MT_KEYS if mt.get(k) is None or not np.isfinite(float(mt[k]))]
     if missing:
-        raise InversionError(f"origin.moment_tensor is partly specified: missing or non-finite {missing}")
+        raise InversionError(
+            f"origin.moment_tensor is partly specified: missing or non-finite {missing}"
+        )
     out = {k: float(mt[k]) for k in MT_KEYS}
     if scalar_moment(out) == 0:
         raise InversionError("origin.moment_tensor is all zeros")

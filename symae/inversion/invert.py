@@ -80,7 +80,9 @@ def invert_event(
     if traces_override is not None:
         override = np.asarray(traces_override, dtype=np.float64)
         if override.shape != traces.shape:
-            raise InversionError(f"traces_override has shape {override.shape}, the event {traces.shape}")
+            raise InversionError(
+                f"traces_override has shape {override.shape}, the event {traces.shape}"
+            )
         traces = override
     return invert_traces(traces, geometry, event.origin, settings, contract)
 
@@ -124,17 +126,34 @@ def _invert(
     n_support = support_samples(mw, settings, contract.dt)
     half = half_duration_s(mw)
     if moment_tensor is None:
-        fit = search_mechanism(data, geometry, float(origin.depth_km), n_support, frame,
-                               contract, settings, half)
+        fit = search_mechanism(
+            data, geometry, float(origin.depth_km), n_support, frame, contract, settings, half
+        )
     else:
-        fit = refine_depth(data, geometry, float(origin.depth_km), moment_tensor, n_support,
-                           frame, contract, settings, half)
+        fit = refine_depth(
+            data,
+            geometry,
+            float(origin.depth_km),
+            moment_tensor,
+            n_support,
+            frame,
+            contract,
+            settings,
+            half,
+        )
     sol = fit.solution
     sol.design = design(fit.greens, sol.lag, n_support, frame)
     grams = trace_grams(sol, data)
     draws = bootstrap(grams, sol.used, settings)
-    pixels = pixel_stfs(grams, sol.used, np.asarray(geometry.pixel), np.asarray(geometry.azimuth_deg),
-                        np.asarray(geometry.takeoff_deg), sol.m, settings)
+    pixels = pixel_stfs(
+        grams,
+        sol.used,
+        np.asarray(geometry.pixel),
+        np.asarray(geometry.azimuth_deg),
+        np.asarray(geometry.takeoff_deg),
+        sol.m,
+        settings,
+    )
 
     dt = contract.dt
     times = dt * np.arange(n_support)
@@ -176,8 +195,16 @@ def _invert(
         traces=[
             TraceFit(str(s), int(p), float(f), float(c), float(a), float(t), float(w), r is None, r)
             for s, p, f, c, a, t, w, r in zip(
-                geometry.station_id, geometry.pixel, sol.misfit, sol.cc, sol.scale, sol.lag,
-                sol.weight, sol.reason, strict=True)
+                geometry.station_id,
+                geometry.pixel,
+                sol.misfit,
+                sol.cc,
+                sol.scale,
+                sol.lag,
+                sol.weight,
+                sol.reason,
+                strict=True,
+            )
         ],
         misfit=sol.objective,
         settings=settings.to_dict(),

@@ -77,9 +77,15 @@ class TraceMoments:
     energy: np.ndarray  # (n,) ||d_i||^2
 
 
-def trace_moments(data: np.ndarray, basis: GreensSet, m: np.ndarray, frame: Frame,
-                  settings: InversionSettings, lag: np.ndarray | None = None,
-                  half_window: int = 2) -> TraceMoments:
+def trace_moments(
+    data: np.ndarray,
+    basis: GreensSet,
+    m: np.ndarray,
+    frame: Frame,
+    settings: InversionSettings,
+    lag: np.ndarray | None = None,
+    half_window: int = 2,
+) -> TraceMoments:
     """Gram pieces of the usable traces of ``basis`` for STF ``m``.
 
     Lags are every integer sample within +-max_lag, or, given per-trace ``lag`` (s, all
@@ -113,7 +119,9 @@ def trace_misfits(moments: TraceMoments, mts: np.ndarray) -> np.ndarray:
     """(n, K) relative misfit of each trace for each mechanism, best lag and scale a >= 0."""
     n, n_lag, _ = moments.rhs.shape
     mts = np.asarray(mts, dtype=np.float64)
-    quad = np.stack([mts[:, c] * mts[:, d] * (1.0 if c == d else 2.0) for c, d in _PAIRS])  # (21, K)
+    quad = np.stack(
+        [mts[:, c] * mts[:, d] * (1.0 if c == d else 2.0) for c, d in _PAIRS]
+    )  # (21, K)
     num = moments.rhs.reshape(n * n_lag, 6) @ mts.T
     den = moments.gram.reshape(n * n_lag, 21) @ quad + 1e-30
     explained = np.where(num > 0, num * num / den, 0.0).reshape(n, n_lag, -1).max(axis=1)
@@ -128,8 +136,13 @@ def score_moments(moments: TraceMoments, mts: np.ndarray) -> np.ndarray:
 
 
 def score_mechanisms(
-    data: np.ndarray, basis: GreensSet, m: np.ndarray, mts: np.ndarray, frame: Frame,
-    settings: InversionSettings, weight: np.ndarray | None = None,
+    data: np.ndarray,
+    basis: GreensSet,
+    m: np.ndarray,
+    mts: np.ndarray,
+    frame: Frame,
+    settings: InversionSettings,
+    weight: np.ndarray | None = None,
 ) -> np.ndarray:
     """(K,) mean relative misfit of each mechanism with STF ``m``, best lag per trace."""
     moments = trace_moments(data, basis, m, frame, settings)
@@ -147,8 +160,9 @@ def depth_nodes(depth_km: float, half_width_km: float, step_km: float) -> np.nda
     return np.unique(np.clip(nodes, 1.0, 700.0))
 
 
-def refine_double_couple(moments: TraceMoments, sdr0: np.ndarray, steps: np.ndarray,
-                         levels: int = 2) -> tuple[np.ndarray, float]:
+def refine_double_couple(
+    moments: TraceMoments, sdr0: np.ndarray, steps: np.ndarray, levels: int = 2
+) -> tuple[np.ndarray, float]:
     """Best strike/dip/rake near ``sdr0``: local 5x5x5 grids, each level 3x finer."""
     best = np.asarray(sdr0, dtype=np.float64)
     score = float(score_moments(moments, dc_tensors(best[None]))[0])
@@ -156,8 +170,9 @@ def refine_double_couple(moments: TraceMoments, sdr0: np.ndarray, steps: np.ndar
     step = np.asarray(steps, dtype=np.float64)
     for _ in range(levels):
         step = step / 3.0
-        grid = np.stack(np.meshgrid(*(best[i] + offsets * step[i] for i in range(3)), indexing="ij"),
-                        axis=-1).reshape(-1, 3)
+        grid = np.stack(
+            np.meshgrid(*(best[i] + offsets * step[i] for i in range(3)), indexing="ij"), axis=-1
+        ).reshape(-1, 3)
         grid[:, 1] = np.clip(grid[:, 1], 1.0, 90.0)
         scores = score_moments(moments, dc_tensors(grid))
         i = int(np.argmin(scores))
@@ -170,8 +185,14 @@ def refine_double_couple(moments: TraceMoments, sdr0: np.ndarray, steps: np.ndar
 
 
 def search_mechanism(
-    data: np.ndarray, geometry: TraceGeometry, depth_km: float, n_support: int, frame: Frame,
-    contract: DataContract, settings: InversionSettings, half_s: float,
+    data: np.ndarray,
+    geometry: TraceGeometry,
+    depth_km: float,
+    n_support: int,
+    frame: Frame,
+    contract: DataContract,
+    settings: InversionSettings,
+    half_s: float,
 ) -> SourceFit:
     """Best double couple and depth (catalogue +- ``depth_search_km``) and its STF.
 
@@ -188,7 +209,9 @@ def search_mechanism(
     """
     sdr, mts = double_couple_grid(settings)
     steps = np.array([settings.strike_step_deg, settings.dip_step_deg, settings.rake_step_deg])
-    nodes = [float(z) for z in depth_nodes(depth_km, settings.depth_search_km, settings.depth_step_km)]
+    nodes = [
+        float(z) for z in depth_nodes(depth_km, settings.depth_search_km, settings.depth_step_km)
+    ]
     bases: dict[float, GreensSet] = {}
 
     def basis(z: float) -> GreensSet:
@@ -199,14 +222,25 @@ def search_mechanism(
     z0 = min(nodes, key=lambda z: abs(z - depth_km))
     tri = triangle(n_support, half_s, frame.dt)
     k0 = int(np.argmin(score_moments(trace_moments(data, basis(z0), tri, frame, settings), mts)))
-    sol = solve(data, combine(basis(z0), mts[k0]), n_support, frame, settings, half_s=half_s,
-                rounds=min(2, settings.n_rounds))
+    sol = solve(
+        data,
+        combine(basis(z0), mts[k0]),
+        n_support,
+        frame,
+        settings,
+        half_s=half_s,
+        rounds=min(2, settings.n_rounds),
+    )
     chosen: tuple[float, np.ndarray] | None = None
     objective: dict[float, float] = {}
     for _ in range(2):
         best_z, best_sdr, best_score = nodes[0], sdr[0], np.inf
         # the second round re-scores only the chosen depth and its neighbours
-        near = nodes if chosen is None else [z for z in nodes if abs(z - chosen[0]) <= settings.depth_step_km + 1e-6]
+        near = (
+            nodes
+            if chosen is None
+            else [z for z in nodes if abs(z - chosen[0]) <= settings.depth_step_km + 1e-6]
+        )
         for z in near:
             moments = trace_moments(data, basis(z), sol.m, frame, settings, lag=sol.lag)
             scores = score_moments(moments, mts)
@@ -219,8 +253,15 @@ def search_mechanism(
         if chosen is not None and chosen[0] == best_z and np.allclose(chosen[1], best_sdr):
             break
         chosen = (best_z, best_sdr)
-        sol = solve(data, combine(basis(best_z), dc_tensors(best_sdr[None])[0]), n_support, frame,
-                    settings, init=sol, half_s=half_s)
+        sol = solve(
+            data,
+            combine(basis(best_z), dc_tensors(best_sdr[None])[0]),
+            n_support,
+            frame,
+            settings,
+            init=sol,
+            half_s=half_s,
+        )
     assert chosen is not None
     z, best_sdr = chosen
     mt_vec = dc_tensors(best_sdr[None])[0]
@@ -230,22 +271,38 @@ def search_mechanism(
 
 
 def refine_depth(
-    data: np.ndarray, geometry: TraceGeometry, depth_km: float, moment_tensor: dict[str, float],
-    n_support: int, frame: Frame, contract: DataContract, settings: InversionSettings, half_s: float,
+    data: np.ndarray,
+    geometry: TraceGeometry,
+    depth_km: float,
+    moment_tensor: dict[str, float],
+    n_support: int,
+    frame: Frame,
+    contract: DataContract,
+    settings: InversionSettings,
+    half_s: float,
 ) -> SourceFit:
     """Known mechanism: the depth within +- ``refine_depth_km`` (0: catalogue only)."""
     best: SourceFit | None = None
     objective: dict[float, float] = {}
-    nodes = depth_nodes(depth_km, settings.refine_depth_km, settings.depth_step_km) \
-        if settings.refine_depth_km > 0 else np.array([depth_km])
+    nodes = (
+        depth_nodes(depth_km, settings.refine_depth_km, settings.depth_step_km)
+        if settings.refine_depth_km > 0
+        else np.array([depth_km])
+    )
     for z in nodes:
         greens = greens_spectra(geometry, float(z), moment_tensor, contract, settings)
-        sol = solve(data, greens, n_support, frame, settings,
-                    init=best.solution if best else None, half_s=half_s)
+        sol = solve(
+            data,
+            greens,
+            n_support,
+            frame,
+            settings,
+            init=best.solution if best else None,
+            half_s=half_s,
+        )
         objective[float(z)] = sol.objective
         if best is None or sol.objective < best.solution.objective:
             best = SourceFit(float(z), moment_tensor, None, greens, sol, objective)
     assert best is not None
     best.depth_objective = objective
     return best
-

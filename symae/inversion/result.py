@@ -67,8 +67,12 @@ class InversionResult:
             "band_low": self.band_low.tolist(),
             "band_high": self.band_high.tolist(),
             "pixel_stfs": {
-                str(p): {"stf": v.stf.tolist(), "azimuth_deg": v.azimuth_deg,
-                         "takeoff_deg": v.takeoff_deg, "n_traces": v.n_traces}
+                str(p): {
+                    "stf": v.stf.tolist(),
+                    "azimuth_deg": v.azimuth_deg,
+                    "takeoff_deg": v.takeoff_deg,
+                    "n_traces": v.n_traces,
+                }
                 for p, v in self.pixel_stfs.items()
             },
             "duration_s": self.duration_s,

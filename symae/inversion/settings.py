@@ -63,8 +63,17 @@ class InversionSettings:
     nfft: int = 1024  # FFT length of the Green's functions (samples, >> window + support)
 
     def __post_init__(self) -> None:
-        positive = ("t_star_s", "support_factor", "min_support_s", "max_lag_s", "huber_k",
-                    "depth_step_km", "strike_step_deg", "dip_step_deg", "rake_step_deg")
+        positive = (
+            "t_star_s",
+            "support_factor",
+            "min_support_s",
+            "max_lag_s",
+            "huber_k",
+            "depth_step_km",
+            "strike_step_deg",
+            "dip_step_deg",
+            "rake_step_deg",
+        )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise InversionError(f"settings.{name} must be > 0, got {getattr(self, name)}")

@@ -67,8 +67,11 @@ class Solution:
     @property
     def objective(self) -> float:
         """Mean relative misfit over traces with a Green's function, 1 for a rejected one."""
-        counted = [min(float(f), 1.0) if r is None else 1.0
-                   for f, r in zip(self.misfit, self.reason, strict=True) if r != "no_greens"]
+        counted = [
+            min(float(f), 1.0) if r is None else 1.0
+            for f, r in zip(self.misfit, self.reason, strict=True)
+            if r != "no_greens"
+        ]
         return float(np.mean(counted)) if counted else 1.0
 
 
@@ -145,8 +148,13 @@ def _parabolic(c: np.ndarray, best: np.ndarray) -> np.ndarray:
 
 
 def fit_traces(
-    data: np.ndarray, greens: GreensSet, m: np.ndarray, frame: Frame, settings: InversionSettings,
-    search: bool = True, lag: np.ndarray | None = None,
+    data: np.ndarray,
+    greens: GreensSet,
+    m: np.ndarray,
+    frame: Frame,
+    settings: InversionSettings,
+    search: bool = True,
+    lag: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
     """(a, tau)-step: lags, scales, correlations, misfits and rejection reasons."""
     n = data.shape[0]
@@ -157,7 +165,8 @@ def fit_traces(
         wide = int(np.floor(max(3.0 * settings.max_lag_s, 20.0) / frame.dt))
         p = lagged_predictions(greens, m, wide, frame)
         c_all = np.einsum("nt,nlt->nl", data, p) / (
-            dnorm[:, None] * (np.linalg.norm(p, axis=2) + 1e-12))
+            dnorm[:, None] * (np.linalg.norm(p, axis=2) + 1e-12)
+        )
         c = c_all[:, wide - k : wide + k + 1]  # the lags the fit may use
         outside = np.concatenate([c_all[:, : wide - k], c_all[:, wide + k + 1 :]], axis=1)
         best = np.argmax(c, axis=1)
@@ -211,9 +220,14 @@ def second_difference(n: int) -> np.ndarray:
     return d
 
 
-def solve_normal(h: np.ndarray, b: np.ndarray, smoothness: float,
-                 prior: np.ndarray | None = None, prior_weight: float = 0.0,
-                 sparsity: float = 0.0) -> np.ndarray:
+def solve_normal(
+    h: np.ndarray,
+    b: np.ndarray,
+    smoothness: float,
+    prior: np.ndarray | None = None,
+    prior_weight: float = 0.0,
+    sparsity: float = 0.0,
+) -> np.ndarray:
     """NNLS for m >= 0 minimising m'Hm - 2b'm + smoothing (+ prior pull), via Cholesky.
 
     ``sparsity`` adds 2 mu sum(m) with mu = sparsity x max(b) (an L1 norm, linear on
@@ -233,8 +247,9 @@ def solve_normal(h: np.ndarray, b: np.ndarray, smoothness: float,
     return m
 
 
-def normal_equations(a: np.ndarray, data: np.ndarray, coef: np.ndarray,
-                     rhs_coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def normal_equations(
+    a: np.ndarray, data: np.ndarray, coef: np.ndarray, rhs_coef: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """H = sum_i coef_i A_i'A_i, b = sum_i rhs_coef_i A_i'd_i over traces with coef > 0."""
     keep = coef > 0
     if not keep.any():
@@ -247,9 +262,15 @@ def normal_equations(a: np.ndarray, data: np.ndarray, coef: np.ndarray,
 
 
 def solve(
-    data: np.ndarray, greens: GreensSet, n_support: int, frame: Frame,
-    settings: InversionSettings, init: Solution | None = None, half_s: float = 5.0,
-    keep_design: bool = False, rounds: int | None = None,
+    data: np.ndarray,
+    greens: GreensSet,
+    n_support: int,
+    frame: Frame,
+    settings: InversionSettings,
+    init: Solution | None = None,
+    half_s: float = 5.0,
+    keep_design: bool = False,
+    rounds: int | None = None,
 ) -> Solution:
     """Alternate the (a, tau)-step, Huber weights and the NNLS m-step; return the fit."""
     m = init.m.copy() if init is not None else triangle(n_support, half_s, frame.dt)

@@ -59,8 +59,13 @@ def bootstrap(grams: TraceGrams, used: np.ndarray, settings: InversionSettings) 
 
 
 def pixel_stfs(
-    grams: TraceGrams, used: np.ndarray, pixel: np.ndarray, azimuth_deg: np.ndarray,
-    takeoff_deg: np.ndarray, prior: np.ndarray, settings: InversionSettings,
+    grams: TraceGrams,
+    used: np.ndarray,
+    pixel: np.ndarray,
+    azimuth_deg: np.ndarray,
+    takeoff_deg: np.ndarray,
+    prior: np.ndarray,
+    settings: InversionSettings,
 ) -> dict[int, tuple[np.ndarray, float, float, int]]:
     """Apparent STF per pixel with ``min_pixel_traces`` used traces, pulled toward ``prior``.
 
@@ -73,8 +78,14 @@ def pixel_stfs(
             continue
         h = grams.gram[idx].sum(axis=0)
         b = grams.rhs[idx].sum(axis=0)
-        m = solve_normal(h, b, settings.smoothness, prior=prior, prior_weight=settings.pixel_prior_weight,
-                         sparsity=settings.sparsity)
+        m = solve_normal(
+            h,
+            b,
+            settings.smoothness,
+            prior=prior,
+            prior_weight=settings.pixel_prior_weight,
+            sparsity=settings.sparsity,
+        )
         az = np.radians(azimuth_deg[idx])
         mean_az = float(np.degrees(np.arctan2(np.sin(az).mean(), np.cos(az).mean())) % 360.0)
         out[int(p)] = (m, mean_az, float(np.mean(takeoff_deg[idx])), int(idx.size))

@@ -24,10 +24,14 @@ class Decoder(nn.Module):
             nn.Linear(code_size, nt), nn.LeakyReLU(slope), nn.Linear(nt, nt), nn.LeakyReLU(slope)
         )
         self.convs = nn.Sequential(
-            SameConv1d(1, 5, 50), nn.LeakyReLU(slope),
-            SameConv1d(5, 20, 20), nn.LeakyReLU(slope),
-            SameConv1d(20, 20, 20), nn.LeakyReLU(slope),
-            SameConv1d(20, 50, 5), nn.LeakyReLU(slope),
+            SameConv1d(1, 5, 50),
+            nn.LeakyReLU(slope),
+            SameConv1d(5, 20, 20),
+            nn.LeakyReLU(slope),
+            SameConv1d(20, 20, 20),
+            nn.LeakyReLU(slope),
+            SameConv1d(20, 50, 5),
+            nn.LeakyReLU(slope),
             SameConv1d(50, 1, 5),
         )
         init_weights(self)

@@ -57,7 +57,9 @@ class FourierShift(nn.Module):
         self.register_buffer("fwd_sin", fwd_sin, persistent=False)
         self.register_buffer("inv_cos", inv_cos, persistent=False)
         self.register_buffer("inv_sin", inv_sin, persistent=False)
-        self.register_buffer("freq", torch.arange(nt // 2 + 1, dtype=torch.float32), persistent=False)
+        self.register_buffer(
+            "freq", torch.arange(nt // 2 + 1, dtype=torch.float32), persistent=False
+        )
 
     def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         re = x @ self.fwd_cos  # (..., nf)

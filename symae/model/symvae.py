@@ -36,7 +36,9 @@ class SymVAEOutput:
     nuisance_log_sigma: torch.Tensor  # (B, n, q)
 
 
-def _gumbel(shape: torch.Size, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+def _gumbel(
+    shape: torch.Size, like: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
     u = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
     return -torch.log(-torch.log(u.clamp(1e-10, 1.0 - 1e-7)))
 
@@ -78,7 +80,9 @@ class SymVAE(nn.Module):
     def check_traces(self, x: torch.Tensor) -> None:
         """Validate single traces (T, nt)."""
         if x.dim() != 2 or x.shape[-1] != self.config.nt:
-            raise ValueError(f"expected traces of shape (T, {self.config.nt}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"expected traces of shape (T, {self.config.nt}), got {tuple(x.shape)}"
+            )
         if x.shape[0] == 0:
             raise ValueError("no traces given")
         if not bool(torch.isfinite(x).all()):
@@ -166,7 +170,9 @@ class SymVAE(nn.Module):
         mu, log_sigma = self.nuisance(aligned)
         return mu, log_sigma, s
 
-    def nuisance_posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def nuisance_posterior(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Nuisance posterior of every trace, encoded in its aligned frame."""
         self.check_traces(x)
         return self.nuisance_posterior_raw(x)

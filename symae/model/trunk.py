@@ -50,7 +50,12 @@ class ConvTrunk(nn.Module):
         super().__init__()
         self.nt = nt
         self.convs = nn.ModuleList(
-            [SameConv1d(1, 5, 50), SameConv1d(5, 10, 20), SameConv1d(10, 20, 20), SameConv1d(20, 50, 5)]
+            [
+                SameConv1d(1, 5, 50),
+                SameConv1d(5, 10, 20),
+                SameConv1d(10, 20, 20),
+                SameConv1d(20, 50, 5),
+            ]
         )
         self.dense = nn.Linear((nt // 16) * 50, width)
         self.act = nn.LeakyReLU(slope)

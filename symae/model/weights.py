@@ -36,11 +36,15 @@ def load_weights(model: SymVAE, path: Path) -> SymVAE:
     state = load_file(str(path))
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise ValueError(f"{path}: weights do not fit the model (missing {missing}, unexpected {unexpected})")
+        raise ValueError(
+            f"{path}: weights do not fit the model (missing {missing}, unexpected {unexpected})"
+        )
     return model
 
 
-def load_model(spec: str | Path = "default", registry: Path | None = None) -> tuple[SymVAE, ModelInfo]:
+def load_model(
+    spec: str | Path = "default", registry: Path | None = None
+) -> tuple[SymVAE, ModelInfo]:
     """Resolve a model (path, ``name[:version]``, ``default``, ``latest``), verify, rebuild it."""
     info = load(spec, registry)
     model = SymVAE(info.model_config)

@@ -48,7 +48,9 @@ class SynthConfig:
         if not 1.0 < lo <= hi:
             raise ValueError(f"snr_range must satisfy 1 < low <= high, got {self.snr_range}")
         if not 0 < self.t_star_range[0] <= self.t_star_range[1]:
-            raise ValueError(f"t_star_range must be positive and increasing, got {self.t_star_range}")
+            raise ValueError(
+                f"t_star_range must be positive and increasing, got {self.t_star_range}"
+            )
         if not 0 <= self.depth_range_km[0] <= self.depth_range_km[1] <= 700:
             raise ValueError(f"depth_range_km must lie in [0, 700] km, got {self.depth_range_km}")
         if not self.mw_range[0] <= self.mw_range[1]:
@@ -58,7 +60,10 @@ class SynthConfig:
         c, p = self.preprocess.contract, self.preprocess
         need_before = -c.window_start + p.min_margin_s
         need_after = c.window_end + p.min_margin_s
-        if self.record_lead_s < need_before or self.record_length_s - self.record_lead_s < need_after:
+        if (
+            self.record_lead_s < need_before
+            or self.record_length_s - self.record_lead_s < need_after
+        ):
             raise ValueError(
                 f"records of {self.record_length_s} s starting {self.record_lead_s} s before P do "
                 f"not cover {need_before} s before and {need_after} s after P"

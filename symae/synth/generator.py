@@ -196,12 +196,20 @@ def draw_geometry(rng: np.random.Generator, source: Source, config: SynthConfig)
     """Draw the event's stations (the first use of ``rng``) and trace the rays to them."""
     stations = _stations(rng, source, config)
     if not stations:
-        raise ValueError(f"{source.origin.event_id}: no station of the network lies in the distance window")
+        raise ValueError(
+            f"{source.origin.event_id}: no station of the network lies in the distance window"
+        )
     distance = np.array([s.distance_deg for s in stations])
     azimuth = np.array([s.azimuth_deg for s in stations])
-    arrivals = phase_table(config.preprocess.contract.taup_model).lookup(source.origin.depth_km, distance)
+    arrivals = phase_table(config.preprocess.contract.taup_model).lookup(
+        source.origin.depth_km, distance
+    )
     amps = phase_amplitudes(
-        source.origin.moment_tensor or {}, arrivals, azimuth, config.surface_alpha_km_s, config.surface_beta_km_s
+        source.origin.moment_tensor or {},
+        arrivals,
+        azimuth,
+        config.surface_alpha_km_s,
+        config.surface_beta_km_s,
     )
     stretch = (
         source.directivity.stretch(azimuth, arrivals.takeoff_deg["P"])
@@ -222,7 +230,13 @@ def record_grid(source: Source, geometry: EventGeometry, config: SynthConfig) ->
     edge_taper = tukey(npts, 2 * 15.0 / config.record_length_s)
     alpha_m = geometry.arrivals.alpha_km_s * 1e3
     scale = 2.0 / (
-        4 * np.pi * config.rho_source * alpha_m**3 * np.radians(geometry.distance) * EARTH_RADIUS_KM * 1e3
+        4
+        * np.pi
+        * config.rho_source
+        * alpha_m**3
+        * np.radians(geometry.distance)
+        * EARTH_RADIUS_KM
+        * 1e3
     )
     # no band here: preprocessing applies the contract's high-pass to every record
     return RecordGrid(dt, npts, nfft, freqs, None, None, edge_taper, scale)
@@ -230,7 +244,13 @@ def record_grid(source: Source, geometry: EventGeometry, config: SynthConfig) ->
 
 def draw_path(rng: np.random.Generator, config: SynthConfig, grid: RecordGrid) -> PathDraw:
     """One station's draws, in the generator's fixed order (seeds stay reproducible)."""
-    t_err = float(np.clip(rng.normal(0.0, config.time_error_s), -2.5 * config.time_error_s, 2.5 * config.time_error_s))
+    t_err = float(
+        np.clip(
+            rng.normal(0.0, config.time_error_s),
+            -2.5 * config.time_error_s,
+            2.5 * config.time_error_s,
+        )
+    )
     t_star = float(rng.uniform(*config.t_star_range))
     receiver = ReceiverSide.draw(rng)
     shape = NoiseShape.draw(rng)
@@ -243,13 +263,19 @@ def depth_phases(geometry: EventGeometry, i: int, freqs: np.ndarray) -> np.ndarr
     """A_P + A_pP e^{-2 pi i f d_pP} + A_sP e^{-2 pi i f d_sP} of station ``i``."""
     amps, arrivals = geometry.amps, geometry.arrivals
     return amps["P"][i] + sum(
-        amps[ph][i] * np.exp(-2j * np.pi * freqs * np.nan_to_num(arrivals.time[ph][i] - arrivals.time["P"][i]))
+        amps[ph][i]
+        * np.exp(-2j * np.pi * freqs * np.nan_to_num(arrivals.time[ph][i] - arrivals.time["P"][i]))
         for ph in ("pP", "sP")
     )
 
 
 def ground_motion_spectrum(
-    source: Source, geometry: EventGeometry, grid: RecordGrid, i: int, path: PathDraw, p_offset: float,
+    source: Source,
+    geometry: EventGeometry,
+    grid: RecordGrid,
+    i: int,
+    path: PathDraw,
+    p_offset: float,
     phases: np.ndarray | None = None,
 ) -> np.ndarray:
     """rfft (length ``grid.nfft``) of station ``i``'s vertical P displacement (module docstring).
@@ -283,8 +309,14 @@ class Recorded:
 
 
 def record_at_snr(
-    spectrum: np.ndarray, noise: np.ndarray, grid: RecordGrid, p_offset: float, snr: float,
-    header: dict, geom: Geometry, pre: PreprocessConfig,
+    spectrum: np.ndarray,
+    noise: np.ndarray,
+    grid: RecordGrid,
+    p_offset: float,
+    snr: float,
+    header: dict,
+    geom: Geometry,
+    pre: PreprocessConfig,
 ) -> Recorded:
     """Clean record plus coloured noise scaled so that preprocessing measures ``snr``.
 
@@ -301,7 +333,9 @@ def record_at_snr(
     return Recorded(model_trace, clean + noise_level * noise, snr_used)
 
 
-def station_truth(geometry: EventGeometry, i: int, path: PathDraw, recorded: Recorded) -> dict[str, float]:
+def station_truth(
+    geometry: EventGeometry, i: int, path: PathDraw, recorded: Recorded
+) -> dict[str, float]:
     """The per-trace truth fields of station ``i`` (``TraceGroup.truth``)."""
     amps, arrivals, receiver = geometry.amps, geometry.arrivals, path.receiver
     return {
@@ -342,8 +376,12 @@ def true_source_attrs(source: Source) -> dict[str, object]:
 
 
 def assemble_synthetic(
-    source: Source, origin: Origin, traces: list[PreprocessedTrace], truth: dict[str, dict[str, float]],
-    rejections: list[Rejection], config: SynthConfig,
+    source: Source,
+    origin: Origin,
+    traces: list[PreprocessedTrace],
+    truth: dict[str, dict[str, float]],
+    rejections: list[Rejection],
+    config: SynthConfig,
 ) -> EventData:
     """Group the traces by pixel under ``origin`` and attach the truth."""
     contract = config.preprocess.contract
@@ -367,8 +405,12 @@ def assemble_synthetic(
 
 def _header(st: _Station, start: UTCDateTime, config: SynthConfig) -> dict:
     return {
-        "network": st.network, "station": st.station, "location": LOCATION, "channel": CHANNEL,
-        "sampling_rate": config.raw_sampling_rate, "starttime": start,
+        "network": st.network,
+        "station": st.station,
+        "location": LOCATION,
+        "channel": CHANNEL,
+        "sampling_rate": config.raw_sampling_rate,
+        "starttime": start,
     }
 
 
@@ -379,7 +421,9 @@ def synthesize_event(
     config = config or SynthConfig()
     pre = config.preprocess
     if abs(source.dt - config.raw_dt) > 1e-12:
-        raise ValueError(f"source sampled every {source.dt} s, the generator needs {config.raw_dt} s")
+        raise ValueError(
+            f"source sampled every {source.dt} s, the generator needs {config.raw_dt} s"
+        )
     origin_time = UTCDateTime(source.origin.time)
     geometry = draw_geometry(rng, source, config)
     grid = record_grid(source, geometry, config)
@@ -418,19 +462,25 @@ def synthesize_event(
                 spectrum, path.noise, grid, float(p_predicted - start), path.snr, header, geom, pre
             )
             if hard and hard.broken[i]:
-                recorded, clock = _broken(recorded, hard, int(hard.broken[i]), p_offset, header, geom, grid, pre)
+                recorded, clock = _broken(
+                    recorded, hard, int(hard.broken[i]), p_offset, header, geom, grid, pre
+                )
                 header = {**header, "starttime": start + clock}
         except Rejected as err:
             rejections.append(Rejection.from_error(st.seed_id, err))
             continue
         traces.append(recorded.model_trace)
-        counts = displacement_to_counts(np.fft.rfft(recorded.displacement, grid.nfft), grid.nfft, grid.dt, grid.npts)
+        counts = displacement_to_counts(
+            np.fft.rfft(recorded.displacement, grid.nfft), grid.nfft, grid.dt, grid.npts
+        )
         stream.append(Trace(data=counts, header=header))
         truth[st.seed_id] = station_truth(geometry, i, path, recorded)
         if hard:
             truth[st.seed_id].update(
-                broken=int(hard.broken[i]), clock_error_s=clock,
-                anomaly_time_s=float(hard.time_shift[i]), anomaly_amplitude=float(hard.amplitude[i]),
+                broken=int(hard.broken[i]),
+                clock_error_s=clock,
+                anomaly_time_s=float(hard.time_shift[i]),
+                anomaly_amplitude=float(hard.amplitude[i]),
             )
 
     event_data = assemble_synthetic(source, given, traces, truth, rejections, config)
@@ -450,27 +500,45 @@ def synthesize_event(
 
 
 def _draw_hard(
-    rng: np.random.Generator, source: Source, geometry: EventGeometry, grid: RecordGrid, config: SynthConfig
+    rng: np.random.Generator,
+    source: Source,
+    geometry: EventGeometry,
+    grid: RecordGrid,
+    config: SynthConfig,
 ) -> HardEvent:
     """Hard mode's event-level draws, from a child of ``rng`` taken after the stations."""
     c = config.preprocess.contract
     window = (c.min_distance_deg, c.max_distance_deg)
     hard = draw_hard_event(
-        np.random.default_rng(int(rng.integers(2**63))), source.origin, len(geometry.stations),
-        config.hard, window, grid.dt,
+        np.random.default_rng(int(rng.integers(2**63))),
+        source.origin,
+        len(geometry.stations),
+        config.hard,
+        window,
+        grid.dt,
     )
     hard.time_shift, hard.amplitude = hard.path_anomaly(geometry.azimuth, geometry.distance, window)
     return hard
 
 
-def _predicted_arrivals(given: Origin, geometry: EventGeometry, config: SynthConfig) -> PhaseArrivals:
+def _predicted_arrivals(
+    given: Origin, geometry: EventGeometry, config: SynthConfig
+) -> PhaseArrivals:
     """Arrivals predicted from the catalogue origin (what preprocessing would compute)."""
-    return phase_table(config.preprocess.contract.taup_model).lookup(given.depth_km, geometry.distance)
+    return phase_table(config.preprocess.contract.taup_model).lookup(
+        given.depth_km, geometry.distance
+    )
 
 
 def hard_spectrum(
-    source: Source, geometry: EventGeometry, grid: RecordGrid, i: int, path: PathDraw, p_offset: float,
-    hard: HardEvent, config: SynthConfig,
+    source: Source,
+    geometry: EventGeometry,
+    grid: RecordGrid,
+    i: int,
+    path: PathDraw,
+    p_offset: float,
+    hard: HardEvent,
+    config: SynthConfig,
 ) -> np.ndarray:
     """Station ``i``'s ground motion with hard mode's physics (``symae.synth.hard``)."""
     freqs = grid.freqs
@@ -488,8 +556,14 @@ def hard_spectrum(
 
 
 def _broken(
-    recorded: Recorded, hard: HardEvent, code: int, p_offset: float, header: dict, geom: Geometry,
-    grid: RecordGrid, pre: PreprocessConfig,
+    recorded: Recorded,
+    hard: HardEvent,
+    code: int,
+    p_offset: float,
+    header: dict,
+    geom: Geometry,
+    grid: RecordGrid,
+    pre: PreprocessConfig,
 ) -> tuple[Recorded, float]:
     """Break an intact record (noise level already fitted) and preprocess it again."""
     x, clock = break_record(
@@ -501,9 +575,13 @@ def _broken(
 
 def _inventory(stations: list[_Station], config: SynthConfig) -> Inventory:
     return inventory_for(
-        [s.network for s in stations], [s.station for s in stations],
-        [s.latitude for s in stations], [s.longitude for s in stations], config.raw_sampling_rate,
-        CHANNEL, LOCATION,
+        [s.network for s in stations],
+        [s.station for s in stations],
+        [s.latitude for s in stations],
+        [s.longitude for s in stations],
+        config.raw_sampling_rate,
+        CHANNEL,
+        LOCATION,
     )
 
 

@@ -95,7 +95,9 @@ class Anomaly:
     norm: float
 
     @classmethod
-    def draw(cls, rng: np.random.Generator, order: int, distance_range: tuple[float, float]) -> Anomaly:
+    def draw(
+        cls, rng: np.random.Generator, order: int, distance_range: tuple[float, float]
+    ) -> Anomaly:
         terms = tuple(
             (m, ell, float(rng.normal() / (1.0 + m + ell)), float(rng.uniform(0, 2 * np.pi)))
             for m in range(order + 1)
@@ -106,7 +108,9 @@ class Anomaly:
         values = raw._raw(az.ravel(), dist.ravel(), distance_range)
         return cls(terms, float(np.max(np.abs(values))) or 1.0)
 
-    def _raw(self, azimuth_deg: np.ndarray, distance_deg: np.ndarray, distance_range: tuple[float, float]) -> np.ndarray:
+    def _raw(
+        self, azimuth_deg: np.ndarray, distance_deg: np.ndarray, distance_range: tuple[float, float]
+    ) -> np.ndarray:
         lo, hi = distance_range
         x = np.clip(2.0 * (np.asarray(distance_deg) - lo) / (hi - lo) - 1.0, -1.0, 1.0)
         az = np.radians(azimuth_deg)
@@ -117,7 +121,9 @@ class Anomaly:
             out = out + w * np.cos(m * az + phi) * eval_legendre(ell, x)
         return out
 
-    def __call__(self, azimuth_deg: np.ndarray, distance_deg: np.ndarray, distance_range: tuple[float, float]) -> np.ndarray:
+    def __call__(
+        self, azimuth_deg: np.ndarray, distance_deg: np.ndarray, distance_range: tuple[float, float]
+    ) -> np.ndarray:
         return self._raw(azimuth_deg, distance_deg, distance_range) / self.norm
 
 
@@ -151,10 +157,15 @@ class HardEvent:
     time_shift: np.ndarray | None = None  # per station, s (set by the generator)
     amplitude: np.ndarray | None = None  # per station, factor
 
-    def path_anomaly(self, azimuth_deg: np.ndarray, distance_deg: np.ndarray, distance_range) -> tuple[np.ndarray, np.ndarray]:
+    def path_anomaly(
+        self, azimuth_deg: np.ndarray, distance_deg: np.ndarray, distance_range
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Travel-time anomaly (s) and amplitude factor per station."""
         t = self.time_scale_s * self.time_anomaly(azimuth_deg, distance_deg, distance_range)
-        a = np.exp(self.log_amplitude_scale * self.amplitude_anomaly(azimuth_deg, distance_deg, distance_range))
+        a = np.exp(
+            self.log_amplitude_scale
+            * self.amplitude_anomaly(azimuth_deg, distance_deg, distance_range)
+        )
         return t, a
 
     def water_spectrum(self, freqs: np.ndarray, ray_param_s_per_km: float) -> np.ndarray:
@@ -175,7 +186,9 @@ class HardEvent:
         pos = (azimuth_deg % 360.0) / CODA_NODE_SPACING_DEG
         k = int(np.floor(pos)) % n
         w = pos - np.floor(pos)
-        coda = ((1 - w) * self.coda_nodes[k] + w * self.coda_nodes[(k + 1) % n]) / np.hypot(1 - w, w)
+        coda = ((1 - w) * self.coda_nodes[k] + w * self.coda_nodes[(k + 1) % n]) / np.hypot(
+            1 - w, w
+        )
         return np.fft.rfft(coda[:nfft], nfft)
 
     def attrs(self) -> dict[str, Any]:
@@ -195,7 +208,9 @@ class HardEvent:
         }
 
 
-def rotate_moment_tensor(mt: dict[str, float], axis: np.ndarray, angle_deg: float) -> dict[str, float]:
+def rotate_moment_tensor(
+    mt: dict[str, float], axis: np.ndarray, angle_deg: float
+) -> dict[str, float]:
     """``mt`` (GCMT keys) rotated by ``angle_deg`` about ``axis`` (north, east, down)."""
     m = moment_tensor_ned(mt)
     a = np.asarray(axis, dtype=np.float64)
@@ -205,12 +220,18 @@ def rotate_moment_tensor(mt: dict[str, float], axis: np.ndarray, angle_deg: floa
     rot = np.eye(3) + np.sin(th) * k + (1 - np.cos(th)) * (k @ k)
     r = rot @ m @ rot.T
     return {
-        "Mrr": float(r[2, 2]), "Mtt": float(r[0, 0]), "Mpp": float(r[1, 1]),
-        "Mrt": float(r[0, 2]), "Mrp": float(-r[1, 2]), "Mtp": float(-r[0, 1]),
+        "Mrr": float(r[2, 2]),
+        "Mtt": float(r[0, 0]),
+        "Mpp": float(r[1, 1]),
+        "Mrt": float(r[0, 2]),
+        "Mrp": float(-r[1, 2]),
+        "Mtp": float(-r[0, 1]),
     }
 
 
-def catalogue_origin(rng: np.random.Generator, true: Origin, knobs: HardMode) -> tuple[Origin, dict[str, Any]]:
+def catalogue_origin(
+    rng: np.random.Generator, true: Origin, knobs: HardMode
+) -> tuple[Origin, dict[str, Any]]:
     """The origin a method is given: the true one with catalogue errors (module docstring)."""
     dt0 = float(rng.uniform(-knobs.origin_time_error_s, knobs.origin_time_error_s))
     dz = float(rng.uniform(-knobs.depth_error_km, knobs.depth_error_km))
@@ -241,7 +262,9 @@ def catalogue_origin(rng: np.random.Generator, true: Origin, knobs: HardMode) ->
         "mechanism": "rotated" if mt is not None else "withheld",
         "mechanism_rotation_deg": angle if mt is not None else None,
         "true_origin": {
-            "time": true.time, "depth_km": true.depth_km, "magnitude": true.magnitude,
+            "time": true.time,
+            "depth_km": true.depth_km,
+            "magnitude": true.magnitude,
             "moment_tensor": true.moment_tensor,
         },
     }
@@ -249,22 +272,32 @@ def catalogue_origin(rng: np.random.Generator, true: Origin, knobs: HardMode) ->
 
 
 def draw_hard_event(
-    rng: np.random.Generator, origin: Origin, n_stations: int, knobs: HardMode,
-    distance_range: tuple[float, float], dt: float,
+    rng: np.random.Generator,
+    origin: Origin,
+    n_stations: int,
+    knobs: HardMode,
+    distance_range: tuple[float, float],
+    dt: float,
 ) -> HardEvent:
     """Every event-level hard-mode draw, from ``rng`` (a child of the event's generator)."""
     time_anomaly = Anomaly.draw(rng, knobs.anomaly_order, distance_range)
     amplitude_anomaly = Anomaly.draw(rng, knobs.anomaly_order, distance_range)
     time_scale = knobs.anomaly_time_s * float(rng.uniform(0.5, 1.0))
     log_amp_scale = np.log(knobs.anomaly_amplitude) * float(rng.uniform(0.5, 1.0))
-    oceanic = bool(origin.depth_km < knobs.oceanic_max_depth_km and rng.random() < knobs.oceanic_share)
+    oceanic = bool(
+        origin.depth_km < knobs.oceanic_max_depth_km and rng.random() < knobs.oceanic_share
+    )
     water = float(rng.uniform(*knobs.water_depth_km))
     pwp = float(rng.uniform(*knobs.pwp_ratio))
     coda_amp = float(rng.uniform(*knobs.source_coda_amplitude))
     coda_decay = float(rng.uniform(*knobs.source_coda_decay_s))
     n_nodes = int(round(360.0 / CODA_NODE_SPACING_DEG))
     nodes = np.stack([_coda(rng, coda_amp, coda_decay, dt) for _ in range(n_nodes)])
-    share = knobs.broken_share if knobs.broken_share is not None else float(rng.uniform(*knobs.broken_share_range))
+    share = (
+        knobs.broken_share
+        if knobs.broken_share is not None
+        else float(rng.uniform(*knobs.broken_share_range))
+    )
     broken = np.zeros(n_stations, dtype=np.int64)
     n_broken = int(round(share * n_stations))
     if n_broken:
@@ -272,16 +305,32 @@ def draw_hard_event(
         broken[idx] = rng.integers(1, len(BROKEN_CODES), n_broken)
     catalogue, errors = catalogue_origin(rng, origin, knobs)
     return HardEvent(
-        knobs=knobs, time_anomaly=time_anomaly, amplitude_anomaly=amplitude_anomaly,
-        time_scale_s=time_scale, log_amplitude_scale=float(log_amp_scale), oceanic=oceanic,
-        water_depth_km=water, pwp_ratio=pwp, coda_amplitude=coda_amp, coda_decay_s=coda_decay,
-        coda_nodes=nodes, broken=broken, broken_share=float(share), catalogue=catalogue,
-        catalogue_errors=errors, rng=rng,
+        knobs=knobs,
+        time_anomaly=time_anomaly,
+        amplitude_anomaly=amplitude_anomaly,
+        time_scale_s=time_scale,
+        log_amplitude_scale=float(log_amp_scale),
+        oceanic=oceanic,
+        water_depth_km=water,
+        pwp_ratio=pwp,
+        coda_amplitude=coda_amp,
+        coda_decay_s=coda_decay,
+        coda_nodes=nodes,
+        broken=broken,
+        broken_share=float(share),
+        catalogue=catalogue,
+        catalogue_errors=errors,
+        rng=rng,
     )
 
 
 def break_record(
-    rng: np.random.Generator, code: int, displacement: np.ndarray, p_index: int, dt: float, knobs: HardMode,
+    rng: np.random.Generator,
+    code: int,
+    displacement: np.ndarray,
+    p_index: int,
+    dt: float,
+    knobs: HardMode,
 ) -> tuple[np.ndarray, float]:
     """The record broken as ``code`` says; returns it and the clock error (s) to put in its header."""
     x = np.array(displacement, dtype=np.float64)

@@ -79,21 +79,39 @@ def displacement_to_counts(spectrum: np.ndarray, nfft: int, dt: float, npts: int
 
 
 def inventory_for(
-    networks: list[str], stations: list[str], latitudes: list[float], longitudes: list[float],
-    sampling_rate: float, channel: str = "BHZ", location: str = "00",
+    networks: list[str],
+    stations: list[str],
+    latitudes: list[float],
+    longitudes: list[float],
+    sampling_rate: float,
+    channel: str = "BHZ",
+    location: str = "00",
 ) -> Inventory:
     """StationXML inventory of vertical broadband channels at the given stations."""
     response = broadband_response()
     by_net: dict[str, Network] = {}
     for net, sta, lat, lon in zip(networks, stations, latitudes, longitudes, strict=True):
         cha = Channel(
-            code=channel, location_code=location, latitude=lat, longitude=lon, elevation=0.0,
-            depth=0.0, azimuth=0.0, dip=-90.0, sample_rate=sampling_rate, response=response,
+            code=channel,
+            location_code=location,
+            latitude=lat,
+            longitude=lon,
+            elevation=0.0,
+            depth=0.0,
+            azimuth=0.0,
+            dip=-90.0,
+            sample_rate=sampling_rate,
+            response=response,
             start_date=EPOCH_START,
         )
         station = Station(
-            code=sta, latitude=lat, longitude=lon, elevation=0.0, channels=[cha],
-            start_date=EPOCH_START, site=Site(name=f"synthetic {net}.{sta}"),
+            code=sta,
+            latitude=lat,
+            longitude=lon,
+            elevation=0.0,
+            channels=[cha],
+            start_date=EPOCH_START,
+            site=Site(name=f"synthetic {net}.{sta}"),
         )
         by_net.setdefault(net, Network(code=net, stations=[], start_date=EPOCH_START))
         by_net[net].stations.append(station)

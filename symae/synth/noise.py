@@ -55,7 +55,11 @@ class NoiseShape:
 
 
 def coloured_noise(
-    rng: np.random.Generator, shape: NoiseShape, npts: int, dt: float, band: np.ndarray | None = None
+    rng: np.random.Generator,
+    shape: NoiseShape,
+    npts: int,
+    dt: float,
+    band: np.ndarray | None = None,
 ) -> np.ndarray:
     """Unit-variance noise with spectrum ``shape``; ``band`` multiplies the spectrum."""
     spectrum = rng.standard_normal(npts // 2 + 1) + 1j * rng.standard_normal(npts // 2 + 1)
@@ -126,8 +130,13 @@ def noise_scale(
 
 
 def scale_for_snr(
-    clean_spectrum: np.ndarray, noise: np.ndarray, nfft: int, dt: float, p_offset: float,
-    snr: float, config: PreprocessConfig,
+    clean_spectrum: np.ndarray,
+    noise: np.ndarray,
+    nfft: int,
+    dt: float,
+    p_offset: float,
+    snr: float,
+    config: PreprocessConfig,
 ) -> tuple[float, float]:
     """Noise scale giving ``clean + scale * noise`` the SNR that preprocessing will measure,
     and the target used (``noise_scale``).

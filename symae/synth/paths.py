@@ -64,7 +64,9 @@ class PhaseTable:
         self.model_name = model
         self.depth_step = depth_step_km
         self.distances = np.arange(
-            distance_range_deg[0], distance_range_deg[1] + 0.5 * distance_step_deg, distance_step_deg
+            distance_range_deg[0],
+            distance_range_deg[1] + 0.5 * distance_step_deg,
+            distance_step_deg,
         )
         self._model = taup_model(model)
         self._grid = phase_grid(model) if use_grid else None  # the shipped table, if any

@@ -68,7 +68,9 @@ def event_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, index])
 
 
-def sources(request: SynthRequest, config: SynthConfig) -> Iterator[tuple[np.random.Generator, Source]]:
+def sources(
+    request: SynthRequest, config: SynthConfig
+) -> Iterator[tuple[np.random.Generator, Source]]:
     """(rng, source) per event, in order; the rng continues into the event's records."""
     if request.events is not None and request.events < 1:
         raise ValueError(f"--events must be >= 1, got {request.events}")
@@ -81,14 +83,17 @@ def sources(request: SynthRequest, config: SynthConfig) -> Iterator[tuple[np.ran
     elif request.stf == "parametric":
         for i in range(request.events or PARAMETRIC_DEFAULT_EVENTS):
             rng = event_rng(request.seed, i)
-            yield rng, parametric_source(
+            yield (
                 rng,
-                f"synth_s{request.seed}_{i:04d}",
-                config.mw_range,
-                config.depth_range_km,
-                config.raw_dt,
-                config.directivity,
-                synthetic_origin_time(SYNTHETIC_EPOCH, i),
+                parametric_source(
+                    rng,
+                    f"synth_s{request.seed}_{i:04d}",
+                    config.mw_range,
+                    config.depth_range_km,
+                    config.raw_dt,
+                    config.directivity,
+                    synthetic_origin_time(SYNTHETIC_EPOCH, i),
+                ),
             )
     else:
         raise ValueError(f"--stf must be 'parametric' or 'scardec', got {request.stf!r}")
@@ -125,8 +130,11 @@ def synthesize_dataset(request: SynthRequest) -> str:
             n_groups += len(event.event_data.groups)
             log.info(
                 "%s: Mw %.2f, %.0f km, %d traces in %d pixels",
-                source.origin.event_id, source.mw, source.origin.depth_km,
-                event.event_data.n_traces, len(event.event_data.groups),
+                source.origin.event_id,
+                source.mw,
+                source.origin.depth_km,
+                event.event_data.n_traces,
+                len(event.event_data.groups),
             )
     if records is not None:
         records.close()

@@ -124,9 +124,9 @@ def episodes_stf(
     n = episode_count(rng, mw)
     widths = rng.uniform(5.0, 10.0, n)
     span = max(total_duration(rng, mw), float(widths.max()))
-    onsets = np.sort(np.concatenate([[0.0], rng.uniform(0.0, 1.0, n - 1)])) * (
-        span - widths
-    ).clip(0.0)
+    onsets = np.sort(np.concatenate([[0.0], rng.uniform(0.0, 1.0, n - 1)])) * (span - widths).clip(
+        0.0
+    )
     weights = rng.uniform(0.3, 1.0, n)
     length = float(np.max(onsets + widths))
     t = np.arange(0.0, length + dt, dt)
@@ -135,7 +135,9 @@ def episodes_stf(
     for onset, width, weight in zip(onsets, widths, weights, strict=True):
         inside = (t >= onset) & (t <= onset + width)
         rate[inside] += weight * np.sin(np.pi * (t[inside] - onset) / width) ** 2
-        episodes.append({"onset_s": float(onset), "duration_s": float(width), "weight": float(weight)})
+        episodes.append(
+            {"onset_s": float(onset), "duration_s": float(width), "weight": float(weight)}
+        )
     rate *= seismic_moment(mw) / (np.sum(rate) * dt)
     return rate, episodes
 

@@ -40,7 +40,9 @@ class StationNetwork:
         if n_clusters < 1 or n_clusters > len(LETTERS) ** 2:
             raise ValueError(f"n_clusters must be in [1, {len(LETTERS) ** 2}], got {n_clusters}")
         if n_stations < n_clusters:
-            raise ValueError(f"need at least one station per cluster, got {n_stations} for {n_clusters}")
+            raise ValueError(
+                f"need at least one station per cluster, got {n_stations} for {n_clusters}"
+            )
         rng = np.random.default_rng(seed)
         n_background = int(round(background * n_stations))
         weights = rng.lognormal(0.0, 1.0, n_clusters)

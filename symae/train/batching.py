@@ -30,9 +30,7 @@ class GroupSplit:
     test: np.ndarray
 
 
-def split_groups(
-    refs: Sequence[GroupRef], test_fraction: float, seed: int
-) -> list[GroupSplit]:
+def split_groups(refs: Sequence[GroupRef], test_fraction: float, seed: int) -> list[GroupSplit]:
     """Split each group's traces into train/test, at least one of each, reproducibly."""
     splits = []
     for i, ref in enumerate(refs):

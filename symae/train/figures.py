@@ -44,7 +44,8 @@ def loss_history(history: Sequence[dict[str, Any]], out_dir: Path) -> list[Path]
             ax.plot(epochs, values, color=colour, label=part)
             html.add_trace(
                 go.Scatter(x=epochs, y=values, name=f"{part} {term}", line={"color": colour}),
-                row=1, col=i + 1,
+                row=1,
+                col=i + 1,
             )
         for start in _stage_starts(history):
             ax.axvline(start + 0.5, color="0.6", lw=0.8, ls="--")
@@ -73,12 +74,29 @@ def reconstruction(
     html = go.Figure()
     for i in range(n):
         ax.plot(time_axis, traces[i] / 4 + i, color="k", lw=0.8, label="input" if i == 0 else None)
-        ax.plot(time_axis, recon[i] / 4 + i, color="tab:red", lw=0.8,
-                label="reconstruction" if i == 0 else None)
-        html.add_trace(go.Scatter(x=time_axis, y=traces[i] / 4 + i, name=f"input {i}",
-                                  line={"color": "black", "width": 1}))
-        html.add_trace(go.Scatter(x=time_axis, y=recon[i] / 4 + i, name=f"reconstruction {i}",
-                                  line={"color": "red", "width": 1}))
+        ax.plot(
+            time_axis,
+            recon[i] / 4 + i,
+            color="tab:red",
+            lw=0.8,
+            label="reconstruction" if i == 0 else None,
+        )
+        html.add_trace(
+            go.Scatter(
+                x=time_axis,
+                y=traces[i] / 4 + i,
+                name=f"input {i}",
+                line={"color": "black", "width": 1},
+            )
+        )
+        html.add_trace(
+            go.Scatter(
+                x=time_axis,
+                y=recon[i] / 4 + i,
+                name=f"reconstruction {i}",
+                line={"color": "red", "width": 1},
+            )
+        )
     ax.set_xlabel("time after predicted P (s)")
     ax.set_yticks([])
     ax.set_title(title or "input vs reconstruction")
@@ -87,7 +105,9 @@ def reconstruction(
     png = out_dir / "reconstruction.png"
     fig.savefig(png, dpi=110)
     plt.close(fig)
-    html.update_layout(title=title or "input vs reconstruction", xaxis_title="time after predicted P (s)")
+    html.update_layout(
+        title=title or "input vs reconstruction", xaxis_title="time after predicted P (s)"
+    )
     html_path = out_dir / "reconstruction.html"
     html.write_html(html_path, include_plotlyjs="cdn")
     return [png, html_path]

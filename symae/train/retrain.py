@@ -111,14 +111,14 @@ def decide(
     for name in ("gate_recon_mse", "archive_recon_mse"):
         mine, theirs = getattr(candidate, name), getattr(base, name)
         if math.isfinite(theirs) and mine > theirs * (1 + recon_tolerance):
-            reasons.append(
-                f"{name} {mine:.4g} > base {theirs:.4g} x (1 + {recon_tolerance:g})"
-            )
+            reasons.append(f"{name} {mine:.4g} > base {theirs:.4g} x (1 + {recon_tolerance:g})")
     return Decision(not reasons, reasons)
 
 
 # ------------------------------------------------------------------------------ data
-def split_archive(event_ids: list[str], fraction: float = VALIDATION_FRACTION) -> tuple[list[str], list[str]]:
+def split_archive(
+    event_ids: list[str], fraction: float = VALIDATION_FRACTION
+) -> tuple[list[str], list[str]]:
     """(train, validation) by a hash of the event id: stable as the archive grows."""
     ranked = sorted(event_ids, key=lambda e: hashlib.sha256(e.encode()).hexdigest())
     n_val = max(1, math.ceil(fraction * len(ranked))) if ranked else 0
@@ -146,7 +146,9 @@ def archive_contract(root: str | Path) -> DataContract | None:
         return ds.contract
 
 
-def write_events(path: Path, events: list[EventData], contract: DataContract, provenance: dict) -> Path:
+def write_events(
+    path: Path, events: list[EventData], contract: DataContract, provenance: dict
+) -> Path:
     with DatasetWriter(path, contract, provenance) as out:
         for event in events:
             out.write_event(event)
@@ -163,8 +165,9 @@ def _synthetic(n: int, seed: int, stations: int, contract: DataContract, id_pref
     from symae.synth.generator import synthesize_event
     from symae.synth.run import SynthRequest, sources
 
-    request = SynthRequest(stf="parametric", events=n, stations=stations, seed=seed, out="-",
-                           mode="hard")
+    request = SynthRequest(
+        stf="parametric", events=n, stations=stations, seed=seed, out="-", mode="hard"
+    )
     config = dataclasses.replace(
         request.config(), preprocess=dataclasses.replace(PreprocessConfig(), contract=contract)
     )
@@ -317,18 +320,32 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
     synth = write_events(
         data_dir / "synthetic.h5",
         list(_synthetic(req.synthetic_events, synth_seed, 30, contract, id_prefix="train")),
-        contract, prov,
+        contract,
+        prov,
     )
     train_config = dataclasses.replace(_schedule(req.schedule, req.lr_scale), seed=req.seed)
     candidate_dir = workdir / "candidate"
     if candidate_dir.exists():
         shutil.rmtree(candidate_dir)
-    log.info("fine-tuning %s:%s on %d archived + %d synthetic events (%s schedule)",
-             base.name, base.version, len(train_ids), req.synthetic_events, req.schedule)
+    log.info(
+        "fine-tuning %s:%s on %d archived + %d synthetic events (%s schedule)",
+        base.name,
+        base.version,
+        len(train_ids),
+        req.synthetic_events,
+        req.schedule,
+    )
     failure = None
     try:
-        trainer = Trainer(base.model_config, train_config, [archive_train, synth], candidate_dir,
-                          name=base.name, device=req.device, progress=req.progress)
+        trainer = Trainer(
+            base.model_config,
+            train_config,
+            [archive_train, synth],
+            candidate_dir,
+            name=base.name,
+            device=req.device,
+            progress=req.progress,
+        )
         try:
             load_weights(trainer.model, base.weights)
             trainer.model.to(trainer.runtime.device)
@@ -364,7 +381,7 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
             "skill_tolerance": req.skill_tolerance,
             "recon_tolerance": req.recon_tolerance,
             "text": "accept when every candidate score is finite, gate skill >= base - "
-                    "skill_tolerance, and each reconstruction error <= base x (1 + recon_tolerance)",
+            "skill_tolerance, and each reconstruction error <= base x (1 + recon_tolerance)",
         },
         "base": {"name": base.name, "version": base.version, "scores": base_scores.to_dict()},
         "candidate": {"scores": cand_scores.to_dict()},
@@ -373,10 +390,19 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
             "archive_train_events": train_ids,
             "archive_validation_events": val_ids,
             "validation_overlaps_training": overlap,
-            "synthetic_train": {"events": req.synthetic_events, "seed": synth_seed,
-                                "mode": "hard", "stf": "parametric"},
-            "gate_set": {"events": req.gate_events, "seed": GATE_SEED, "mode": "hard",
-                         "stf": "parametric", "stations": GATE_STATIONS},
+            "synthetic_train": {
+                "events": req.synthetic_events,
+                "seed": synth_seed,
+                "mode": "hard",
+                "stf": "parametric",
+            },
+            "gate_set": {
+                "events": req.gate_events,
+                "seed": GATE_SEED,
+                "mode": "hard",
+                "stf": "parametric",
+                "stations": GATE_STATIONS,
+            },
         },
         "schedule": req.schedule,
         "lr_scale": req.lr_scale,
@@ -386,8 +412,12 @@ def retrain(req: RetrainRequest) -> RetrainOutcome:
         (candidate_dir / "gate.json").write_text(json.dumps(section, indent=2) + "\n")
         return RetrainOutcome(False, candidate_dir, section)
     meta = json.loads((candidate_dir / MODEL_JSON).read_text())
-    meta.update(version=version, created=section["decided_at"], gate=section,
-                base_model={"name": base.name, "version": base.version})
+    meta.update(
+        version=version,
+        created=section["decided_at"],
+        gate=section,
+        base_model={"name": base.name, "version": base.version},
+    )
     write_model_json(candidate_dir, meta)
     outcome = RetrainOutcome(decision.accepted, candidate_dir, section)
     if decision.accepted:

@@ -58,10 +58,19 @@ def _metric_sums(terms: LossTerms) -> torch.Tensor:
     """Summed terms of one batch, in METRICS order, plus the trace count."""
     n = terms.n_traces
     kl = terms.kl_nuisance + terms.kl_coherent
-    return torch.stack([
-        terms.total, terms.neg_elbo, terms.nll, kl, terms.kl_nuisance, terms.kl_coherent,
-        terms.shift_norm, terms.mse * n, torch.tensor(float(n), device=terms.total.device),
-    ]).detach()
+    return torch.stack(
+        [
+            terms.total,
+            terms.neg_elbo,
+            terms.nll,
+            kl,
+            terms.kl_nuisance,
+            terms.kl_coherent,
+            terms.shift_norm,
+            terms.mse * n,
+            torch.tensor(float(n), device=terms.total.device),
+        ]
+    ).detach()
 
 
 def _per_trace(sums: torch.Tensor) -> dict[str, float]:
@@ -102,11 +111,15 @@ class Trainer:
                     f"{self.out_dir} already holds a model or checkpoint; use --resume or another --out"
                 )
             created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            self.state = TrainState(name, created, model_config.to_dict(), train_config.to_dict(), paths)
+            self.state = TrainState(
+                name, created, model_config.to_dict(), train_config.to_dict(), paths
+            )
         self.mcfg, self.tcfg = model_config, train_config
         world = self.runtime.world_size
         if self.tcfg.batch_groups % world:
-            raise ValueError(f"batch_groups={self.tcfg.batch_groups} not divisible by {world} processes")
+            raise ValueError(
+                f"batch_groups={self.tcfg.batch_groups} not divisible by {world} processes"
+            )
         self.groups_per_rank = self.tcfg.batch_groups // world
 
         self.store = GroupStore(paths, train_config.max_cached_traces)
@@ -142,10 +155,14 @@ class Trainer:
                 f"(checkpoint model={self.state.model}, train={self.state.train})"
             )
         if [str(Path(p).resolve()) for p in self.state.data] != data:
-            raise ValueError(f"--resume with data {data}, the checkpoint was trained on {self.state.data}")
+            raise ValueError(
+                f"--resume with data {data}, the checkpoint was trained on {self.state.data}"
+            )
 
     # ---- one epoch ------------------------------------------------------------------
-    def _train_epoch(self, plan: EpochPlan, optimizer: torch.optim.Optimizer, bar: tqdm) -> dict[str, float]:
+    def _train_epoch(
+        self, plan: EpochPlan, optimizer: torch.optim.Optimizer, bar: tqdm
+    ) -> dict[str, float]:
         rt, cfg = self.runtime, self.tcfg
         rng = epoch_rng(cfg.seed, plan.stage, plan.epoch_in_stage, rt.rank, 0)
         gen = _generator(rng, rt.device)
@@ -171,7 +188,9 @@ class Trainer:
         self.model.eval()
         sums = torch.zeros(len(METRICS) + 1, device=rt.device)
         for _ in range(cfg.test_batches):
-            x = torch.from_numpy(self.sampler.batch(self.groups_per_rank, rng, "test")).to(rt.device)
+            x = torch.from_numpy(self.sampler.batch(self.groups_per_rank, rng, "test")).to(
+                rt.device
+            )
             out = self.model(x, sample=True, generator=gen)
             sums += _metric_sums(symvae_loss(x, out, self.model.decoder_logvar, cfg))
         return _per_trace(distributed.all_sum(rt, sums))
@@ -184,8 +203,12 @@ class Trainer:
         if max_epochs is not None:
             plans = plans[:max_epochs]
         optimizer: torch.optim.Optimizer | None = None
-        bar = tqdm(total=len(plans) * cfg.steps_per_epoch, disable=not (self.progress and rt.is_main),
-                   unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=len(plans) * cfg.steps_per_epoch,
+            disable=not (self.progress and rt.is_main),
+            unit="step",
+            dynamic_ncols=True,
+        )
         try:
             for plan in plans:
                 if optimizer is None or plan.starts_stage:
@@ -195,14 +218,20 @@ class Trainer:
                     self.optimizer_state = None
                 for group in optimizer.param_groups:
                     group["lr"] = plan.lr
-                bar.set_description(f"stage {plan.stage + 1}/{len(cfg.stages)} epoch {plan.epoch + 1}/{cfg.total_epochs}")
+                bar.set_description(
+                    f"stage {plan.stage + 1}/{len(cfg.stages)} epoch {plan.epoch + 1}/{cfg.total_epochs}"
+                )
                 start = time.perf_counter()
                 train = self._train_epoch(plan, optimizer, bar)
                 test = self._test_epoch()
                 record = {
-                    "epoch": plan.epoch, "stage": plan.stage, "epoch_in_stage": plan.epoch_in_stage,
-                    "lr": plan.lr, "seconds": round(time.perf_counter() - start, 3),
-                    "train": train, "test": test,
+                    "epoch": plan.epoch,
+                    "stage": plan.stage,
+                    "epoch_in_stage": plan.epoch_in_stage,
+                    "lr": plan.lr,
+                    "seconds": round(time.perf_counter() - start, 3),
+                    "train": train,
+                    "test": test,
                 }
                 self.state.history.append(record)
                 self.state.next_epoch = plan.epoch + 1
@@ -222,8 +251,14 @@ class Trainer:
     def _data_provenance(self) -> dict[str, Any]:
         files = []
         for i, path in enumerate(self.store.dataset.paths):
-            files.append({"path": str(path), "bytes": path.stat().st_size, "sha256": sha256_file(path),
-                          "provenance": self.store.dataset.provenance(i)})
+            files.append(
+                {
+                    "path": str(path),
+                    "bytes": path.stat().st_size,
+                    "sha256": sha256_file(path),
+                    "provenance": self.store.dataset.provenance(i),
+                }
+            )
         return {
             "files": files,
             "groups": len(self.splits),
@@ -264,8 +299,15 @@ class Trainer:
             }
         }
         info = save_model_dir(
-            self.model.cpu(), self.out_dir, self.state.name, self.tcfg, self.store.contract,
-            data=self._data_provenance(), history=self.state.history, created=created, extra=extra,
+            self.model.cpu(),
+            self.out_dir,
+            self.state.name,
+            self.tcfg,
+            self.store.contract,
+            data=self._data_provenance(),
+            history=self.state.history,
+            created=created,
+            extra=extra,
         )
         self.model.to(self.runtime.device)
         log.info("wrote model %s:%s to %s", info.name, info.version, self.out_dir)

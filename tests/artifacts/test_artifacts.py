@@ -31,8 +31,14 @@ def _save(model_dir: Path, name: str = "tiny", created: datetime | None = None, 
     model = SymVAE(CONFIG).eval()
     history = [{"stage": 0, "epoch": 0, "train": {"neg_elbo": 1.0}, "test": {"neg_elbo": 2.0}}]
     info = save_model_dir(
-        model, model_dir, name, TrainConfig(), DataContract(),
-        data={"files": ["x.h5"]}, history=history, created=created,
+        model,
+        model_dir,
+        name,
+        TrainConfig(),
+        DataContract(),
+        data={"files": ["x.h5"]},
+        history=history,
+        created=created,
     )
     return model, info
 
@@ -46,7 +52,17 @@ def test_round_trip_restores_identical_model(tmp_path: Path) -> None:
     with torch.no_grad():
         torch.testing.assert_close(loaded(x).recon, model(x).recon, rtol=0, atol=0)
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    for key in ("name", "version", "created", "code_version", "model", "train", "data", "history", "files"):
+    for key in (
+        "name",
+        "version",
+        "created",
+        "code_version",
+        "model",
+        "train",
+        "data",
+        "history",
+        "files",
+    ):
         assert key in meta
     assert meta["version"].endswith("-nt192-p4-q3-k1")
 

@@ -73,8 +73,10 @@ def test_half_open_flood_keeps_threads_bounded(tmp_path) -> None:
         assert _get(products.port, "/events")[0] == 200
         for s in socks:
             s.close()
-        print(f"\nflood {2 * FLOOD} half-open connections in {time.monotonic() - started:.1f} s:"
-              f" threads {base} -> peak {peak}")
+        print(
+            f"\nflood {2 * FLOOD} half-open connections in {time.monotonic() - started:.1f} s:"
+            f" threads {base} -> peak {peak}"
+        )
     finally:
         health.stop()
         products.stop()

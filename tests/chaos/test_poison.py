@@ -31,9 +31,14 @@ HOST = "poisonhost"  # a valid event that receives the bad records
 
 
 def _record(i: int, **update) -> dict:
-    base = {"schema_version": 1, "event_id": HOST, "seed_id": f"XX.P{i:04d}..BHZ",
-            "starttime": "2024-01-01T00:00:00Z", "sampling_rate": 20.0,
-            "samples": BinaryArray.from_numpy(np.arange(400, dtype=np.int32)).model_dump()}
+    base = {
+        "schema_version": 1,
+        "event_id": HOST,
+        "seed_id": f"XX.P{i:04d}..BHZ",
+        "starttime": "2024-01-01T00:00:00Z",
+        "sampling_rate": 20.0,
+        "samples": BinaryArray.from_numpy(np.arange(400, dtype=np.int32)).model_dump(),
+    }
     base.update(update)  # fmt: skip
     return base
 
@@ -146,8 +151,10 @@ def test_zlib_bomb_does_not_inflate_in_ingest(
                 "data": base64.b64encode(BOMB).decode()}  # fmt: skip
         n = 20
         for i in range(n):
-            for value in (_record(i, samples=bomb),
-                          _record(1000 + i, stationxml=base64.b64encode(BOMB).decode())):
+            for value in (
+                _record(i, samples=bomb),
+                _record(1000 + i, stationxml=base64.b64encode(BOMB).decode()),
+            ):
                 producer.send(f"{stack.prefix}.waveforms.raw", key=HOST.encode(),
                               value=json.dumps(value).encode())  # fmt: skip
         producer.flush()
@@ -158,8 +165,10 @@ def test_zlib_bomb_does_not_inflate_in_ingest(
             DeadLetterReason.UNDECODABLE
         }
         grew = hwm_mb(pid) - max(peak_before, before)
-        print(f"\nzlib bombs: {2 * n} x {len(BOMB) // 1024} kB (each 100 MB inflated); ingest RSS "
-              f"{before:.0f} MB -> peak {hwm_mb(pid):.0f} MB (grew {max(grew, 0):.1f} MB)")
+        print(
+            f"\nzlib bombs: {2 * n} x {len(BOMB) // 1024} kB (each 100 MB inflated); ingest RSS "
+            f"{before:.0f} MB -> peak {hwm_mb(pid):.0f} MB (grew {max(grew, 0):.1f} MB)"
+        )
         assert grew < 50
         assert stack.stop()["ingest"] == 0
     finally:

@@ -85,8 +85,10 @@ def test_ingest_outage_twice_the_close_time_loses_nothing(
         stack.restart("ingest")
         table = _settled(stack, evs, timeout=120)
         caught = _wait_no_lag(stack, timeout=60)
-        print(f"\ningest outage {2 * CLOSE_S} s (close time {CLOSE_S} s): {len(table)} events, "
-              f"records sent/in last bundle/refused {table}; 0 lost; lag 0 after {caught:.0f} s")
+        print(
+            f"\ningest outage {2 * CLOSE_S} s (close time {CLOSE_S} s): {len(table)} events, "
+            f"records sent/in last bundle/refused {table}; 0 lost; lag 0 after {caught:.0f} s"
+        )
         assert stack.stop()["ingest"] == 0
     finally:
         stack.kill()
@@ -105,8 +107,10 @@ def test_past_and_future_producer_timestamps(
         _send(stack, future, now_ms + 365 * 86400 * 1000)
         table = _settled(stack, past + future, timeout=120)
         caught = _wait_no_lag(stack, timeout=CLOSE_S + 5 + 60)
-        print(f"\nproducer timestamps -2 h and +1 year: records sent/in last bundle/refused "
-              f"{table}; 0 lost; committed offsets at the end {caught:.0f} s after settling")
+        print(
+            f"\nproducer timestamps -2 h and +1 year: records sent/in last bundle/refused "
+            f"{table}; 0 lost; committed offsets at the end {caught:.0f} s after settling"
+        )
         assert stack.stop()["ingest"] == 0
     finally:
         stack.kill()

@@ -30,13 +30,26 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("bad-input")
     rng = np.random.default_rng(3)
-    config = SynthConfig(n_stations=12, directivity=False, mw_range=(7.0, 7.2), depth_range_km=(20.0, 50.0))
-    source = parametric_source(rng, "bad3", config.mw_range, config.depth_range_km, config.raw_dt, False,
-                               datetime(2020, 1, 1, tzinfo=UTC))
+    config = SynthConfig(
+        n_stations=12, directivity=False, mw_range=(7.0, 7.2), depth_range_km=(20.0, 50.0)
+    )
+    source = parametric_source(
+        rng,
+        "bad3",
+        config.mw_range,
+        config.depth_range_km,
+        config.raw_dt,
+        False,
+        datetime(2020, 1, 1, tzinfo=UTC),
+    )
     event = synthesize_event(rng, source, config)
     paths = {
-        "mseed": root / "records.mseed", "one": root / "one.mseed", "xml": root / "stations.xml",
-        "qml": root / "event.xml", "empty": root / "empty.mseed", "corrupt": root / "corrupt.mseed",
+        "mseed": root / "records.mseed",
+        "one": root / "one.mseed",
+        "xml": root / "stations.xml",
+        "qml": root / "event.xml",
+        "empty": root / "empty.mseed",
+        "corrupt": root / "corrupt.mseed",
         "qml_empty": root / "other.xml",
     }
     event.stream.write(str(paths["mseed"]), format="MSEED")
@@ -48,7 +61,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     paths["qml_empty"].write_text(QUAKEML)
     synth = root / "synth"  # the layout 'symae data synth --mseed-dir' writes
     (synth / "waveforms").mkdir(parents=True)
-    event.stream.write(str(synth / "waveforms" / f"{event.event_data.event_id}.mseed"), format="MSEED")
+    event.stream.write(
+        str(synth / "waveforms" / f"{event.event_data.event_id}.mseed"), format="MSEED"
+    )
     event.inventory.write(str(synth / "stations.xml"), format="STATIONXML")
     event.event.write(str(synth / "events.xml"), format="QUAKEML")
     paths["synth"] = synth
@@ -56,7 +71,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-def check(capsys, argv: list[str], prefix: str, *, left: Path | None = None, needle: str | None = None) -> str:
+def check(
+    capsys, argv: list[str], prefix: str, *, left: Path | None = None, needle: str | None = None
+) -> str:
     rc = main(argv)
     err = capsys.readouterr().err
     lines = err.splitlines()
@@ -86,7 +103,11 @@ def run_exit(capsys, argv: list[str], prefix: str, needle: str | None = None) ->
 
 
 def extract_args(files, out: Path, **over: str) -> list[str]:
-    args = {"--waveforms": str(files["mseed"]), "--inventory": str(files["xml"]), "--event": str(files["qml"])}
+    args = {
+        "--waveforms": str(files["mseed"]),
+        "--inventory": str(files["xml"]),
+        "--event": str(files["qml"]),
+    }
     args.update(over)
     argv = ["extract"]
     for k, v in args.items():
@@ -98,14 +119,24 @@ def extract_args(files, out: Path, **over: str) -> list[str]:
 @pytest.mark.parametrize("which", ["empty", "corrupt"])
 def test_extract_unreadable_miniseed(files, tmp_path, capsys, which) -> None:
     out = tmp_path / "RESULT.json"
-    check(capsys, extract_args(files, out, **{"--waveforms": str(files[which])}), "extract", left=out,
-          needle=str(files[which]))
+    check(
+        capsys,
+        extract_args(files, out, **{"--waveforms": str(files[which])}),
+        "extract",
+        left=out,
+        needle=str(files[which]),
+    )
 
 
 def test_extract_quakeml_as_inventory(files, tmp_path, capsys) -> None:
     out = tmp_path / "RESULT.json"
-    check(capsys, extract_args(files, out, **{"--inventory": str(files["qml"])}), "extract", left=out,
-          needle="StationXML")
+    check(
+        capsys,
+        extract_args(files, out, **{"--inventory": str(files["qml"])}),
+        "extract",
+        left=out,
+        needle="StationXML",
+    )
 
 
 def test_extract_stationxml_as_event(files, tmp_path, capsys) -> None:
@@ -115,32 +146,65 @@ def test_extract_stationxml_as_event(files, tmp_path, capsys) -> None:
 
 def test_extract_one_station_event_is_refused(files, tmp_path, capsys) -> None:
     out = tmp_path / "RESULT.json"
-    line = check(capsys, extract_args(files, out, **{"--waveforms": str(files["one"])}), "extract", left=out)
-    assert "1 trace(s) in 1 pixel(s)" in line and "10 traces in 3 pixels" in line and "--allow-sparse" in line
+    line = check(
+        capsys, extract_args(files, out, **{"--waveforms": str(files["one"])}), "extract", left=out
+    )
+    assert (
+        "1 trace(s) in 1 pixel(s)" in line
+        and "10 traces in 3 pixels" in line
+        and "--allow-sparse" in line
+    )
 
 
 @pytest.mark.parametrize("option", ["--waveforms", "--inventory", "--event"])
 def test_extract_missing_file(files, tmp_path, capsys, option) -> None:
     out = tmp_path / "RESULT.json"
-    run_exit(capsys, extract_args(files, out, **{option: str(tmp_path / "nope")}), "extract", needle="nope")
+    run_exit(
+        capsys,
+        extract_args(files, out, **{option: str(tmp_path / "nope")}),
+        "extract",
+        needle="nope",
+    )
     assert not out.exists()
 
 
 def test_extract_missing_dataset(tmp_path, capsys) -> None:
-    run_exit(capsys, ["extract", "--dataset", "/nope.h5", "--event-id", "x", "--out", str(tmp_path / "r.json")],
-             "extract", needle="/nope.h5")
+    run_exit(
+        capsys,
+        ["extract", "--dataset", "/nope.h5", "--event-id", "x", "--out", str(tmp_path / "r.json")],
+        "extract",
+        needle="/nope.h5",
+    )
 
 
-@pytest.mark.parametrize("option,value", [("--lr", "nan"), ("--lr", "-1"), ("--steps", "-3"),
-                                          ("--n-codes", "0"), ("--alpha", "inf"), ("--steps", "many"),
-                                          ("--min-traces", "0")])
+@pytest.mark.parametrize(
+    "option,value",
+    [
+        ("--lr", "nan"),
+        ("--lr", "-1"),
+        ("--steps", "-3"),
+        ("--n-codes", "0"),
+        ("--alpha", "inf"),
+        ("--steps", "many"),
+        ("--min-traces", "0"),
+    ],
+)
 def test_extract_nonsense_numbers(files, tmp_path, capsys, option, value) -> None:
-    run_exit(capsys, extract_args(files, tmp_path / "r.json", **{option: value}), "extract", needle=option)
+    run_exit(
+        capsys,
+        extract_args(files, tmp_path / "r.json", **{option: value}),
+        "extract",
+        needle=option,
+    )
 
 
 def test_extract_needs_one_source(files, tmp_path, capsys) -> None:
-    check(capsys, ["extract", "--waveforms", str(files["mseed"]), "--out", str(tmp_path / "r.json")], "extract",
-          needle="missing --inventory, --event")
+    check(
+        capsys,
+        ["extract", "--waveforms", str(files["mseed"]), "--out", str(tmp_path / "r.json")],
+        "extract",
+        needle="missing --inventory, --event",
+    )
 
 
 # ------------------------------------------------------------------ symae train / evaluate
@@ -154,8 +218,13 @@ def test_train_unknown_config(files, tmp_path, capsys) -> None:
     data = tmp_path / "d.h5"
     data.write_bytes(b"")
     out = tmp_path / "model"
-    line = check(capsys, ["train", "--config", "nosuch", "--data", str(data), "--out", str(out)], "train",
-                 left=out, needle="nosuch")
+    line = check(
+        capsys,
+        ["train", "--config", "nosuch", "--data", str(data), "--out", str(out)],
+        "train",
+        left=out,
+        needle="nosuch",
+    )
     assert "tiny" in line and "default" in line
 
 
@@ -163,12 +232,25 @@ def test_train_unknown_config(files, tmp_path, capsys) -> None:
 def test_train_nonsense_numbers(tmp_path, capsys, option, value) -> None:
     data = tmp_path / "d.h5"
     data.write_bytes(b"")
-    run_exit(capsys, ["train", "--data", str(data), "--out", str(tmp_path / "m"), option, value], "train",
-             needle=option)
+    run_exit(
+        capsys,
+        ["train", "--data", str(data), "--out", str(tmp_path / "m"), option, value],
+        "train",
+        needle=option,
+    )
 
 
-@pytest.mark.parametrize("option,value", [("--limit", "0"), ("--lr", "nan"), ("--steps", "-1"),
-                                          ("--stations", "0"), ("--batch", "0"), ("--alpha", "-0.5")])
+@pytest.mark.parametrize(
+    "option,value",
+    [
+        ("--limit", "0"),
+        ("--lr", "nan"),
+        ("--steps", "-1"),
+        ("--stations", "0"),
+        ("--batch", "0"),
+        ("--alpha", "-0.5"),
+    ],
+)
 def test_evaluate_nonsense_numbers(tmp_path, capsys, option, value) -> None:
     out = tmp_path / "bench"
     run_exit(capsys, ["evaluate", "--out", str(out), option, value], "evaluate", needle=option)
@@ -176,29 +258,44 @@ def test_evaluate_nonsense_numbers(tmp_path, capsys, option, value) -> None:
 
 
 def test_evaluate_missing_dataset(tmp_path, capsys) -> None:
-    run_exit(capsys, ["evaluate", "--dataset", str(tmp_path / "nope.h5"), "--out", str(tmp_path / "b")],
-             "evaluate", needle="nope.h5")
+    run_exit(
+        capsys,
+        ["evaluate", "--dataset", str(tmp_path / "nope.h5"), "--out", str(tmp_path / "b")],
+        "evaluate",
+        needle="nope.h5",
+    )
 
 
 def test_evaluate_reversed_snr(tmp_path, capsys) -> None:
     out = tmp_path / "bench"
-    check(capsys, ["evaluate", "--out", str(out), "--snr", "30", "3", "--model", "default"], "evaluate",
-          left=out, needle="--snr")
+    check(
+        capsys,
+        ["evaluate", "--out", str(out), "--snr", "30", "3", "--model", "default"],
+        "evaluate",
+        left=out,
+        needle="--snr",
+    )
 
 
 # ------------------------------------------------------------------ data and bench commands
-@pytest.mark.parametrize("option,value", [("--events", "0"), ("--stations", "-5"), ("--snr", "nan"),
-                                          ("--time-error", "-1")])
+@pytest.mark.parametrize(
+    "option,value",
+    [("--events", "0"), ("--stations", "-5"), ("--snr", "nan"), ("--time-error", "-1")],
+)
 def test_data_synth_nonsense_numbers(tmp_path, capsys, option, value) -> None:
     out = tmp_path / "s.h5"
-    argv = ["data", "synth", "--out", str(out), option, value] + (["3"] if option == "--snr" else [])
+    argv = ["data", "synth", "--out", str(out), option, value] + (
+        ["3"] if option == "--snr" else []
+    )
     run_exit(capsys, argv, "data synth", needle=option)
     assert not out.exists()
 
 
 @pytest.mark.parametrize("option,value", [("--steps", "-1"), ("--traces", "0"), ("--threads", "x")])
 def test_bench_extract_nonsense_numbers(capsys, option, value) -> None:
-    run_exit(capsys, ["bench", "extract", "--no-record", option, value], "bench extract", needle=option)
+    run_exit(
+        capsys, ["bench", "extract", "--no-record", option, value], "bench extract", needle=option
+    )
 
 
 def test_unknown_command(capsys) -> None:
@@ -219,12 +316,22 @@ def test_replay_reads_the_data_synth_layout(files) -> None:
 
 def test_replay_folder_in_neither_layout(tmp_path, capsys) -> None:
     (tmp_path / "notes.txt").write_text("nothing here")
-    check(capsys, ["replay", "--from-dir", str(tmp_path), "--bootstrap-servers", "127.0.0.1:1"], "replay",
-          needle="neither")
+    check(
+        capsys,
+        ["replay", "--from-dir", str(tmp_path), "--bootstrap-servers", "127.0.0.1:1"],
+        "replay",
+        needle="neither",
+    )
 
 
-@pytest.mark.parametrize("argv", [["--synthetic", "0"], ["--synthetic", "1", "--speed", "0"],
-                                  ["--synthetic", "1", "--stations", "nan"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--synthetic", "0"],
+        ["--synthetic", "1", "--speed", "0"],
+        ["--synthetic", "1", "--stations", "nan"],
+    ],
+)
 def test_replay_nonsense_numbers(capsys, argv) -> None:
     run_exit(capsys, ["replay", *argv], "replay")
 
@@ -237,12 +344,32 @@ def test_replay_unreachable_broker_gives_up(tmp_path) -> None:
         port = s.getsockname()[1]
     manifest = tmp_path / "manifest.json"
     run = subprocess.run(
-        [sys.executable, "-m", "symae.cli", "replay", "--synthetic", "1", "--bootstrap-servers",
-         f"127.0.0.1:{port}", "--kafka-startup-timeout-s", "1", "--log-level", "ERROR",
-         "--metrics-port", "0", "--manifest", str(manifest)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "symae.cli",
+            "replay",
+            "--synthetic",
+            "1",
+            "--bootstrap-servers",
+            f"127.0.0.1:{port}",
+            "--kafka-startup-timeout-s",
+            "1",
+            "--log-level",
+            "ERROR",
+            "--metrics-port",
+            "0",
+            "--manifest",
+            str(manifest),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     lines = run.stderr.splitlines()
     assert run.returncode == 2, run.stderr
-    assert len(lines) == 1 and lines[0].startswith("symae replay: ") and "unreachable" in lines[0], run.stderr
+    assert (
+        len(lines) == 1 and lines[0].startswith("symae replay: ") and "unreachable" in lines[0]
+    ), run.stderr
     assert not manifest.exists()

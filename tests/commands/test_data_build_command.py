@@ -27,12 +27,15 @@ def crafted(tmp_path, bfo_stream, bfo_inventory, gulf_origin):
     twin.stats.station = "BFW"
     twin.write(str(wave / "twin.sac"), format="SAC")
     bfo_stream.select(component="N")[0].slice(P_TIME - 300, P_TIME + 300).write(
-        str(wave / "north.mseed"), format="MSEED")
+        str(wave / "north.mseed"), format="MSEED"
+    )
     (wave / "junk.mseed").write_bytes(b"this is not a seismogram" * 40)
     stranger = ten.copy()
     stranger.stats.station = "ZZZ"
     stranger.write(str(wave / "stranger.mseed"), format="MSEED")
-    gap = obspy.Stream([ten.slice(P_TIME - 300, P_TIME), ten.slice(P_TIME + 30, P_TIME + 300)]).copy()
+    gap = obspy.Stream(
+        [ten.slice(P_TIME - 300, P_TIME), ten.slice(P_TIME + 30, P_TIME + 300)]
+    ).copy()
     for tr in gap:
         tr.stats.station = "BFX"
     gap.write(str(wave / "gap.mseed"), format="MSEED")
@@ -53,8 +56,14 @@ def crafted(tmp_path, bfo_stream, bfo_inventory, gulf_origin):
     catalog = Catalog()
     for name, time in (("gulf2018", gulf_origin.time), ("nothing", "2018-01-24T12:00:00Z")):
         ev = Event(resource_id=ResourceIdentifier(f"smi:symae/event/{name}"))
-        ev.origins.append(Origin(time=obspy.UTCDateTime(time), latitude=gulf_origin.latitude,
-                                 longitude=gulf_origin.longitude, depth=gulf_origin.depth_km * 1e3))
+        ev.origins.append(
+            Origin(
+                time=obspy.UTCDateTime(time),
+                latitude=gulf_origin.latitude,
+                longitude=gulf_origin.longitude,
+                depth=gulf_origin.depth_km * 1e3,
+            )
+        )
         ev.magnitudes.append(Magnitude(mag=7.9, magnitude_type="Mw"))
         catalog.append(ev)
     events = tmp_path / "events.xml"
@@ -65,8 +74,20 @@ def crafted(tmp_path, bfo_stream, bfo_inventory, gulf_origin):
 def test_build_end_to_end(tmp_path, crafted, capsys):
     wave, inv_path, events = crafted
     out, rej = tmp_path / "set.h5", tmp_path / "rejections.csv"
-    args = ["data", "build", "--waveforms", str(wave), "--inventory", str(inv_path),
-            "--events", str(events), "--out", str(out), "--rejections", str(rej)]
+    args = [
+        "data",
+        "build",
+        "--waveforms",
+        str(wave),
+        "--inventory",
+        str(inv_path),
+        "--events",
+        str(events),
+        "--out",
+        str(out),
+        "--rejections",
+        str(rej),
+    ]
     assert main(args) == 0
     printed = capsys.readouterr().out
     with open(rej) as f:
@@ -108,7 +129,10 @@ def test_build_reports_bad_inputs(tmp_path, crafted, capsys):
     assert main(base + ["--inventory", str(inv_path), "--events", str(junk)]) == 2
     assert "cannot read events" in capsys.readouterr().err
     # every record rejected: the build says so and fails
-    assert main(base + ["--inventory", str(inv_path), "--events", str(events), "--snr-min", "1e6"]) == 1
+    assert (
+        main(base + ["--inventory", str(inv_path), "--events", str(events), "--snr-min", "1e6"])
+        == 1
+    )
     assert "no trace passed preprocessing" in capsys.readouterr().err
 
 
@@ -125,15 +149,34 @@ def test_records_are_matched_to_events_by_time(tmp_path, bfo_stream, bfo_invento
     catalog = Catalog()
     for name, shift in (("first", 0), ("second", 23 * 60)):
         ev = Event(resource_id=ResourceIdentifier(f"smi:symae/event/{name}"))
-        ev.origins.append(Origin(time=obspy.UTCDateTime(gulf_origin.time) + shift,
-                                 latitude=gulf_origin.latitude, longitude=gulf_origin.longitude,
-                                 depth=gulf_origin.depth_km * 1e3))
+        ev.origins.append(
+            Origin(
+                time=obspy.UTCDateTime(gulf_origin.time) + shift,
+                latitude=gulf_origin.latitude,
+                longitude=gulf_origin.longitude,
+                depth=gulf_origin.depth_km * 1e3,
+            )
+        )
         catalog.append(ev)
     events = tmp_path / "two.xml"
     catalog.write(str(events), format="QUAKEML")
     out = tmp_path / "two.h5"
-    main(["data", "build", "--waveforms", str(wave), "--inventory", str(inv_path),
-          "--events", str(events), "--out", str(out), "--snr-min", "0"])
+    main(
+        [
+            "data",
+            "build",
+            "--waveforms",
+            str(wave),
+            "--inventory",
+            str(inv_path),
+            "--events",
+            str(events),
+            "--out",
+            str(out),
+            "--snr-min",
+            "0",
+        ]
+    )
     with Dataset(out) as ds:
         assert ds.event_ids() == ["first", "second"]
         for name in ("first", "second"):
@@ -141,4 +184,5 @@ def test_records_are_matched_to_events_by_time(tmp_path, bfo_stream, bfo_invento
             assert [p.rsplit("/", 1)[-1] for p in event.provenance["files"]] == [f"{name}.mseed"]
             [group] = event.groups.values()
             assert group.fields["p_time"][0] == pytest.approx(
-                (P_TIME if name == "first" else second_p).timestamp, abs=1.0)
+                (P_TIME if name == "first" else second_p).timestamp, abs=1.0
+            )

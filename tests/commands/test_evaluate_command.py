@@ -14,13 +14,39 @@ from symae.data.reference import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 
-def test_evaluate_scores_every_method_on_a_scardec_event(scardec_root, tiny_model, tmp_path) -> None:
+def test_evaluate_scores_every_method_on_a_scardec_event(
+    scardec_root, tiny_model, tmp_path
+) -> None:
     out = tmp_path / "bench"
     run = subprocess.run(
-        [sys.executable, "-m", "symae.cli", "evaluate", "--model", str(tiny_model), "--out", str(out),
-         "--scardec", str(scardec_root), "--limit", "1", "--stations", "30", "--directivity", "both",
-         "--steps", "5", "--lr", "0.2", "--alpha", "0.3"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "symae.cli",
+            "evaluate",
+            "--model",
+            str(tiny_model),
+            "--out",
+            str(out),
+            "--scardec",
+            str(scardec_root),
+            "--limit",
+            "1",
+            "--stations",
+            "30",
+            "--directivity",
+            "both",
+            "--steps",
+            "5",
+            "--lr",
+            "0.2",
+            "--alpha",
+            "0.3",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr
     data = json.loads((out / "scores.json").read_text())

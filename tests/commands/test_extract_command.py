@@ -20,8 +20,13 @@ pytestmark = pytest.mark.slow
 
 
 def symae(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "symae.cli", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "symae.cli", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -32,18 +37,38 @@ def dataset_file(small_event, tmp_path_factory) -> Path:
     return path
 
 
-def test_extract_from_a_dataset_writes_a_valid_result(dataset_file, tiny_model, small_event, tmp_path) -> None:
+def test_extract_from_a_dataset_writes_a_valid_result(
+    dataset_file, tiny_model, small_event, tmp_path
+) -> None:
     out = tmp_path / "RESULT.json"
-    run = symae("extract", "--dataset", str(dataset_file), "--event-id", small_event.event_data.event_id,
-                "--out", str(out), "--model", str(tiny_model), "--steps", "10",
-                "--figures", str(tmp_path / "fig"))
+    run = symae(
+        "extract",
+        "--dataset",
+        str(dataset_file),
+        "--event-id",
+        small_event.event_data.event_id,
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model),
+        "--steps",
+        "10",
+        "--figures",
+        str(tmp_path / "fig"),
+    )
     assert run.returncode == 0, run.stderr
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
     assert doc["quality"]["n_traces"] == small_event.event_data.n_traces
     assert doc["parameters"]["steps"] == 10
-    for name in ("pixels.png", "virtual_vs_raw.png", "aligned.png", "optimisation.png", "event_stf.png",
-                 "event.html"):
+    for name in (
+        "pixels.png",
+        "virtual_vs_raw.png",
+        "aligned.png",
+        "optimisation.png",
+        "event_stf.png",
+        "event.html",
+    ):
         assert (tmp_path / "fig" / name).stat().st_size > 1000, name
 
 
@@ -53,14 +78,28 @@ def test_extract_from_miniseed_stationxml_quakeml(small_event, tiny_model, tmp_p
     small_event.inventory.write(str(xml), format="STATIONXML")
     small_event.event.write(str(qml), format="QUAKEML")
     out = tmp_path / "RESULT.json"
-    run = symae("extract", "--waveforms", str(mseed), "--inventory", str(xml), "--event", str(qml),
-                "--out", str(out), "--model", str(tiny_model), "--steps", "5")
+    run = symae(
+        "extract",
+        "--waveforms",
+        str(mseed),
+        "--inventory",
+        str(xml),
+        "--event",
+        str(qml),
+        "--out",
+        str(out),
+        "--model",
+        str(tiny_model),
+        "--steps",
+        "5",
+    )
     assert run.returncode == 0, run.stderr
     doc = json.loads(out.read_text())
     # the generator's records pass the same preprocessing its direct output went through
     assert doc["quality"]["n_traces"] == small_event.event_data.n_traces
     assert sorted(t["id"] for t in doc["traces"]) == sorted(
-        s for g in small_event.event_data.groups.values() for s in g.station_id)
+        s for g in small_event.event_data.groups.values() for s in g.station_id
+    )
 
 
 def test_extract_refuses_mixed_or_missing_inputs(dataset_file, tmp_path) -> None:
@@ -68,10 +107,27 @@ def test_extract_refuses_mixed_or_missing_inputs(dataset_file, tmp_path) -> None
     assert run.returncode != 0 and "--dataset needs --event-id" in run.stderr
     run = symae("extract", "--inventory", str(dataset_file), "--out", str(tmp_path / "r.json"))
     assert run.returncode != 0 and "missing --waveforms, --event" in run.stderr
-    run = symae("extract", "--dataset", str(dataset_file), "--event-id", "nope", "--out", str(tmp_path / "r.json"))
+    run = symae(
+        "extract",
+        "--dataset",
+        str(dataset_file),
+        "--event-id",
+        "nope",
+        "--out",
+        str(tmp_path / "r.json"),
+    )
     assert run.returncode != 0 and "event 'nope' not in" in run.stderr
-    run = symae("extract", "--dataset", str(dataset_file), "--event-id", "x", "--model", "no-such-model",
-                "--out", str(tmp_path / "r.json"))
+    run = symae(
+        "extract",
+        "--dataset",
+        str(dataset_file),
+        "--event-id",
+        "x",
+        "--model",
+        "no-such-model",
+        "--out",
+        str(tmp_path / "r.json"),
+    )
     assert run.returncode != 0 and "no model 'no-such-model'" in run.stderr
 
 
@@ -87,8 +143,9 @@ def test_extraction_never_imports_torch(dataset_file, tiny_model, small_event) -
         "ex.extract(ev)\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr
 
 
@@ -96,16 +153,26 @@ BUNDLED_CHILE = REPO_ROOT / "symae" / "reference_data" / "chile_2010-03-04"
 
 
 def chile_args(inventory: Path) -> list[str]:
-    return ["--waveforms", *sorted(str(p) for p in (BUNDLED_CHILE / "waveforms").glob("*.mseed")),
-            "--inventory", str(inventory), "--event", str(BUNDLED_CHILE / "event.xml")]
+    return [
+        "--waveforms",
+        *sorted(str(p) for p in (BUNDLED_CHILE / "waveforms").glob("*.mseed")),
+        "--inventory",
+        str(inventory),
+        "--event",
+        str(BUNDLED_CHILE / "event.xml"),
+    ]
 
 
 def test_extract_bundled_real_event_with_the_default_model(tmp_path) -> None:
     out = tmp_path / "RESULT.json"
-    run = symae("extract", *chile_args(BUNDLED_CHILE / "stations.xml"), "--out", str(out), "--steps", "5")
+    run = symae(
+        "extract", *chile_args(BUNDLED_CHILE / "stations.xml"), "--out", str(out), "--steps", "5"
+    )
     assert run.returncode == 0, run.stderr
     doc = json.loads(out.read_text())
-    assert doc["quality"]["n_traces"] >= 40 and "response_not_removed" not in doc["quality"]["flags"]
+    assert (
+        doc["quality"]["n_traces"] >= 40 and "response_not_removed" not in doc["quality"]["flags"]
+    )
 
 
 def test_extract_records_without_response_only_when_asked(tiny_model, tmp_path) -> None:

@@ -39,7 +39,9 @@ def test_events_go_to_the_shard_of_their_day_and_read_back(tmp_path: Path) -> No
     clock.when = datetime(2024, 5, 7, 1, tzinfo=UTC)
     _write(store, "ev3", 3)
     assert [p.relative_to(tmp_path).as_posix() for p in list_shards(tmp_path)] == [
-        "2024/05/06.h5", "2024/05/07.h5"]
+        "2024/05/06.h5",
+        "2024/05/07.h5",
+    ]
     with Dataset(list_shards(tmp_path)) as ds:
         assert ds.event_ids() == ["ev1", "ev2", "ev3"]
         assert ds.event("ev1").provenance["revision"] == 12

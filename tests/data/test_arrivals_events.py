@@ -53,7 +53,9 @@ def test_quakeml_with_several_events_round_trips(tmp_path):
 
 
 def test_event_ids():
-    ev = Event(resource_id=ResourceIdentifier("smi:service.iris.edu/fdsnws/event/1/query?eventid=123"))
+    ev = Event(
+        resource_id=ResourceIdentifier("smi:service.iris.edu/fdsnws/event/1/query?eventid=123")
+    )
     assert event_id_of(ev) == "123"
     ev = Event(resource_id=ResourceIdentifier("quakeml:us.anss.org/event/us 1000/x"))
     assert event_id_of(ev) == "x"

@@ -53,13 +53,21 @@ def test_assemble_groups_by_pixel_and_records_flips():
     signs = [1, -1, 1, 1, -1]
     traces = [make_trace(i, s, *g) for i, (s, g) in enumerate(zip(signs, geometry, strict=True))]
     event = assemble_event(ORIGIN, traces, CONTRACT, provenance={"source": "test"})
-    assert event.event_id == "ev1" and event.n_traces == 5 and event.provenance == {"source": "test"}
+    assert (
+        event.event_id == "ev1" and event.n_traces == 5 and event.provenance == {"source": "test"}
+    )
     expected = {t.pixel for t in traces}
     assert set(event.groups) == expected and len(expected) == 2
     for group in event.groups.values():
         assert set(group.fields) == {
-            "station_lat", "station_lon", "distance_deg", "azimuth_deg", "takeoff_deg",
-            "p_time", "snr", "polarity",
+            "station_lat",
+            "station_lon",
+            "distance_deg",
+            "azimuth_deg",
+            "takeoff_deg",
+            "p_time",
+            "snr",
+            "polarity",
         }
         for k, sid in enumerate(group.station_id):
             i = int(sid[4:6])

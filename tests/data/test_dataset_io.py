@@ -34,8 +34,22 @@ def make_event(event_id: str, sizes: dict[int, int], seed: int, truth: bool = Fa
             truth={"tstar": rng.uniform(0.3, 1.5, n)} if truth else {},
         )
     return EventData(
-        origin=Origin(event_id, "2019-05-01T00:00:00Z", 1.0, 2.0, 300.0, 7.1,
-                      moment_tensor={"Mrr": 1e20, "Mtt": -1e20, "Mpp": 0.0, "Mrt": 0.0, "Mrp": 0.0, "Mtp": 0.0}),
+        origin=Origin(
+            event_id,
+            "2019-05-01T00:00:00Z",
+            1.0,
+            2.0,
+            300.0,
+            7.1,
+            moment_tensor={
+                "Mrr": 1e20,
+                "Mtt": -1e20,
+                "Mpp": 0.0,
+                "Mrt": 0.0,
+                "Mrp": 0.0,
+                "Mtp": 0.0,
+            },
+        ),
         groups=groups,
         truth_stf=rng.random(CONTRACT.nt).astype(np.float32) if truth else None,
         truth_attrs={"mw": 7.1, "episodes": [1.0, 2.0], "directivity": None} if truth else {},
@@ -47,16 +61,22 @@ def chunk_offsets(path) -> dict[str, int]:
     """File offset of the first chunk of every traces dataset (moves if rewritten)."""
     out = {}
     with h5py.File(path, "r") as f:
+
         def visit(name, obj):
             if isinstance(obj, h5py.Dataset) and name.endswith("/traces"):
                 out[name] = obj.id.get_chunk_info(0).byte_offset
+
         f.visititems(visit)
     return out
 
 
 def test_round_trip_append_and_lazy_index(tmp_path):
     path = tmp_path / "set.h5"
-    a, b, c = make_event("a", {3: 5, 40: 2}, 1, truth=True), make_event("b", {7: 4}, 2), make_event("c", {3: 1}, 3)
+    a, b, c = (
+        make_event("a", {3: 5, 40: 2}, 1, truth=True),
+        make_event("b", {7: 4}, 2),
+        make_event("c", {3: 1}, 3),
+    )
     with DatasetWriter(path, CONTRACT, provenance={"kind": "test"}) as w:
         w.write_event(a)
         w.write_event(b)
@@ -72,7 +92,11 @@ def test_round_trip_append_and_lazy_index(tmp_path):
     with Dataset(path) as ds:
         assert ds.event_ids() == ["a", "b", "c"]
         assert ds.provenance() == {"kind": "test"}
-        assert ds.index(min_traces=2) == [GroupRef(0, "a", 3, 5), GroupRef(0, "a", 40, 2), GroupRef(0, "b", 7, 4)]
+        assert ds.index(min_traces=2) == [
+            GroupRef(0, "a", 3, 5),
+            GroupRef(0, "a", 40, 2),
+            GroupRef(0, "b", 7, 4),
+        ]
         group = ds.read_group(GroupRef(0, "a", 3, 5))
         assert np.array_equal(group.traces, a.groups[3].traces)
         assert group.station_id == a.groups[3].station_id
@@ -104,10 +128,12 @@ def test_several_files_and_contract_checks(tmp_path):
         DatasetWriter(one, other)
     odd = tmp_path / "odd.h5"
     with DatasetWriter(odd, other) as w:
-        w.write_event(EventData(
-            origin=Origin("c", "2019-01-01T00:00:00Z", 0, 0, 10),
-            groups={1: TraceGroup("c", 1, np.zeros((1, 128)), ["X.Y..BHZ"])},
-        ))
+        w.write_event(
+            EventData(
+                origin=Origin("c", "2019-01-01T00:00:00Z", 0, 0, 10),
+                groups={1: TraceGroup("c", 1, np.zeros((1, 128)), ["X.Y..BHZ"])},
+            )
+        )
     with pytest.raises(DatasetError, match="disagree"):
         Dataset([one, odd])
     with pytest.raises(DatasetError, match="not found"):

@@ -79,8 +79,9 @@ def test_response_removal_matches_obspy(bfo_z, bfo_inventory):
     tr = bfo_z.trim(bfo_z.stats.starttime + 600, bfo_z.stats.starttime + 1200)
     pre_filt = (0.004, 0.01, 1.0, 2.0)
     ref = tr.copy().detrend("linear")
-    ref.remove_response(bfo_inventory, output="DISP", pre_filt=pre_filt, water_level=60,
-                        taper_fraction=0.1)
+    ref.remove_response(
+        bfo_inventory, output="DISP", pre_filt=pre_filt, water_level=60, taper_fraction=0.1
+    )
     response = bfo_inventory.get_response(tr.id, tr.stats.starttime)
     ours = to_displacement(tr.data, tr.stats.delta, response, pre_filt, 60)
     inner = slice(2000, -2000)  # away from the (differently shaped) end tapers
@@ -116,7 +117,9 @@ def test_input_trace_is_not_modified(bfo_z, bfo_inventory, gulf_origin):
 
 
 def test_exact_and_gridded_taup_agree(bfo_z, bfo_inventory, gulf_origin: Origin):
-    exact = preprocess_trace(bfo_z, bfo_inventory, gulf_origin, replace(CONFIG, taup_grid_step_deg=0))
+    exact = preprocess_trace(
+        bfo_z, bfo_inventory, gulf_origin, replace(CONFIG, taup_grid_step_deg=0)
+    )
     grid = preprocess_trace(bfo_z, bfo_inventory, gulf_origin, CONFIG)
     assert grid.p_time == pytest.approx(exact.p_time, abs=0.01)
     assert grid.takeoff_deg == pytest.approx(exact.takeoff_deg, abs=0.01)

@@ -37,8 +37,10 @@ def shared_event(name: str) -> Path:
 
 def load(folder: Path, pattern: str = "*"):
     stream = obspy.read(str(folder / "waveforms" / pattern))
-    return stream, obspy.read_inventory(str(folder / "stations.xml")), origin_from_event_file(
-        folder / "event.xml"
+    return (
+        stream,
+        obspy.read_inventory(str(folder / "stations.xml")),
+        origin_from_event_file(folder / "event.xml"),
     )
 
 
@@ -91,8 +93,11 @@ def test_mixed_sampling_rates_land_on_the_model_grid(chile, chile_result):
     assert len(traces) >= 40
     assert {r.reason for r in rejections} <= {RejectReason.LOW_SNR}
     # the same record at 40 sps and decimated to 20 sps gives the same model trace
-    tr = next(t for t in stream if t.stats.sampling_rate == 40.0 and
-              t.id in {x.station_id for x in traces})
+    tr = next(
+        t
+        for t in stream
+        if t.stats.sampling_rate == 40.0 and t.id in {x.station_id for x in traces}
+    )
     half = tr.copy()
     half.data = half.data.astype(np.float64)
     half.filter("lowpass", freq=4.0, corners=8, zerophase=True)
@@ -156,8 +161,11 @@ def _add_channel(inventory: obspy.Inventory, seed_id: str, location: str, code: 
 def test_colocated_channels_keep_one_per_site(chile, chile_result):
     stream, inventory, origin = chile
     kept = {t.station_id for t in chile_result[0]}
-    tr = next(t for t in stream if t.id in kept and t.stats.sampling_rate == 40.0
-              and t.stats.location == "00")
+    tr = next(
+        t
+        for t in stream
+        if t.id in kept and t.stats.sampling_rate == 40.0 and t.stats.location == "00"
+    )
     low = tr.copy()  # a second sensor at 20 sps, location 10
     low.data = low.data.astype(np.float64)
     low.decimate(2)
@@ -187,13 +195,28 @@ def test_colocated_fallback_when_the_preferred_channel_is_refused(chile, chile_r
 
 
 def test_channel_preference_rule():
-    rates = {"N.S.10.HHZ": 100.0, "N.S.00.BHZ": 40.0, "N.S..BHZ": 40.0, "N.S.00.LHZ": 1.0,
-             "N.S.20.HHZ": 200.0}
+    rates = {
+        "N.S.10.HHZ": 100.0,
+        "N.S.00.BHZ": 40.0,
+        "N.S..BHZ": 40.0,
+        "N.S.00.LHZ": 1.0,
+        "N.S.20.HHZ": 200.0,
+    }
     # above the cap (50 Hz) rates tie, then location, then channel code decide
     assert channel_preference(list(rates), rates, cap_hz=50.0) == [
-        "N.S.10.HHZ", "N.S.20.HHZ", "N.S..BHZ", "N.S.00.BHZ", "N.S.00.LHZ"]
+        "N.S.10.HHZ",
+        "N.S.20.HHZ",
+        "N.S..BHZ",
+        "N.S.00.BHZ",
+        "N.S.00.LHZ",
+    ]
     assert channel_preference(list(rates), rates, cap_hz=40.0) == [
-        "N.S..BHZ", "N.S.00.BHZ", "N.S.10.HHZ", "N.S.20.HHZ", "N.S.00.LHZ"]
+        "N.S..BHZ",
+        "N.S.00.BHZ",
+        "N.S.10.HHZ",
+        "N.S.20.HHZ",
+        "N.S.00.LHZ",
+    ]
 
 
 # ------------------------------------------------------------------ no response
@@ -256,7 +279,8 @@ def test_fiji_processed_sac_without_response():
 def test_sumatra_pole_zero_responses_and_colocated_sensors():
     stream, inventory, origin = load(shared_event("sumatra_2004-12-26_mw9.1"))
     assert {tr.stats.sampling_rate for tr in stream} <= {1.0} or all(
-        abs(tr.stats.sampling_rate - 1.0) < 1e-4 for tr in stream)
+        abs(tr.stats.sampling_rate - 1.0) < 1e-4 for tr in stream
+    )
     traces, rejections = preprocess_stream(stream, inventory, origin, CONFIG)
     sites = [".".join(t.station_id.split(".")[:2]) for t in traces]
     assert len(sites) == len(set(sites))  # one per site

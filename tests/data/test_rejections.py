@@ -118,7 +118,9 @@ def test_masked_trace_is_a_gap(z10, bfo_inventory, gulf_origin):
 
 def test_gap_outside_the_needed_span_is_tolerated(z10, bfo_inventory, gulf_origin):
     """A hole 250 s before P lies in the optional margin: the record is used up to it."""
-    parts = obspy.Stream([z10.slice(P_TIME - 300, P_TIME - 250), z10.slice(P_TIME - 240, P_TIME + 300)])
+    parts = obspy.Stream(
+        [z10.slice(P_TIME - 300, P_TIME - 250), z10.slice(P_TIME - 240, P_TIME + 300)]
+    )
     accepted, rejected = preprocess_stream(parts, bfo_inventory, gulf_origin)
     assert rejected == [] and len(accepted) == 1
 
@@ -128,7 +130,9 @@ def test_gap_and_overlap_in_streams(z10, bfo_inventory, gulf_origin):
     second = z10.slice(P_TIME - 20, P_TIME + 300).copy()
     second.data = second.data + 5000  # conflicting samples where the segments overlap
     overlap = obspy.Stream([z10.slice(P_TIME - 300, P_TIME), second])
-    duplicate = obspy.Stream([z10.slice(P_TIME - 300, P_TIME), z10.slice(P_TIME - 20, P_TIME + 300)])
+    duplicate = obspy.Stream(
+        [z10.slice(P_TIME - 300, P_TIME), z10.slice(P_TIME - 20, P_TIME + 300)]
+    )
     for stream, reason in ((gap, RejectReason.GAP), (overlap, RejectReason.OVERLAP)):
         accepted, rejected = preprocess_stream(stream, bfo_inventory, gulf_origin)
         assert accepted == [] and [r.reason for r in rejected] == [reason]
@@ -154,5 +158,7 @@ def test_segments_of_different_dtypes_merge(z10, bfo_inventory, gulf_origin):
     first = z10.slice(P_TIME - 300, P_TIME).copy()
     second = z10.slice(P_TIME - 20, P_TIME + 300).copy()
     second.data = second.data.astype(np.float32)  # same samples, another dtype
-    accepted, rejected = preprocess_stream(obspy.Stream([first, second]), bfo_inventory, gulf_origin)
+    accepted, rejected = preprocess_stream(
+        obspy.Stream([first, second]), bfo_inventory, gulf_origin
+    )
     assert rejected == [] and len(accepted) == 1

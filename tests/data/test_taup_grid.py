@@ -46,8 +46,15 @@ def test_interpolated_phases_match_exact_taup():
         for phase in PHASES:
             if phase not in ref:
                 continue
-            assert got.time[phase][0] == pytest.approx(ref[phase].time, abs=0.05), (phase, depth, dist)
-        assert got.takeoff_deg["P"][0] == pytest.approx(ref["P"].takeoff_angle, abs=0.05), (depth, dist)
+            assert got.time[phase][0] == pytest.approx(ref[phase].time, abs=0.05), (
+                phase,
+                depth,
+                dist,
+            )
+        assert got.takeoff_deg["P"][0] == pytest.approx(ref["P"].takeoff_angle, abs=0.05), (
+            depth,
+            dist,
+        )
         # the depth phases' delays are what the Green's functions use
         for phase in ("pP", "sP"):
             if phase in ref:

@@ -39,8 +39,18 @@ def resolved() -> dict[str, Any]:
 
 def test_stack_has_every_part(resolved):
     services = resolved["services"]
-    assert {"kafka", "topics", "ingest", "inference", "inference-cpu", "publish", "prometheus",
-            "grafana", "trainer", "replay"} <= set(services)
+    assert {
+        "kafka",
+        "topics",
+        "ingest",
+        "inference",
+        "inference-cpu",
+        "publish",
+        "prometheus",
+        "grafana",
+        "trainer",
+        "replay",
+    } <= set(services)
     assert services["inference"]["profiles"] == ["gpu"]
     assert services["inference-cpu"]["profiles"] == ["cpu"]
     assert services["trainer"]["profiles"] == ["train"]
@@ -73,9 +83,11 @@ def test_kafka_runs_kraft_on_a_persistent_volume(resolved):
 def test_topic_job_creates_the_services_topics_with_compaction(resolved):
     script = resolved["services"]["topics"]["command"][0]
     plain = re.search(r"for t in ([^;]+); do create \"\$\$t\"; done", script).group(1).split()
-    compact = re.search(
-        r"for t in ([^;]+); do create \"\$\$t\" --config cleanup.policy=compact", script
-    ).group(1).split()
+    compact = (
+        re.search(r"for t in ([^;]+); do create \"\$\$t\" --config cleanup.policy=compact", script)
+        .group(1)
+        .split()
+    )
     assert set(compact) == set(COMPACTED)
     assert set(plain) | set(compact) == set(TOPICS) and not set(plain) & set(compact)
 

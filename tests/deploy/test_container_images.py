@@ -163,10 +163,15 @@ def test_trainer_entrypoint_is_valid_posix_shell():
 def test_trainer_entrypoint_refuses_a_bad_process_count(tmp_path):
     proc = subprocess.run(
         ["sh", str(TRAINER_ENTRYPOINT), "--data", "x.h5"],
-        capture_output=True, text=True, timeout=30,
-        env={"PATH": "/usr/bin:/bin", "SYMAE_TRAIN_NPROC": "two",
-             "SYMAE_MODEL_REGISTRY": str(tmp_path / "models"),
-             "SYMAE_TRAIN_WORKDIR": str(tmp_path / "work")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SYMAE_TRAIN_NPROC": "two",
+            "SYMAE_MODEL_REGISTRY": str(tmp_path / "models"),
+            "SYMAE_TRAIN_WORKDIR": str(tmp_path / "work"),
+        },
     )
     assert proc.returncode == 2
     assert "SYMAE_TRAIN_NPROC must be a positive integer, got 'two'" in proc.stderr
@@ -174,8 +179,10 @@ def test_trainer_entrypoint_refuses_a_bad_process_count(tmp_path):
 
 def test_image_environment_names_are_settings_the_image_commands_read():
     serving = set().union(
-        *(settings_env_names(c) for c in (["serve", "ingest"], ["serve", "inference"],
-                                          ["serve", "publish"], ["replay"]))
+        *(
+            settings_env_names(c)
+            for c in (["serve", "ingest"], ["serve", "inference"], ["serve", "publish"], ["replay"])
+        )
     )
     trainer = set(re.findall(r"\b(SYMAE_[A-Z_]+)", TRAINER_ENTRYPOINT.read_text()))
     for dockerfile, known in (("serving.Dockerfile", serving), ("trainer.Dockerfile", trainer)):

@@ -28,6 +28,7 @@ SERVICES = ("ingest", "inference", "publish")
 
 def _hpa_build(tmp_path: Path, gpu: bool) -> list[dict[str, Any]]:
     """The base with components/hpa-cpu instead of KEDA (the documented fallback)."""
+
     def rel(path: Path) -> str:  # kustomize takes relative paths only
         return os.path.relpath(path, tmp_path)
 
@@ -74,15 +75,16 @@ def _pod_specs(objs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
         if o["kind"] in ("Deployment", "Job"):
             out.append((o["metadata"]["name"], o["spec"]["template"]["spec"]))
         elif o["kind"] == "CronJob":
-            out.append((o["metadata"]["name"], o["spec"]["jobTemplate"]["spec"]["template"]["spec"]))
+            out.append(
+                (o["metadata"]["name"], o["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+            )
     return out
 
 
 def _configmap_data(objs: list[dict[str, Any]], prefix: str) -> dict[str, str]:
     """Data of the generated ConfigMap ``prefix-<hash>``."""
     found = [
-        o for o in _of_kind(objs, "ConfigMap")
-        if o["metadata"]["name"].rsplit("-", 1)[0] == prefix
+        o for o in _of_kind(objs, "ConfigMap") if o["metadata"]["name"].rsplit("-", 1)[0] == prefix
     ]
     assert len(found) == 1, f"ConfigMap {prefix}-<hash>: found {len(found)}"
     return found[0]["data"]
@@ -183,8 +185,10 @@ def _autoscaled(objs: list[dict[str, Any]]) -> dict[str, list[tuple[str, int]]]:
 
 def test_ingest_and_inference_have_exactly_one_autoscaler_within_the_partitions(builds):
     expected_kind = {
-        "cpu": "ScaledObject", "gpu": "ScaledObject",
-        "cpu+hpa": "HorizontalPodAutoscaler", "gpu+hpa": "HorizontalPodAutoscaler",
+        "cpu": "ScaledObject",
+        "gpu": "ScaledObject",
+        "cpu+hpa": "HorizontalPodAutoscaler",
+        "gpu+hpa": "HorizontalPodAutoscaler",
     }
     for name, kind in expected_kind.items():
         objs = builds[name]
@@ -213,7 +217,9 @@ def test_keda_triggers_name_the_services_consumer_groups_and_topics(builds):
         assert meta["consumerGroup"] == settings.group_id(service)
         assert meta["bootstrapServersFromEnv"] in common
         if "topic" in meta:
-            assert meta["topic"] in {settings.topic(t) for t in ("bundles", "origins", "waveforms.raw")}
+            assert meta["topic"] in {
+                settings.topic(t) for t in ("bundles", "origins", "waveforms.raw")
+            }
         auth = _one(objs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
         for ref in auth["spec"]["secretTargetRef"]:
             secret = _one(objs, "Secret", ref["name"])
@@ -242,7 +248,8 @@ def test_references_resolve_within_each_build(builds):
                     assert ("PersistentVolumeClaim", claim) in names, (name, owner, claim)
         for pdb in _of_kind(objs, "PodDisruptionBudget"):
             selected = [
-                d for d in _of_kind(objs, "Deployment")
+                d
+                for d in _of_kind(objs, "Deployment")
                 if pdb["spec"]["selector"]["matchLabels"].items()
                 <= d["spec"]["template"]["metadata"]["labels"].items()
             ]
@@ -267,8 +274,13 @@ def test_servicemonitor_selects_every_service_on_its_metrics_port(builds):
 def test_networkpolicy_admits_prometheus_and_kafka(builds):
     objs = builds["cpu"]
     policies = _of_kind(objs, "NetworkPolicy")
-    deny = [p for p in policies if p["spec"]["podSelector"] == {}
-            and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"} and "ingress" not in p["spec"]]
+    deny = [
+        p
+        for p in policies
+        if p["spec"]["podSelector"] == {}
+        and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        and "ingress" not in p["spec"]
+    ]
     assert deny, "no default-deny policy"
     port = int(_configmap_data(objs, "symae-common")["SYMAE_METRICS_PORT"])
     ingress_ports = {
@@ -318,7 +330,11 @@ def test_kafka_tls_settings_point_into_the_mounted_secret(builds):
         spec = _one(objs, "Deployment", f"symae-{service}")["spec"]["template"]["spec"]
         mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
         volumes = {v["name"]: v for v in spec["volumes"]}
-        tls_volume = next(n for n, v in volumes.items() if v.get("secret", {}).get("secretName") == "symae-kafka-tls")
+        tls_volume = next(
+            n
+            for n, v in volumes.items()
+            if v.get("secret", {}).get("secretName") == "symae-kafka-tls"
+        )
         assert Path(mounts[tls_volume]) == cafile.parent, f"{service}: {mounts}"
     # a valid SASL_SSL configuration passes the services' own settings validation
     ServiceSettings(

@@ -64,7 +64,10 @@ def _start(service: str, bootstrap: str, log_dir: Path) -> tuple[subprocess.Pope
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "symae.cli", "serve", service],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=REPO,
         )
     return proc, port, log_path
 

@@ -22,9 +22,19 @@ from .support import DASHBOARD_FILE, RULES_FILE
 # labels Prometheus adds to every scraped series, and the histogram bucket bound
 TARGET_LABELS = {"job", "instance", "le"}
 SAMPLE_ARGS = {
-    "topic": "symae.bundles", "n": 1, "reason": "gap", "stage": STAGES[0], "seconds": 0.1,
-    "partition": 0, "lag": 3, "name": "symae", "version": "v1", "provider": "CPUExecutionProvider",
-    "expected": True, "ok": False, "n_events": 2,
+    "topic": "symae.bundles",
+    "n": 1,
+    "reason": "gap",
+    "stage": STAGES[0],
+    "seconds": 0.1,
+    "partition": 0,
+    "lag": 3,
+    "name": "symae",
+    "version": "v1",
+    "provider": "CPUExecutionProvider",
+    "expected": True,
+    "ok": False,
+    "n_events": 2,
 }
 
 
@@ -107,6 +117,8 @@ def test_dashboard_queries_and_legends_use_existing_labels():
 
 def test_label_check_catches_a_wrong_label():
     known = _labels_by_metric()
-    assert _check('sum by (stgae) (rate(symae_stage_latency_seconds_bucket[5m]))', set(), known)
+    assert _check("sum by (stgae) (rate(symae_stage_latency_seconds_bucket[5m]))", set(), known)
     assert _check('symae_rejections_total{reasn="gap"}', set(), known)
-    assert not _check('sum by (stage, le) (rate(symae_stage_latency_seconds_bucket[5m]))', set(), known)
+    assert not _check(
+        "sum by (stage, le) (rate(symae_stage_latency_seconds_bucket[5m]))", set(), known
+    )

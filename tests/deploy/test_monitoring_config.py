@@ -90,7 +90,9 @@ def test_grafana_and_prometheus_mounts_match_their_provisioning():
     home = compose["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home == f"{dash_dir}/{DASHBOARD_FILE.name}"
     prometheus = {v.split(":")[1]: v.split(":")[0] for v in compose["prometheus"]["volumes"]}
-    assert (COMPOSE_FILE.parent / prometheus["/etc/prometheus/rules"]).resolve() == RULES_FILE.parent
+    assert (
+        COMPOSE_FILE.parent / prometheus["/etc/prometheus/rules"]
+    ).resolve() == RULES_FILE.parent
     (source,) = yaml.safe_load(
         (MONITORING / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
     )["datasources"]

@@ -32,7 +32,9 @@ def score(i: int, directivity: bool, preferred_width: float, baseline_width: flo
     truth = Series(pulse(10.0, 4.0), -92.0, 1.0)
     s = EventScore(f"e{i}", 0.0, 0.0, 10.0, 7.5, 100, 20, directivity)
     s.metrics[PREFERRED] = compare(Series(pulse(10.0, preferred_width), -92.0, 1.0), truth, mw=7.5)
-    s.metrics["mean_envelope"] = compare(Series(pulse(10.0, baseline_width), -92.0, 1.0), truth, mw=7.5)
+    s.metrics["mean_envelope"] = compare(
+        Series(pulse(10.0, baseline_width), -92.0, 1.0), truth, mw=7.5
+    )
     return s
 
 
@@ -46,7 +48,11 @@ def test_summary_holds_median_and_quartiles_per_method(scores) -> None:
     assert set(summary) == {PREFERRED, "mean_envelope"}
     cc = np.array([s.metrics[PREFERRED].cc for s in scores])
     assert summary[PREFERRED]["cc"]["median"] == pytest.approx(np.median(cc))
-    assert summary[PREFERRED]["cc"]["q1"] <= summary[PREFERRED]["cc"]["median"] <= summary[PREFERRED]["cc"]["q3"]
+    assert (
+        summary[PREFERRED]["cc"]["q1"]
+        <= summary[PREFERRED]["cc"]["median"]
+        <= summary[PREFERRED]["cc"]["q3"]
+    )
     assert set(summary[PREFERRED]["pearson_vs_stacks"]) == {"mean_envelope"}
 
 
@@ -121,8 +127,12 @@ def test_pluggable_methods_reference_and_ceilings_are_scored() -> None:
     )
 
     truth = pulse(20.0, 5.0)
-    event = EventData(origin=Origin("x", "2021-01-01T00:00:00Z", 0.0, 0.0, 100.0, magnitude=7.0),
-                      groups={}, truth_stf=truth, truth_attrs={"t0": -92.0, "dt": 1.0, "mw": 7.0})
+    event = EventData(
+        origin=Origin("x", "2021-01-01T00:00:00Z", 0.0, 0.0, 100.0, magnitude=7.0),
+        groups={},
+        truth_stf=truth,
+        truth_attrs={"t0": -92.0, "dt": 1.0, "mw": 7.0},
+    )
     methods = {"inversion": lambda ev: (T, truth), "flat": lambda ev: (T, np.ones_like(T))}
     s = score_result(event, None, methods)
     assert s.metrics["inversion"].skill == pytest.approx(1.0)
@@ -141,16 +151,31 @@ def test_paired_skill_against_the_strongest_stack_baseline_and_tables() -> None:
     truth = Series(pulse(10.0, 4.0), -92.0, 1.0)
     scores = []
     for i in range(8):
-        s = EventScore(f"e{i}", 0.0, 0.0, 10.0 + 100 * (i % 4), 7.0, 10, 2, False,
-                       true_depth_km=10.0 + 100 * (i % 4), true_mw=6.2 + 0.3 * i, broken_share=(0.0, 0.1, 0.2, 0.25)[i % 4])
+        s = EventScore(
+            f"e{i}",
+            0.0,
+            0.0,
+            10.0 + 100 * (i % 4),
+            7.0,
+            10,
+            2,
+            False,
+            true_depth_km=10.0 + 100 * (i % 4),
+            true_mw=6.2 + 0.3 * i,
+            broken_share=(0.0, 0.1, 0.2, 0.25)[i % 4],
+        )
         for name, width in (("inversion", 4.0), ("aligned_stack", 6.0), ("mean_envelope", 9.0)):
-            s.metrics[name] = compare(Series(pulse(10.0, width + 0.05 * i), -92.0, 1.0), truth, mw=7.0)
+            s.metrics[name] = compare(
+                Series(pulse(10.0, width + 0.05 * i), -92.0, 1.0), truth, mw=7.0
+            )
         scores.append(s)
     assert strongest_baseline(scores) == "aligned_stack"
     summary = summarise(scores)
     vs = summary["inversion"]["vs_baseline"]
     assert vs["baseline"] == "aligned_stack" and vs["share_higher"] == 1.0 and vs["ci_low"] > 0
-    assert paired_difference(scores, "inversion", "aligned_stack")["median"] == pytest.approx(vs["median"])
+    assert paired_difference(scores, "inversion", "aligned_stack")["median"] == pytest.approx(
+        vs["median"]
+    )
     parts = subsets(scores)
     assert len(parts["depth < 70 km"]) == 2 and len(parts["depth 70-300 km"]) == 4
     assert len(parts["depth > 300 km"]) == 2
@@ -162,8 +187,22 @@ def test_evaluate_validation_set_runs_without_a_model(tmp_path) -> None:
     from symae.cli import main
 
     out = tmp_path / "val"
-    rc = main(["evaluate", "--model", "none", "--set", "validation", "--limit", "1", "--stations", "6",
-               "--out", str(out), "--no-figures"])
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            "none",
+            "--set",
+            "validation",
+            "--limit",
+            "1",
+            "--stations",
+            "6",
+            "--out",
+            str(out),
+            "--no-figures",
+        ]
+    )
     assert rc == 0
     data = json.loads((out / "scores.json").read_text())
     assert data["setup"]["set"] == "validation" and data["setup"]["mode"] == "hard"

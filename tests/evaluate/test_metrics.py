@@ -96,7 +96,11 @@ def test_skill_and_pearson_on_analytic_cases() -> None:
     mw = 7.0
     truth = Series(gaussian(20.0, 6.0), T0, DT)
     m = compare(truth, truth, mw=mw)
-    assert m.skill == pytest.approx(1.0) and m.pearson == pytest.approx(1.0) and m.cc == pytest.approx(1.0)
+    assert (
+        m.skill == pytest.approx(1.0)
+        and m.pearson == pytest.approx(1.0)
+        and m.cc == pytest.approx(1.0)
+    )
     triangle = Series(reference_triangle(mw, t), T0, DT)
     assert compare(triangle, truth, mw=mw).skill == pytest.approx(0.0, abs=1e-12)
     shifted = Series(gaussian(27.0, 6.0), T0, DT)  # 7 s late: forgiven within 10 s

@@ -104,10 +104,17 @@ def test_latent_step_parity(exported, onnx_model, n: int) -> None:
     j1, j2, alpha, lr = 3.0, 50.0, 0.1, 0.1
     out, objective, kl, l1 = onnx_model.latent_step(codes, ref_mu, ref_logvar, j1, j2, alpha, lr)
     scalars = [torch.tensor(v) for v in (j1, j2, alpha, lr)]
-    want = latent_step(model, torch.from_numpy(codes), torch.from_numpy(ref_mu),
-                       torch.from_numpy(ref_logvar), *scalars)
+    want = latent_step(
+        model,
+        torch.from_numpy(codes),
+        torch.from_numpy(ref_mu),
+        torch.from_numpy(ref_logvar),
+        *scalars,
+    )
     assert _close(out, want[0]) <= TOL
-    assert float(torch.sum(torch.abs(want[0].detach() - torch.from_numpy(codes)))) > 1e-4  # it moved
+    assert (
+        float(torch.sum(torch.abs(want[0].detach() - torch.from_numpy(codes)))) > 1e-4
+    )  # it moved
     # the scalar terms are sums over N * nt values: compare relative to their size
     for got, ref in zip((objective, kl, l1), (w.detach() for w in want[1:]), strict=True):
         assert abs(got - float(ref)) <= 1e-5 * max(1.0, abs(float(ref)))
@@ -124,8 +131,9 @@ def test_dynamic_sizes_survive_model_dimensions_of_the_same_size(tmp_path: Path)
     rng = np.random.default_rng(0)
     for n in (1, 3, 10):
         codes = rng.standard_normal((n, 3)).astype(np.float32)
-        out, *_ = m.latent_step(codes, np.zeros(2, np.float32), np.zeros(2, np.float32),
-                                1.0, 1.0, 0.1, 0.1)
+        out, *_ = m.latent_step(
+            codes, np.zeros(2, np.float32), np.zeros(2, np.float32), 1.0, 1.0, 0.1, 0.1
+        )
         assert out.shape == (n, 3)
         assert m.coherent(_traces(n, 2, seed=n))[0].shape == (n, 2)
 
@@ -165,7 +173,10 @@ print(json.dumps({"torch": "torch" in sys.modules, "provider": m.provider,
 def test_runtime_never_imports_torch(exported) -> None:
     result = subprocess.run(
         [sys.executable, "-c", TORCH_FREE, str(exported[1])],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["torch"] is False

@@ -25,10 +25,17 @@ def test_default_model_is_shipped_and_loads() -> None:
 @pytest.mark.slow
 def test_default_model_tracks_the_true_source_better_than_chance() -> None:
     events = [synthetic_event(seed, n_stations=60).event_data for seed in (201, 202, 203, 204)]
-    extractor = Extractor.load("default", "cpu", ExtractionSettings(latent=LatentSettings(), baselines=False))
+    extractor = Extractor.load(
+        "default", "cpu", ExtractionSettings(latent=LatentSettings(), baselines=False)
+    )
     results = extractor.extract_many(events)
     truths = [Series(e.truth_stf, r.stf.t0, r.stf.dt) for e, r in zip(events, results, strict=True)]
-    cc = np.array([[compare(Series(r.stf.array(), r.stf.t0, r.stf.dt), t).cc for t in truths] for r in results])
+    cc = np.array(
+        [
+            [compare(Series(r.stf.array(), r.stf.t0, r.stf.dt), t).cc for t in truths]
+            for r in results
+        ]
+    )
     own = np.diag(cc)
     others = (cc.sum(axis=1) - own) / (len(events) - 1)
     assert own.mean() > others.mean(), f"own-truth CC {own} vs other-truth CC {others}"

@@ -59,8 +59,10 @@ def test_extraction_runs_end_to_end_and_validates(tiny_model, small_event) -> No
     assert set(result.baselines) == {"mean_envelope", "aligned_stack", "deconvolved_stack"}
     weights = [p.quality.weight for p in result.pixels]
     assert sum(weights) == pytest.approx(1.0, abs=1e-4)
-    assert all(w == 0 for p, w in zip(result.pixels, weights, strict=True) if not p.quality.passed) or \
-        result.quality.n_pixels_passed == 0
+    assert (
+        all(w == 0 for p, w in zip(result.pixels, weights, strict=True) if not p.quality.passed)
+        or result.quality.n_pixels_passed == 0
+    )
     assert np.isfinite(result.quality.reconstruction_error)
 
 
@@ -74,16 +76,22 @@ def test_batched_extraction_equals_one_event_at_a_time(tiny_model, small_event) 
     for a, b in zip(together, alone, strict=True):
         assert a.event_id == b.event_id
         assert np.allclose(a.stf.values, b.stf.values, atol=1e-4)
-        assert np.allclose([t.informativeness for t in a.traces], [t.informativeness for t in b.traces],
-                           rtol=1e-4, atol=1e-4)
+        assert np.allclose(
+            [t.informativeness for t in a.traces],
+            [t.informativeness for t in b.traces],
+            rtol=1e-4,
+            atol=1e-4,
+        )
 
 
 def test_bad_input_is_refused_with_the_shapes(tiny_model, small_event) -> None:
     from symae.data.dataset import EventData, TraceGroup
 
     extractor = Extractor.load(str(tiny_model), "cpu")
-    bad = EventData(small_event.event_data.origin,
-                    {3: TraceGroup("x", 3, np.zeros((4, 100), np.float32), ["a", "b", "c", "d"])})
+    bad = EventData(
+        small_event.event_data.origin,
+        {3: TraceGroup("x", 3, np.zeros((4, 100), np.float32), ["a", "b", "c", "d"])},
+    )
     with pytest.raises(ValueError, match=r"expected traces of 192 samples, got shape \(4, 100\)"):
         extractor.extract(bad)
     with pytest.raises(ValueError, match="no trace groups"):
@@ -93,8 +101,9 @@ def test_bad_input_is_refused_with_the_shapes(tiny_model, small_event) -> None:
 
 
 def test_result_round_trips_through_a_file(tiny_model, small_event, tmp_path) -> None:
-    result = Extractor.load(str(tiny_model), "cpu",
-                            ExtractionSettings(latent=LatentSettings(steps=5))).extract(small_event.event_data)
+    result = Extractor.load(
+        str(tiny_model), "cpu", ExtractionSettings(latent=LatentSettings(steps=5))
+    ).extract(small_event.event_data)
     path = tmp_path / "RESULT.json"
     result.write(path)
     assert ExtractionResult.read(path) == result

@@ -18,7 +18,9 @@ from symae.inversion import InversionSettings
 
 @pytest.fixture(scope="module")
 def result(tiny_model, small_event):
-    settings = ExtractionSettings(latent=LatentSettings(steps=5), inversion=InversionSettings(n_bootstrap=5))
+    settings = ExtractionSettings(
+        latent=LatentSettings(steps=5), inversion=InversionSettings(n_bootstrap=5)
+    )
     return Extractor.load(str(tiny_model), "cpu", settings).extract(small_event.event_data)
 
 

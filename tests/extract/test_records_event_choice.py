@@ -12,8 +12,9 @@ from symae.extract.records import origin_from_event_file
 
 
 def _event(event_id: str, hours: float) -> Event:
-    origin = Origin(time=UTCDateTime(2020, 1, 1) + 3600 * hours, latitude=10.0, longitude=20.0,
-                    depth=30_000.0)
+    origin = Origin(
+        time=UTCDateTime(2020, 1, 1) + 3600 * hours, latitude=10.0, longitude=20.0, depth=30_000.0
+    )
     return Event(resource_id=ResourceIdentifier(f"smi:symae/event/{event_id}"), origins=[origin])
 
 

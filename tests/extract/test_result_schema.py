@@ -19,7 +19,9 @@ def test_published_schema_equals_the_model_schema() -> None:
 
 
 def test_stf_from_arrays_normalises_to_peak_one_with_band() -> None:
-    stf = Stf.from_arrays(np.array([0.0, 2.0, 4.0, 1.0]), np.array([0.0, 1.0, 2.0, 0.0]), 1.0, -92.0)
+    stf = Stf.from_arrays(
+        np.array([0.0, 2.0, 4.0, 1.0]), np.array([0.0, 1.0, 2.0, 0.0]), 1.0, -92.0
+    )
     assert max(stf.values) == 1.0
     assert stf.lower == [0.0, 0.25, 0.5, 0.25]
     assert stf.upper == [0.0, 0.75, 1.5, 0.25]
@@ -44,7 +46,12 @@ def test_a_minimal_result_validates_against_the_published_schema() -> None:
                 "takeoff_deg": 25.0,
                 "n_traces": 20,
                 "stf": stf,
-                "quality": {"envelope_std": 0.1, "passed": True, "reconstruction_error": 0.2, "weight": 1.0},
+                "quality": {
+                    "envelope_std": 0.1,
+                    "passed": True,
+                    "reconstruction_error": 0.2,
+                    "weight": 1.0,
+                },
             }
         ],
         "baselines": {"mean_envelope": stf},

@@ -19,7 +19,9 @@ TIMES = T0 + DT * np.arange(NT)
 
 
 def two_episode_stf() -> np.ndarray:
-    return np.exp(-0.5 * ((TIMES - 5.0) / 3.0) ** 2) + 0.6 * np.exp(-0.5 * ((TIMES - 22.0) / 3.0) ** 2)
+    return np.exp(-0.5 * ((TIMES - 5.0) / 3.0) ** 2) + 0.6 * np.exp(
+        -0.5 * ((TIMES - 22.0) / 3.0) ** 2
+    )
 
 
 def attenuate(x: np.ndarray) -> np.ndarray:
@@ -27,7 +29,9 @@ def attenuate(x: np.ndarray) -> np.ndarray:
     return np.fft.irfft(np.fft.rfft(x, 2 * NT) * reference_pulse_spectrum(f), 2 * NT)[:NT]
 
 
-def traces_from(stf: np.ndarray, n: int, max_delay: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def traces_from(
+    stf: np.ndarray, n: int, max_delay: int, noise: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Attenuated copies of ``stf`` with random delays and white noise; returns (traces, delays)."""
     rng = np.random.default_rng(seed)
     delays = rng.integers(-max_delay, max_delay + 1, size=n)
@@ -77,8 +81,12 @@ def test_event_rule_aligns_pixels_and_drops_incoherent_ones() -> None:
     means = np.array([stf, shift_zero_fill(stf, 4), shift_zero_fill(stf, -3), np.ones(NT)])
     stds = np.full_like(means, 0.05)
     combined = combine_pixels(
-        means, stds, n_traces=np.array([40, 20, 20, 60]), envelope_std=np.array([0.05, 0.1, 0.1, 0.4]),
-        reference=0, max_lag=10,
+        means,
+        stds,
+        n_traces=np.array([40, 20, 20, 60]),
+        envelope_std=np.array([0.05, 0.1, 0.1, 0.4]),
+        reference=0,
+        max_lag=10,
     )
     assert list(combined.used) == [True, True, True, False]
     assert list(combined.lags[:3]) == [0, -4, 3]

@@ -32,8 +32,13 @@ def true_stf(n: int = 60) -> np.ndarray:
 
 def make_origin(**changes: object) -> Origin:
     origin = Origin(
-        event_id="inv_test", time="2021-01-01T00:00:00.000000Z", latitude=0.0, longitude=0.0,
-        depth_km=DEPTH_KM, magnitude=MW, moment_tensor=double_couple(*STRIKE_DIP_RAKE, 4.0e19),
+        event_id="inv_test",
+        time="2021-01-01T00:00:00.000000Z",
+        latitude=0.0,
+        longitude=0.0,
+        depth_km=DEPTH_KM,
+        magnitude=MW,
+        moment_tensor=double_couple(*STRIKE_DIP_RAKE, 4.0e19),
     )
     return replace(origin, **changes)
 
@@ -45,14 +50,20 @@ def make_geometry(n: int, seed: int = 0) -> TraceGeometry:
     takeoff = phase_table(DEFAULT_CONTRACT.taup_model).lookup(DEPTH_KM, dist).takeoff_deg["P"]
     return TraceGeometry(
         station_id=[f"XX.S{i:03d}.00.BHZ" for i in range(n)],
-        distance_deg=dist, azimuth_deg=az, takeoff_deg=takeoff,
+        distance_deg=dist,
+        azimuth_deg=az,
+        takeoff_deg=takeoff,
         polarity=rng.choice([-1.0, 1.0], n),
         pixel=pixels_of(takeoff, az, DEFAULT_CONTRACT.nside),
     )
 
 
-def make_traces(geometry: TraceGeometry, stf: np.ndarray, seed: int = 0,
-                moment_tensor: dict[str, float] | None = None) -> np.ndarray:
+def make_traces(
+    geometry: TraceGeometry,
+    stf: np.ndarray,
+    seed: int = 0,
+    moment_tensor: dict[str, float] | None = None,
+) -> np.ndarray:
     """Standardised, polarity-flipped traces with random scales and median-zero lags."""
     rng = np.random.default_rng(seed + 1)
     c = DEFAULT_CONTRACT
@@ -74,10 +85,16 @@ def make_event(n: int = 200, seed: int = 0) -> EventData:
     for p in np.unique(geometry.pixel):
         idx = np.flatnonzero(geometry.pixel == p)
         groups[int(p)] = TraceGroup(
-            event_id="inv_test", pixel=int(p), traces=traces[idx],
+            event_id="inv_test",
+            pixel=int(p),
+            traces=traces[idx],
             station_id=[geometry.station_id[i] for i in idx],
-            fields={"distance_deg": geometry.distance_deg[idx], "azimuth_deg": geometry.azimuth_deg[idx],
-                    "takeoff_deg": geometry.takeoff_deg[idx], "polarity": geometry.polarity[idx]},
+            fields={
+                "distance_deg": geometry.distance_deg[idx],
+                "azimuth_deg": geometry.azimuth_deg[idx],
+                "takeoff_deg": geometry.takeoff_deg[idx],
+                "polarity": geometry.polarity[idx],
+            },
         )
     return EventData(origin=make_origin(), groups=groups)
 

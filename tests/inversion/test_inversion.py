@@ -64,8 +64,13 @@ def test_output_is_positive_and_moment_scaled(result):
 
 
 def test_missing_mechanism_finds_usable_solution(traces, geometry):
-    settings = InversionSettings(n_bootstrap=0, depth_search_km=5.0, strike_step_deg=45.0,
-                                 dip_step_deg=30.0, rake_step_deg=45.0)
+    settings = InversionSettings(
+        n_bootstrap=0,
+        depth_search_km=5.0,
+        strike_step_deg=45.0,
+        dip_step_deg=30.0,
+        rake_step_deg=45.0,
+    )
     res = invert_traces(traces, geometry, make_origin(moment_tensor=None), settings)
     assert res.mechanism_source == "estimated"
     assert res.depth_source in ("catalogue", "estimated")
@@ -83,7 +88,9 @@ def test_withheld_mechanism_is_recovered_off_the_grid():
     truth_mt = double_couple(37.0, 52.0, 71.0, 4.0e19)
     geometry = make_geometry(120, seed=5)
     traces = make_traces(geometry, true_stf(), seed=5, moment_tensor=truth_mt)
-    res = invert_traces(traces, geometry, make_origin(moment_tensor=None), InversionSettings(n_bootstrap=0))
+    res = invert_traces(
+        traces, geometry, make_origin(moment_tensor=None), InversionSettings(n_bootstrap=0)
+    )
     assert res.mechanism_source == "estimated"
     truth = true_stf()
     n = min(truth.size, res.stf.size)
@@ -156,6 +163,10 @@ def test_200_trace_event_runs():
     res = invert_event(event, InversionSettings(n_bootstrap=20))
     assert len(res.traces) == 200 and res.n_used >= 195
     assert res.pixel_stfs and all(p.n_traces >= 3 for p in res.pixel_stfs.values())
-    same = invert_event(event, InversionSettings(n_bootstrap=0), traces_override=2.0 * np.concatenate(
-        [event.groups[p].traces for p in sorted(event.groups)]))
+    same = invert_event(
+        event,
+        InversionSettings(n_bootstrap=0),
+        traces_override=2.0
+        * np.concatenate([event.groups[p].traces for p in sorted(event.groups)]),
+    )
     assert np.allclose(same.stf, res.stf, rtol=1e-6, atol=1e-9 * res.stf.max())

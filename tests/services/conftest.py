@@ -32,6 +32,7 @@ from symae.data.reference import REPO_ROOT
 
 PYTHON = sys.executable
 
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``HOST:PORT`` of an embedded Tansu broker for the whole session."""
@@ -69,7 +70,10 @@ class ServiceProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept open by the child
         self.proc = subprocess.Popen(
             [PYTHON, "-m", "symae.cli", *self.args],
-            stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=REPO_ROOT,
         )
         log.close()
         return self
@@ -163,12 +167,22 @@ def random_bundle(
                 "takeoff_deg": np.full(per_pixel, 25.0),
             },
         )
-    origin = Origin(event_id=event_id, time="2021-03-04T19:28:33Z", latitude=-29.7,
-                    longitude=-177.3, depth_km=28.0, magnitude=magnitude)
+    origin = Origin(
+        event_id=event_id,
+        time="2021-03-04T19:28:33Z",
+        latitude=-29.7,
+        longitude=-177.3,
+        depth_km=28.0,
+        magnitude=magnitude,
+    )
     event = EventData(origin=origin, groups=groups, provenance={"source": "test"})
     return BundleMessage.from_event(
-        event, OriginMessage.from_origin(origin), contract,
-        first_record_time=1.0e9, last_record_time=1.0e9 + 5, emitted_at=1.0e9 + 10,
+        event,
+        OriginMessage.from_origin(origin),
+        contract,
+        first_record_time=1.0e9,
+        last_record_time=1.0e9 + 5,
+        emitted_at=1.0e9 + 10,
     )
 
 
@@ -201,8 +215,9 @@ def produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> No
     """Send ``(key, value)`` pairs and wait for every acknowledgement."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5,
-                             max_request_size=8 * 1024 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_request_size=8 * 1024 * 1024
+    )
     try:
         for key, value in messages:
             producer.send(topic, key=key.encode(), value=value)

@@ -41,20 +41,50 @@ def test_replay_with_inference_killed_gives_one_latest_result_per_event(
 
     def inference() -> ServiceProcess:
         return ServiceProcess(
-            ["serve", "inference", *common, "--model", str(tiny_model), "--ort-provider", "cpu",
-             "--max-batch-events", "1"],
-            tmp_path / f"inference-{len(services)}.log", env=env,
+            [
+                "serve",
+                "inference",
+                *common,
+                "--model",
+                str(tiny_model),
+                "--ort-provider",
+                "cpu",
+                "--max-batch-events",
+                "1",
+            ],
+            tmp_path / f"inference-{len(services)}.log",
+            env=env,
         ).start()
 
     ingest = ServiceProcess(
-        ["serve", "ingest", *common, "--min-traces", "6", "--min-pixels", "2",
-         "--revision-interval-s", "0.5", "--ready-deadline-s", "5"],
-        tmp_path / "ingest.log", env=env,
+        [
+            "serve",
+            "ingest",
+            *common,
+            "--min-traces",
+            "6",
+            "--min-pixels",
+            "2",
+            "--revision-interval-s",
+            "0.5",
+            "--ready-deadline-s",
+            "5",
+        ],
+        tmp_path / "ingest.log",
+        env=env,
     ).start()
     publish = ServiceProcess(
-        ["serve", "publish", *common, "--http-port", str(http_port),
-         "--products-dir", str(tmp_path / "products")],
-        tmp_path / "publish.log", env=env,
+        [
+            "serve",
+            "publish",
+            *common,
+            "--http-port",
+            str(http_port),
+            "--products-dir",
+            str(tmp_path / "products"),
+        ],
+        tmp_path / "publish.log",
+        env=env,
     ).start()
     first = inference()
     services.extend([ingest, publish, first])
@@ -64,10 +94,30 @@ def test_replay_with_inference_killed_gives_one_latest_result_per_event(
     # paced: events 4 s apart, each one's records over about a second, so the replay is
     # still running when inference is killed
     replay = subprocess.Popen(
-        [PYTHON, "-m", "symae.cli", "replay", "--synthetic", str(N_EVENTS), "--seed", "11",
-         "--stations", "16", "--speed", "300", "--interval", "4", *common,
-         "--metrics-port", "0", "--manifest", str(tmp_path / "manifest.json")],
-        env={**first.env, **env}, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+        [
+            PYTHON,
+            "-m",
+            "symae.cli",
+            "replay",
+            "--synthetic",
+            str(N_EVENTS),
+            "--seed",
+            "11",
+            "--stations",
+            "16",
+            "--speed",
+            "300",
+            "--interval",
+            "4",
+            *common,
+            "--metrics-port",
+            "0",
+            "--manifest",
+            str(tmp_path / "manifest.json"),
+        ],
+        env={**first.env, **env},
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
 
@@ -88,8 +138,10 @@ def test_replay_with_inference_killed_gives_one_latest_result_per_event(
     listing: list = []
     latest: dict[str, int] = {}
     while time.monotonic() < deadline:
-        bundles = [BundleMessage.model_validate_json(r.value)
-                   for r in read_topic(kafka_bootstrap, f"{prefix}.bundles", until=1, timeout=5)]
+        bundles = [
+            BundleMessage.model_validate_json(r.value)
+            for r in read_topic(kafka_bootstrap, f"{prefix}.bundles", until=1, timeout=5)
+        ]
         latest = {}
         for b in bundles:
             latest[b.event_id] = max(latest.get(b.event_id, 0), b.revision)

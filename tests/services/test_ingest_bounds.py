@@ -51,7 +51,7 @@ def test_sampling_rate_and_npts_are_bounded() -> None:
 
 def test_magnitude_1e6_does_not_overflow_the_moment() -> None:
     assert scalar_moment(1e6) is None and scalar_moment(-1e6) is None
-    assert scalar_moment(8.0) == pytest.approx(10 ** 21.1)
+    assert scalar_moment(8.0) == pytest.approx(10**21.1)
 
 
 def test_zlib_bomb_is_not_inflated_in_full() -> None:

@@ -54,8 +54,19 @@ class Consumer:
     def __init__(self, tp: TopicPartition) -> None:
         self.tp, self.commits, self.listener = tp, [], None
         self.batches = [
-            {tp: [SimpleNamespace(topic=tp.topic, partition=tp.partition, offset=i, key=b"k",
-                                  value=b"v%d" % i, timestamp=1000) for i in range(3)]}
+            {
+                tp: [
+                    SimpleNamespace(
+                        topic=tp.topic,
+                        partition=tp.partition,
+                        offset=i,
+                        key=b"k",
+                        value=b"v%d" % i,
+                        timestamp=1000,
+                    )
+                    for i in range(3)
+                ]
+            }
         ]
 
     def poll(self, timeout_ms=0, max_records=None):

@@ -57,9 +57,17 @@ def test_bytes_that_do_not_fit_the_shape_are_refused() -> None:
 
 def test_raw_record_round_trip_through_obspy() -> None:
     data = np.arange(200, dtype=np.int32) - 100
-    trace = Trace(data=data, header={"network": "II", "station": "BFO", "location": "00",
-                                     "channel": "BHZ", "sampling_rate": 20.0,
-                                     "starttime": UTCDateTime("2018-01-23T09:26:40.025")})
+    trace = Trace(
+        data=data,
+        header={
+            "network": "II",
+            "station": "BFO",
+            "location": "00",
+            "channel": "BHZ",
+            "sampling_rate": 20.0,
+            "starttime": UTCDateTime("2018-01-23T09:26:40.025"),
+        },
+    )
     record = RawRecord.from_trace("ev1", trace, stationxml=b"<FDSNStationXML/>", compress=True)
     back = RawRecord.model_validate_json(record.model_dump_json())
     tr = back.to_trace()
@@ -71,8 +79,9 @@ def test_raw_record_round_trip_through_obspy() -> None:
 
 
 def test_raw_record_rejects_bad_seed_id_and_version() -> None:
-    trace = Trace(data=np.zeros(3, np.float32), header={"network": "XX", "station": "A1",
-                                                        "channel": "BHZ"})
+    trace = Trace(
+        data=np.zeros(3, np.float32), header={"network": "XX", "station": "A1", "channel": "BHZ"}
+    )
     base = RawRecord.from_trace("ev1", trace)
     payload = json.loads(base.model_dump_json())
     with pytest.raises(ValidationError, match="seed_id"):
@@ -86,10 +95,16 @@ def _event() -> EventData:
     rng = np.random.default_rng(3)
     origin = Origin("ev9", "2021-03-04T19:28:33Z", -29.7, -177.3, 28.0, 7.4)
     groups = {
-        p: TraceGroup("ev9", p, rng.standard_normal((n, contract.nt)).astype(np.float32),
-                      [f"XX.S{p}{i}.00.BHZ" for i in range(n)],
-                      fields={"snr": rng.uniform(2, 9, n).astype(np.float32),
-                              "polarity": np.ones(n, np.int8)})
+        p: TraceGroup(
+            "ev9",
+            p,
+            rng.standard_normal((n, contract.nt)).astype(np.float32),
+            [f"XX.S{p}{i}.00.BHZ" for i in range(n)],
+            fields={
+                "snr": rng.uniform(2, 9, n).astype(np.float32),
+                "polarity": np.ones(n, np.int8),
+            },
+        )
         for p, n in ((12, 2), (40, 3))
     }
     return EventData(origin=origin, groups=groups, provenance={"source": "test"})
@@ -115,16 +130,28 @@ def test_bundle_round_trip_keeps_traces_fields_and_truth() -> None:
 
 
 def test_bundle_with_inconsistent_counts_is_refused() -> None:
-    payload = json.loads(BundleMessage.from_event(_event(), OriginMessage.from_origin(_event().origin),
-                                                  DataContract(), 1.0, 2.0).model_dump_json())
+    payload = json.loads(
+        BundleMessage.from_event(
+            _event(), OriginMessage.from_origin(_event().origin), DataContract(), 1.0, 2.0
+        ).model_dump_json()
+    )
     payload["n_traces"] = 6
     with pytest.raises(ValidationError, match="n_traces 6 but pixels hold 5"):
         BundleMessage.model_validate(payload)
 
 
 def test_dead_letter_keeps_position_and_truncates_payload() -> None:
-    letter = DeadLetter.build("ingest", "nan", "2 non-finite", "symae.waveforms.raw", 1, 42,
-                              "ev1", b"x" * 100, max_payload=10)
+    letter = DeadLetter.build(
+        "ingest",
+        "nan",
+        "2 non-finite",
+        "symae.waveforms.raw",
+        1,
+        42,
+        "ev1",
+        b"x" * 100,
+        max_payload=10,
+    )
     assert letter.where == "symae.waveforms.raw[1]@42"
     assert letter.payload_bytes() == b"x" * 10
     assert letter.payload_size == 100 and letter.payload_truncated
@@ -160,7 +187,9 @@ def test_every_dead_letter_reason_in_the_code_is_in_the_schema_enum() -> None:
                 continue
             # PoisonMessage(reason, ...), x.dead_letter(msg, reason, ...), x._reject(msg, reason,
             # ...), dead_letter(service, msg, reason, ...)
-            index = 0 if name == "PoisonMessage" else 1 if isinstance(node.func, ast.Attribute) else 2
+            index = (
+                0 if name == "PoisonMessage" else 1 if isinstance(node.func, ast.Attribute) else 2
+            )
             reason = node.args[index]
             where = f"{path.relative_to(REPO_ROOT)}:{node.lineno}"
             if isinstance(reason, ast.Constant):

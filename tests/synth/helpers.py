@@ -42,8 +42,19 @@ def boxcar_source(
 def synthetic_event(seed: int, n_stations: int = 40, directivity: bool = False) -> SyntheticEvent:
     """A parametric-source event through the project generator (fixed seed)."""
     rng = np.random.default_rng(seed)
-    config = SynthConfig(n_stations=n_stations, directivity=directivity, mw_range=(7.0, 7.5),
-                         depth_range_km=(20.0, 100.0))
-    source = parametric_source(rng, f"test{seed}", config.mw_range, config.depth_range_km,
-                               config.raw_dt, directivity, datetime(2020, 1, 1, tzinfo=UTC))
+    config = SynthConfig(
+        n_stations=n_stations,
+        directivity=directivity,
+        mw_range=(7.0, 7.5),
+        depth_range_km=(20.0, 100.0),
+    )
+    source = parametric_source(
+        rng,
+        f"test{seed}",
+        config.mw_range,
+        config.depth_range_km,
+        config.raw_dt,
+        directivity,
+        datetime(2020, 1, 1, tzinfo=UTC),
+    )
     return synthesize_event(rng, source, config)

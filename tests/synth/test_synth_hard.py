@@ -17,10 +17,19 @@ from .helpers import boxcar_source
 
 
 def hard_event(seed: int, n: int = 12, **knobs):
-    config = SynthConfig(n_stations=n, mode="hard", hard=HardMode(**knobs), depth_range_km=(10.0, 35.0))
+    config = SynthConfig(
+        n_stations=n, mode="hard", hard=HardMode(**knobs), depth_range_km=(10.0, 35.0)
+    )
     rng = np.random.default_rng(seed)
-    source = parametric_source(rng, f"h{seed}", config.mw_range, config.depth_range_km, config.raw_dt,
-                               True, datetime(2021, 1, 1, tzinfo=UTC))
+    source = parametric_source(
+        rng,
+        f"h{seed}",
+        config.mw_range,
+        config.depth_range_km,
+        config.raw_dt,
+        True,
+        datetime(2021, 1, 1, tzinfo=UTC),
+    )
     return source, synthesize_event(rng, source, config)
 
 
@@ -42,7 +51,9 @@ def test_hard_event_records_its_breakage_and_catalogue_errors() -> None:
     assert np.all((amp >= 1 / 1.4 - 1e-9) & (amp <= 1.4 + 1e-9))
     # the given origin carries the catalogue errors; the truth stays the true source
     err = attrs["catalogue_errors"]
-    assert abs(err["origin_time_s"]) <= 1.5 and abs(err["depth_km"]) <= 12.0 and abs(err["mw"]) <= 0.15
+    assert (
+        abs(err["origin_time_s"]) <= 1.5 and abs(err["depth_km"]) <= 12.0 and abs(err["mw"]) <= 0.15
+    )
     assert ed.origin.depth_km == pytest.approx(source.origin.depth_km + err["depth_km"])
     assert ed.origin.magnitude == pytest.approx(source.origin.magnitude + err["mw"], abs=1e-3)
     assert (ed.origin.moment_tensor is None) == (err["mechanism"] == "withheld")
@@ -64,7 +75,9 @@ def test_easy_mode_draws_are_untouched_by_the_hard_knobs() -> None:
     source = boxcar_source("e", 30.0)
     easy = SynthConfig(n_stations=6)
     a = synthesize_event(np.random.default_rng(4), source, easy)
-    b = synthesize_event(np.random.default_rng(4), source, replace(easy, hard=HardMode(broken_share=0.5)))
+    b = synthesize_event(
+        np.random.default_rng(4), source, replace(easy, hard=HardMode(broken_share=0.5))
+    )
     for ga, gb in zip(a.event_data.groups.values(), b.event_data.groups.values(), strict=True):
         assert np.array_equal(ga.traces, gb.traces)
     assert "mode" not in a.event_data.truth_attrs
@@ -81,7 +94,10 @@ def test_rotation_keeps_the_moment_and_turns_the_tensor() -> None:
 
 def test_water_layer_rings_only_for_oceanic_events() -> None:
     _, ev = hard_event(5, oceanic_share=1.0)
-    assert ev.event_data.truth_attrs["oceanic"] and 1.0 <= ev.event_data.truth_attrs["water_depth_km"] <= 6.0
+    assert (
+        ev.event_data.truth_attrs["oceanic"]
+        and 1.0 <= ev.event_data.truth_attrs["water_depth_km"] <= 6.0
+    )
     _, dry = hard_event(5, oceanic_share=0.0)
     assert not dry.event_data.truth_attrs["oceanic"]
 

@@ -20,7 +20,9 @@ from symae.synth.radiation import (
 )
 from tests.synth.helpers import boxcar_source
 
-QUIET = replace(SynthConfig(), n_stations=40, snr_range=(500.0, 500.0), time_error_s=0.0, directivity=False)
+QUIET = replace(
+    SynthConfig(), n_stations=40, snr_range=(500.0, 500.0), time_error_s=0.0, directivity=False
+)
 
 
 @pytest.mark.slow
@@ -66,7 +68,9 @@ def test_double_couple_has_the_requested_moment_and_nodal_planes() -> None:
 
 def test_free_surface_reflection_flips_vertical_p() -> None:
     # vertical incidence: the reflected P has the opposite sign (pP of an explosion is negative)
-    assert free_surface_to_p(np.array([179.999]), "P", 5.8, 3.36)[0] == pytest.approx(-1.0, abs=1e-4)
+    assert free_surface_to_p(np.array([179.999]), "P", 5.8, 3.36)[0] == pytest.approx(
+        -1.0, abs=1e-4
+    )
     # SV converts to P only off-vertical
     coeff = free_surface_to_p(np.array([179.999, 165.0]), "SV", 5.8, 3.36)
     assert abs(coeff[0]) < 1e-3 and abs(coeff[1]) > 0.1
@@ -113,12 +117,18 @@ def test_requested_snr_is_met_within_ten_percent() -> None:
     assert requested.min() < 6 and requested.max() > 12  # the range is really spanned
     # a target is lowered only when the clean record itself cannot reach it
     assert np.all(target == requested)
-    assert np.all(np.abs(measured / requested - 1.0) < 0.10), np.max(np.abs(measured / requested - 1))
+    assert np.all(np.abs(measured / requested - 1.0) < 0.10), np.max(
+        np.abs(measured / requested - 1)
+    )
 
 
 def _flat(event) -> dict[str, np.ndarray]:
     ev = event.event_data
-    out = {f"trace/{s}": x for g in ev.groups.values() for s, x in zip(g.station_id, g.traces, strict=True)}
+    out = {
+        f"trace/{s}": x
+        for g in ev.groups.values()
+        for s, x in zip(g.station_id, g.traces, strict=True)
+    }
     out.update({f"raw/{tr.id}": tr.data for tr in event.stream})
     out["stf"] = ev.truth_stf
     return out
@@ -180,4 +190,6 @@ def test_phase_table_handles_a_source_at_the_surface() -> None:
     from symae.synth.paths import phase_table
 
     arrivals = phase_table().lookup(0.0, np.array([40.0, 80.0]))
-    assert np.all(np.isfinite(arrivals.time["P"])) and np.all(np.isfinite(arrivals.takeoff_deg["P"]))
+    assert np.all(np.isfinite(arrivals.time["P"])) and np.all(
+        np.isfinite(arrivals.takeoff_deg["P"])
+    )

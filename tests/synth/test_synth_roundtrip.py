@@ -15,11 +15,30 @@ from symae.data.dataset import Dataset
 @pytest.fixture(scope="module")
 def synth_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth")
-    rc = main([
-        "data", "synth", "--stf", "parametric", "--events", "2", "--stations", "25",
-        "--seed", "4", "--depth", "120", "130", "--mw", "6.5", "7.5",
-        "--out", str(out / "direct.h5"), "--mseed-dir", str(out / "raw"),
-    ])
+    rc = main(
+        [
+            "data",
+            "synth",
+            "--stf",
+            "parametric",
+            "--events",
+            "2",
+            "--stations",
+            "25",
+            "--seed",
+            "4",
+            "--depth",
+            "120",
+            "130",
+            "--mw",
+            "6.5",
+            "7.5",
+            "--out",
+            str(out / "direct.h5"),
+            "--mseed-dir",
+            str(out / "raw"),
+        ]
+    )
     assert rc == 0
     return out
 
@@ -52,17 +71,29 @@ def test_raw_files_are_real_looking(synth_run: Path) -> None:
     resp = inv.get_response(tr.id, tr.stats.starttime)
     assert resp.instrument_sensitivity.input_units == "M/S"
     catalog = read_events(str(raw / "events.xml"))
-    assert [str(e.resource_id).rsplit("/", 1)[-1] for e in catalog] == ["synth_s4_0000", "synth_s4_0001"]
+    assert [str(e.resource_id).rsplit("/", 1)[-1] for e in catalog] == [
+        "synth_s4_0000",
+        "synth_s4_0001",
+    ]
     assert catalog[0].focal_mechanisms[0].moment_tensor.tensor.m_rr is not None
 
 
 def test_data_build_reproduces_direct_traces(synth_run: Path) -> None:
     raw = synth_run / "raw"
-    rc = main([
-        "data", "build", "--waveforms", str(raw / "waveforms"), "--inventory",
-        str(raw / "stations.xml"), "--events", str(raw / "events.xml"),
-        "--out", str(synth_run / "built.h5"),
-    ])
+    rc = main(
+        [
+            "data",
+            "build",
+            "--waveforms",
+            str(raw / "waveforms"),
+            "--inventory",
+            str(raw / "stations.xml"),
+            "--events",
+            str(raw / "events.xml"),
+            "--out",
+            str(synth_run / "built.h5"),
+        ]
+    )
     assert rc == 0
     with Dataset(synth_run / "direct.h5") as direct, Dataset(synth_run / "built.h5") as built:
         assert built.event_ids() == direct.event_ids()
@@ -100,8 +131,20 @@ def test_figures_are_publication_sized(synth_run: Path, capsys) -> None:
         assert mpimg.imread(png).shape[:2] == (450, 950)
     # a coloured record section, not a blank canvas
     assert np.std(mpimg.imread(section)[..., :3]) > 0.05
-    assert main(["data", "figures", str(synth_run / "direct.h5"), "--out", str(out),
-                 "--event-id", "nope"]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "figures",
+                str(synth_run / "direct.h5"),
+                "--out",
+                str(out),
+                "--event-id",
+                "nope",
+            ]
+        )
+        == 2
+    )
     assert "no event 'nope'" in capsys.readouterr().err
 
 
@@ -111,8 +154,21 @@ def test_bad_arguments_fail_clearly_without_a_file(tmp_path: Path, capsys) -> No
         main(["data", "synth", "--stf", "scardec", "--events", "0", "--out", str(out)])
     assert exc.value.code == 2
     assert "--events: must be >= 1, got '0'" in capsys.readouterr().err
-    assert main(["data", "synth", "--stf", "scardec", "--scardec-dir", str(tmp_path / "nowhere"),
-                 "--out", str(out)]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "synth",
+                "--stf",
+                "scardec",
+                "--scardec-dir",
+                str(tmp_path / "nowhere"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
     assert "SCARDEC folder not found" in capsys.readouterr().err
     assert main(["data", "synth", "--snr", "0.5", "3", "--out", str(out)]) == 2
     assert "snr_range must satisfy 1 < low <= high, got (0.5, 3.0)" in capsys.readouterr().err

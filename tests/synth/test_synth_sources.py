@@ -44,7 +44,9 @@ def test_episodic_stf_has_the_moment_and_grows_with_magnitude() -> None:
 def test_directivity_stretches_behind_and_compresses_ahead() -> None:
     d = Directivity(azimuth_deg=90.0, mach=0.5)
     k = d.stretch(np.array([90.0, 270.0, 0.0]), np.array([30.0, 30.0, 30.0]))
-    assert k[0] == pytest.approx(0.75) and k[1] == pytest.approx(1.25) and k[2] == pytest.approx(1.0)
+    assert (
+        k[0] == pytest.approx(0.75) and k[1] == pytest.approx(1.25) and k[2] == pytest.approx(1.0)
+    )
 
 
 def test_scardec_source_keeps_the_stf(scardec_root: Path) -> None:

@@ -42,7 +42,17 @@ def data_file(tmp_path_factory) -> Path:
 def trained(tmp_path_factory, data_file: Path) -> Path:
     """The command-line contract: `symae train --config tiny`, then `symae export`."""
     out = tmp_path_factory.mktemp("trained") / "model"
-    cmd = [*SYMAE, "train", "--config", "tiny", "--data", str(data_file), "--out", str(out), "--no-progress"]
+    cmd = [
+        *SYMAE,
+        "train",
+        "--config",
+        "tiny",
+        "--data",
+        str(data_file),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     subprocess.run(cmd, check=True, env=_env(), cwd=REPO, timeout=300)
     subprocess.run([*SYMAE, "export", str(out)], check=True, env=_env(), cwd=REPO, timeout=300)
     return out
@@ -56,8 +66,13 @@ def test_train_and_export_write_a_complete_artifact(trained: Path) -> None:
     assert meta["data"]["events"] == 2 and meta["data"]["groups"] == 6
     assert len(meta["history"]) == load_config("tiny")[1].total_epochs
     assert set(meta["onnx"]) == set(ONNX_GRAPHS)
-    for rel in ("weights.safetensors", "figures/loss_history.png", "figures/loss_history.html",
-                "figures/reconstruction.png", "figures/shifts.png"):
+    for rel in (
+        "weights.safetensors",
+        "figures/loss_history.png",
+        "figures/loss_history.html",
+        "figures/reconstruction.png",
+        "figures/shifts.png",
+    ):
         assert rel in meta["files"] and (trained / rel).stat().st_size > 0
 
 
@@ -76,7 +91,9 @@ def test_coherent_codes_separate_events(trained: Path, data_file: Path) -> None:
         for ref in ds.index():
             x = torch.from_numpy(ds.read_group(ref).traces).unsqueeze(0)
             codes.setdefault(ref.event_id, []).append(model.coherent_posterior(x)[0][0].numpy())
-    same = [np.linalg.norm(a - b) for c in codes.values() for i, a in enumerate(c) for b in c[i + 1 :]]
+    same = [
+        np.linalg.norm(a - b) for c in codes.values() for i, a in enumerate(c) for b in c[i + 1 :]
+    ]
     a, b = codes.values()
     different = [np.linalg.norm(x - y) for x in a for y in b]
     assert min(different) > max(same), (min(different), max(same))
@@ -84,8 +101,13 @@ def test_coherent_codes_separate_events(trained: Path, data_file: Path) -> None:
 
 def _small_config(**changes) -> tuple[ModelConfig, TrainConfig]:
     tcfg = TrainConfig(
-        ntau=4, batch_groups=4, steps_per_epoch=3, stages=(Stage(2, 1e-3), Stage(2, 1e-4)),
-        min_traces=4, test_fraction=0.2, test_batches=1,
+        ntau=4,
+        batch_groups=4,
+        steps_per_epoch=3,
+        stages=(Stage(2, 1e-3), Stage(2, 1e-4)),
+        min_traces=4,
+        test_fraction=0.2,
+        test_batches=1,
     )
     return ModelConfig(p=4, q=4), replace(tcfg, **changes)
 
@@ -93,12 +115,24 @@ def _small_config(**changes) -> tuple[ModelConfig, TrainConfig]:
 def test_resume_continues_exactly(tmp_path: Path, data_file: Path) -> None:
     mcfg, tcfg = _small_config()
     straight = train(mcfg, tcfg, [data_file], tmp_path / "straight", device="cpu", progress=False)
-    first = train(mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False, max_epochs=1)
+    first = train(
+        mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False, max_epochs=1
+    )
     assert not first.completed and not (tmp_path / "resumed" / "model.json").exists()
-    second = train(mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False,
-                   resume=True, max_epochs=2)  # crosses the stage boundary
+    second = train(
+        mcfg,
+        tcfg,
+        [data_file],
+        tmp_path / "resumed",
+        device="cpu",
+        progress=False,
+        resume=True,
+        max_epochs=2,
+    )  # crosses the stage boundary
     assert not second.completed
-    done = train(mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False, resume=True)
+    done = train(
+        mcfg, tcfg, [data_file], tmp_path / "resumed", device="cpu", progress=False, resume=True
+    )
     assert straight.completed and done.completed
     a = load_file(str(tmp_path / "straight" / "weights.safetensors"))
     b = load_file(str(tmp_path / "resumed" / "weights.safetensors"))
@@ -106,11 +140,15 @@ def test_resume_continues_exactly(tmp_path: Path, data_file: Path) -> None:
     for key in a:
         assert torch.equal(a[key], b[key]), key
     strip = [{k: v for k, v in h.items() if k != "seconds"} for h in straight.info.meta["history"]]
-    assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in done.info.meta["history"]]
+    assert strip == [
+        {k: v for k, v in h.items() if k != "seconds"} for h in done.info.meta["history"]
+    ]
     assert straight.info.version == read_model_dir(tmp_path / "straight").version
 
 
-def test_resume_refuses_other_config_and_fresh_run_refuses_existing_dir(tmp_path: Path, data_file: Path) -> None:
+def test_resume_refuses_other_config_and_fresh_run_refuses_existing_dir(
+    tmp_path: Path, data_file: Path
+) -> None:
     mcfg, tcfg = _small_config()
     train(mcfg, tcfg, [data_file], tmp_path / "m", device="cpu", progress=False, max_epochs=1)
     with pytest.raises(ValueError, match="different config"):
@@ -133,9 +171,24 @@ def test_ddp_on_cpu_with_gloo_and_two_processes(tmp_path: Path, data_file: Path)
     config.write_text(json.dumps({"model": mcfg.to_dict(), "train": tcfg.to_dict()}))
     out = tmp_path / "ddp_model"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "symae.cli", "train", "--config", str(config), "--data", str(data_file),
-        "--out", str(out), "--device", "cpu", "--no-progress",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "-m",
+        "symae.cli",
+        "train",
+        "--config",
+        str(config),
+        "--data",
+        str(data_file),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--no-progress",
     ]
     result = subprocess.run(cmd, env=_env(), cwd=REPO, timeout=300, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -147,7 +200,9 @@ def test_ddp_on_cpu_with_gloo_and_two_processes(tmp_path: Path, data_file: Path)
 
 def test_k_categories_train(tmp_path: Path, data_file: Path) -> None:
     mcfg, tcfg = _small_config(stages=(Stage(1, 1e-3),))
-    result = train(replace(mcfg, k=3), tcfg, [data_file], tmp_path / "k3", device="cpu", progress=False)
+    result = train(
+        replace(mcfg, k=3), tcfg, [data_file], tmp_path / "k3", device="cpu", progress=False
+    )
     assert result.completed and result.info.meta["model"]["k"] == 3
     record = result.info.meta["history"][0]
     assert np.isfinite(record["train"]["loss"]) and record["train"]["kl_coherent"] > 0
@@ -158,11 +213,29 @@ def test_cli_resume_uses_the_checkpoint_config(tmp_path: Path, data_file: Path) 
     config = tmp_path / "two.json"
     config.write_text(json.dumps({"model": mcfg.to_dict(), "train": tcfg.to_dict()}))
     out = tmp_path / "m"
-    base = [*SYMAE, "train", "--data", str(data_file), "--out", str(out), "--device", "cpu", "--no-progress"]
-    first = subprocess.run([*base, "--config", str(config), "--max-epochs", "1"], env=_env(), cwd=REPO,
-                           capture_output=True, text=True, timeout=300)
+    base = [
+        *SYMAE,
+        "train",
+        "--data",
+        str(data_file),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--no-progress",
+    ]
+    first = subprocess.run(
+        [*base, "--config", str(config), "--max-epochs", "1"],
+        env=_env(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert first.returncode == 0, first.stderr[-2000:]
     assert "continue with --resume" in first.stdout
-    second = subprocess.run([*base, "--resume"], env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300)
+    second = subprocess.run(
+        [*base, "--resume"], env=_env(), cwd=REPO, capture_output=True, text=True, timeout=300
+    )
     assert second.returncode == 0, second.stderr[-2000:]
     assert len(read_model_dir(out).meta["history"]) == 2

@@ -28,7 +28,11 @@ def pixel_counts(refs: Iterable[GroupRef], nside: int) -> np.ndarray:
 
 
 def plot_pixel_occupancy(
-    refs: list[GroupRef], nside: int, path: str | Path, title: str, dpi: int = DEFAULT_DPI,
+    refs: list[GroupRef],
+    nside: int,
+    path: str | Path,
+    title: str,
+    dpi: int = DEFAULT_DPI,
     min_traces: int = 20,
 ) -> Path:
     """Write the occupancy figure of ``refs`` (groups of one or many events) as a PNG."""
@@ -40,14 +44,25 @@ def plot_pixel_occupancy(
     fig = plt.figure(figsize=FIGSIZE, dpi=dpi)
     try:
         hp.orthview(
-            shown, rot=(0.0, 90.0, 180.0), half_sky=True, flip="astro", fig=fig.number,
-            sub=(1, 2, 1), title="", unit="traces per pixel",
-            cmap="viridis", min=0, notext=True, cbar=True,
+            shown,
+            rot=(0.0, 90.0, 180.0),
+            half_sky=True,
+            flip="astro",
+            fig=fig.number,
+            sub=(1, 2, 1),
+            title="",
+            unit="traces per pixel",
+            cmap="viridis",
+            min=0,
+            notext=True,
+            cbar=True,
         )
         hp.graticule(dpar=30, dmer=45)
         ax = fig.add_axes((0.57, 0.17, 0.4, 0.7))
         sizes = np.array([r.n_traces for r in refs])
-        bins = np.arange(0, sizes.max() + 5, 5) if sizes.max() > 10 else np.arange(0, sizes.max() + 2)
+        bins = (
+            np.arange(0, sizes.max() + 5, 5) if sizes.max() > 10 else np.arange(0, sizes.max() + 2)
+        )
         ax.hist(sizes, bins=list(bins), color="0.4")
         ax.axvline(min_traces, color="C3", lw=1, label=f"{min_traces} traces")
         n_big = int(np.sum(sizes >= min_traces))
@@ -57,8 +72,13 @@ def plot_pixel_occupancy(
         ax.legend(fontsize=8)
         ax.tick_params(labelsize=8)
         fig.suptitle(title, fontsize=10)
-        fig.text(0.55, 0.01, "lower focal hemisphere: take-off 0 (down) at the centre, circles "
-                 "every 30 deg, azimuth 0 up, 90 right", fontsize=6)
+        fig.text(
+            0.55,
+            0.01,
+            "lower focal hemisphere: take-off 0 (down) at the centre, circles "
+            "every 30 deg, azimuth 0 up, 90 right",
+            fontsize=6,
+        )
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=dpi)

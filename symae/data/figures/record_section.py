@@ -24,7 +24,11 @@ def _sorted_traces(event: EventData, max_traces: int) -> tuple[np.ndarray, np.nd
 
 
 def plot_record_section(
-    event: EventData, contract: DataContract, path: str | Path, dpi: int = DEFAULT_DPI, max_traces: int = 40
+    event: EventData,
+    contract: DataContract,
+    path: str | Path,
+    dpi: int = DEFAULT_DPI,
+    max_traces: int = 40,
 ) -> Path:
     """Write the event's record section (and its true STF when known) as a PNG."""
     if max_traces < 1:

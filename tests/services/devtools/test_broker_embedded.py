@@ -44,7 +44,9 @@ def test_command_runs_until_sigterm() -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "symae.cli", "broker", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
     )
     try:
         assert proc.stdout is not None

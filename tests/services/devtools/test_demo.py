@@ -19,14 +19,28 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 def test_demo_prints_a_row_per_event_and_leaves_products(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     done = subprocess.run(
-        [PYTHON, "-m", "services.devtools.demo", "--scardec", "1", "--stations", "20", "--out", str(out)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=400,
+        [
+            PYTHON,
+            "-m",
+            "services.devtools.demo",
+            "--scardec",
+            "1",
+            "--stations",
+            "20",
+            "--out",
+            str(out),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     recorded = origin_from_event_file(recorded_event_dir() / "event.xml").event_id
     rows = {
         cells[0]: cells
-        for line in done.stdout.splitlines() if line.startswith("| ") and not line.startswith("| event")
+        for line in done.stdout.splitlines()
+        if line.startswith("| ") and not line.startswith("| event")
         for cells in [[c.strip() for c in line.strip("|").split("|")]]
     }
     assert recorded in rows and any(e.startswith("scardec_") for e in rows), done.stdout
@@ -41,6 +55,9 @@ def test_demo_prints_a_row_per_event_and_leaves_products(tmp_path: Path) -> None
         folder = out / "products" / "events" / event_id
         assert json.loads((folder / "result.json").read_text())["event_id"] == event_id
         assert {p.name for p in folder.iterdir()} >= {
-            "result.json", "stf_scardec.txt", "event.xml", "stf.png",
+            "result.json",
+            "stf_scardec.txt",
+            "event.xml",
+            "stf.png",
         }
     assert "explorer: http://127.0.0.1:" in done.stdout and "demo finished" in done.stdout

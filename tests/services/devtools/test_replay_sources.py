@@ -29,8 +29,11 @@ def real_folder(bfo_dir: Path, tmp_path: Path) -> Path:
     folder = tmp_path / "goa"
     shutil.copytree(bfo_dir, folder)
     origin = Origin(time=UTCDateTime(GOA_TIME), latitude=56.22, longitude=-149.12, depth=25000.0)
-    event = Event(resource_id=ResourceIdentifier("smi:local/test/event/goa2018"),
-                  origins=[origin], magnitudes=[Magnitude(mag=7.9, magnitude_type="Mw")])
+    event = Event(
+        resource_id=ResourceIdentifier("smi:local/test/event/goa2018"),
+        origins=[origin],
+        magnitudes=[Magnitude(mag=7.9, magnitude_type="Mw")],
+    )
     Catalog(events=[event]).write(str(folder / "event.xml"), format="QUAKEML")
     return folder
 
@@ -39,12 +42,18 @@ def test_real_folder_becomes_origin_and_records_ingest_can_use(real_folder: Path
     event = directory_event(real_folder)
     assert event.origin.event_id == "goa2018"
     assert event.origin.magnitude == 7.9 and event.origin.depth_km == 25.0
-    assert sorted(r.seed_id for r in event.records) == ["II.BFO.00.BHE", "II.BFO.00.BHN",
-                                                        "II.BFO.00.BHZ"]
+    assert sorted(r.seed_id for r in event.records) == [
+        "II.BFO.00.BHE",
+        "II.BFO.00.BHN",
+        "II.BFO.00.BHZ",
+    ]
     # records end 10:36:40, 65 minutes after the origin time
     assert all(abs(t - 65 * 60 + 0.89) < 1 for t in event.ready_after_s)
-    z = next(RawRecord.model_validate_json(r.model_dump_json()) for r in event.records
-             if r.seed_id.endswith("Z"))
+    z = next(
+        RawRecord.model_validate_json(r.model_dump_json())
+        for r in event.records
+        if r.seed_id.endswith("Z")
+    )
     inventory = read_inventory(io.BytesIO(z.stationxml_bytes()))
     trace = preprocess_trace(z.to_trace(), inventory, event.origin.to_origin())
     assert trace.station_id == "II.BFO.00.BHZ" and 60 < trace.distance_deg < 90
@@ -65,11 +74,20 @@ def test_folder_without_quakeml_is_refused(bfo_dir: Path, tmp_path: Path) -> Non
 
 
 def _event(event_id: str, ready: list[float]) -> ReplayEvent:
-    origin = OriginMessage(event_id=event_id, time="2024-01-01T00:00:00Z", latitude=0,
-                           longitude=0, depth_km=10)
+    origin = OriginMessage(
+        event_id=event_id, time="2024-01-01T00:00:00Z", latitude=0, longitude=0, depth_km=10
+    )
     samples = BinaryArray.from_numpy(np.zeros(3, np.float32))
-    records = [RawRecord(event_id=event_id, seed_id=f"XX.S{i}.00.BHZ", starttime=origin.time,
-                         sampling_rate=1.0, samples=samples) for i in range(len(ready))]
+    records = [
+        RawRecord(
+            event_id=event_id,
+            seed_id=f"XX.S{i}.00.BHZ",
+            starttime=origin.time,
+            sampling_rate=1.0,
+            samples=samples,
+        )
+        for i in range(len(ready))
+    ]
     return ReplayEvent(origin, records, ready)
 
 
@@ -92,10 +110,30 @@ def test_replay_command_publishes_synthetic_events(kafka_bootstrap: str, tmp_pat
     prefix = unique_prefix()
     manifest = tmp_path / "sent.json"
     done = subprocess.run(
-        [sys.executable, "-m", "symae.cli", "replay", "--synthetic", "2", "--seed", "5",
-         "--stations", "3", "--bootstrap-servers", kafka_bootstrap, "--topic-prefix", prefix,
-         "--metrics-port", "0", "--manifest", str(manifest)],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "symae.cli",
+            "replay",
+            "--synthetic",
+            "2",
+            "--seed",
+            "5",
+            "--stations",
+            "3",
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--topic-prefix",
+            prefix,
+            "--metrics-port",
+            "0",
+            "--manifest",
+            str(manifest),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     sent = json.loads(manifest.read_text())

@@ -24,8 +24,11 @@ def synth_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from symae.synth.run import SynthRequest, synthesize_dataset
 
     out = tmp_path_factory.mktemp("fdsn-synth")
-    synthesize_dataset(SynthRequest(stf="parametric", events=1, stations=12, seed=3,
-                                    out=out / "d.h5", mseed_dir=out / "raw"))
+    synthesize_dataset(
+        SynthRequest(
+            stf="parametric", events=1, stations=12, seed=3, out=out / "d.h5", mseed_dir=out / "raw"
+        )
+    )
     return out / "raw"
 
 
@@ -65,8 +68,11 @@ class FdsnServer:
                     wanted = query.get("eventid", [""])[0]
                     from obspy.core.event import Catalog
 
-                    hits = [e for e in server.catalog if str(e.resource_id).endswith(wanted)
-                            or wanted in str(e.resource_id)]
+                    hits = [
+                        e
+                        for e in server.catalog
+                        if str(e.resource_id).endswith(wanted) or wanted in str(e.resource_id)
+                    ]
                     if not hits:
                         return self._send(204, b"")
                     buf = io.BytesIO()
@@ -92,8 +98,9 @@ class FdsnServer:
                         continue
                     net, sta, loc, cha, t1, t2 = parts
                     loc = "" if loc == "--" else loc
-                    out += server.stream.select(network=net, station=sta, location=loc,
-                                                channel=cha).slice(UTCDateTime(t1), UTCDateTime(t2))
+                    out += server.stream.select(
+                        network=net, station=sta, location=loc, channel=cha
+                    ).slice(UTCDateTime(t1), UTCDateTime(t2))
                 if not out:
                     return self._send(204, b"")
                 buf = io.BytesIO()
@@ -126,22 +133,40 @@ def fdsn(synth_files: Path) -> Iterator[FdsnServer]:
 
 
 def _feed(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "-m", "symae.cli", "feed", "fdsn", *args], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=180, env=env)
+    return subprocess.run(
+        [PYTHON, "-m", "symae.cli", "feed", "fdsn", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
 
 
 def test_fetch_writes_a_folder_replay_reads(fdsn: FdsnServer, tmp_path: Path) -> None:
-    proc = _feed("--base-url", fdsn.url, "--event-id", fdsn.event_id, "--out", str(tmp_path / "ev"),
-                 "--metrics-port", "0")
+    proc = _feed(
+        "--base-url",
+        fdsn.url,
+        "--event-id",
+        fdsn.event_id,
+        "--out",
+        str(tmp_path / "ev"),
+        "--metrics-port",
+        "0",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
-    assert (tmp_path / "ev" / "stations.xml").is_file() and (tmp_path / "ev" / "event.xml").is_file()
+    assert (tmp_path / "ev" / "stations.xml").is_file() and (
+        tmp_path / "ev" / "event.xml"
+    ).is_file()
     event = directory_event(tmp_path / "ev")
     assert len(event.records) == len(fdsn.stream) and all(r.stationxml for r in event.records)
     assert any(p.startswith("/fdsnws/dataselect/1/query") for p in fdsn.requests)
 
 
 @pytest.mark.parametrize("mode,expect", [("error", "fdsnws/event"), ("garbage", "fdsnws/station")])
-def test_bad_answers_give_one_line_errors(fdsn: FdsnServer, tmp_path: Path, mode: str, expect: str) -> None:
+def test_bad_answers_give_one_line_errors(
+    fdsn: FdsnServer, tmp_path: Path, mode: str, expect: str
+) -> None:
     fdsn.mode = mode
     proc = _feed("--base-url", fdsn.url, "--event-id", fdsn.event_id, "--out", str(tmp_path / "x"))
     assert proc.returncode == 1, proc.stdout + proc.stderr[-2000:]
@@ -163,17 +188,39 @@ def test_fetched_records_reach_kafka_and_ingest_bundles_them(
     env = {"SYMAE_TOPIC_PREFIX": prefix, "SYMAE_TOPIC_PARTITIONS": "1"}
     common = ["--bootstrap-servers", kafka_bootstrap]
     ingest = ServiceProcess(
-        ["serve", "ingest", *common, "--min-traces", "4", "--min-pixels", "1",
-         "--revision-interval-s", "0.5", "--ready-deadline-s", "3"],
-        tmp_path / "ingest.log", env=env,
+        [
+            "serve",
+            "ingest",
+            *common,
+            "--min-traces",
+            "4",
+            "--min-pixels",
+            "1",
+            "--revision-interval-s",
+            "0.5",
+            "--ready-deadline-s",
+            "3",
+        ],
+        tmp_path / "ingest.log",
+        env=env,
     ).start()
     services.append(ingest)
     ingest.wait_ready()
-    proc = _feed("--base-url", fdsn.url, "--event-id", fdsn.event_id, *common,
-                 "--metrics-port", "0", env={**ingest.env, **env})
+    proc = _feed(
+        "--base-url",
+        fdsn.url,
+        "--event-id",
+        fdsn.event_id,
+        *common,
+        "--metrics-port",
+        "0",
+        env={**ingest.env, **env},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
     raw = read_topic(kafka_bootstrap, f"{prefix}.waveforms.raw", until=len(fdsn.stream))
     assert len(raw) == len(fdsn.stream)
-    assert {RawRecord.model_validate_json(r.value).seed_id for r in raw} == {t.id for t in fdsn.stream}
+    assert {RawRecord.model_validate_json(r.value).seed_id for r in raw} == {
+        t.id for t in fdsn.stream
+    }
     bundles = read_topic(kafka_bootstrap, f"{prefix}.bundles", until=1, timeout=90)
     assert bundles, ingest.log()

@@ -43,7 +43,8 @@ class CountingModel:
 
 def processor_with(model: CountingModel, max_batch: int) -> InferenceProcessor:
     proc = InferenceProcessor(
-        resolve=lambda: ModelRef("m", "7", "/m/7", "x"), load=lambda ref: model,
+        resolve=lambda: ModelRef("m", "7", "/m/7", "x"),
+        load=lambda ref: model,
         max_batch_events=max_batch,
     )
     proc.start(ServiceApp("inference", ServiceSettings(metrics_port=0), proc))
@@ -67,7 +68,8 @@ def test_only_newest_revision_extracted_and_held_offsets_retained() -> None:
     outputs = proc.tick(0.0)
     assert model.batches == [["ev1"], ["ev2"]]
     assert [o.key for o in outputs] == [
-        result_key("ev1", newer.revision, "m", "7"), result_key("ev2", other.revision, "m", "7"),
+        result_key("ev1", newer.revision, "m", "7"),
+        result_key("ev2", other.revision, "m", "7"),
     ]
     assert outputs[0].value.provenance["stream"]["last_record_time"] == newer.last_record_time
     assert proc.retained() == {}

@@ -38,8 +38,13 @@ class Clock:
 
 def test_new_version_taken_up_only_when_the_check_is_due() -> None:
     reg, clock, swaps = Registry(), Clock(), []
-    watch = ModelWatch(reg.resolve, reg.load, interval_s=10, clock=clock,
-                       on_swap=lambda ref, model: swaps.append(ref.version))
+    watch = ModelWatch(
+        reg.resolve,
+        reg.load,
+        interval_s=10,
+        clock=clock,
+        on_swap=lambda ref, model: swaps.append(ref.version),
+    )
     assert watch.current() == "model-1-a"
     reg.newest = ModelRef("m", "2", "/r/m/2", "b")
     clock.now = 9.0
@@ -51,8 +56,13 @@ def test_new_version_taken_up_only_when_the_check_is_due() -> None:
 
 def test_broken_version_refused_once_old_model_kept_until_fixed() -> None:
     reg, clock, refused = Registry(), Clock(), []
-    watch = ModelWatch(reg.resolve, reg.load, interval_s=1, clock=clock,
-                       on_refused=lambda ref, exc: refused.append((ref.version, str(exc))))
+    watch = ModelWatch(
+        reg.resolve,
+        reg.load,
+        interval_s=1,
+        clock=clock,
+        on_refused=lambda ref, exc: refused.append((ref.version, str(exc))),
+    )
     reg.newest = ModelRef("m", "2", "/r/m/2", "b")
     reg.broken.add("2")
     for step in range(1, 4):

@@ -27,8 +27,17 @@ def start_inference(
     tmp_path: Path, bootstrap: str, prefix: str, model: str, *extra: str
 ) -> ServiceProcess:
     return ServiceProcess(
-        ["serve", "inference", "--bootstrap-servers", bootstrap, "--model", model,
-         "--ort-provider", "cpu", *extra],
+        [
+            "serve",
+            "inference",
+            "--bootstrap-servers",
+            bootstrap,
+            "--model",
+            model,
+            "--ort-provider",
+            "cpu",
+            *extra,
+        ],
         tmp_path / f"inference-{time.monotonic_ns()}.log",
         env={"SYMAE_TOPIC_PREFIX": prefix, "SYMAE_TOPIC_PARTITIONS": "2"},
     ).start()
@@ -41,8 +50,11 @@ def test_n_bundles_in_n_results_out_with_deterministic_keys(
     svc = start_inference(tmp_path, kafka_bootstrap, prefix, str(tiny_model))
     services.append(svc)
     bundles = [random_bundle(f"ev{i}", seed=i, per_pixel=3 + i) for i in range(4)]
-    produce(kafka_bootstrap, f"{prefix}.bundles",
-            [(b.event_id, b.model_dump_json().encode()) for b in bundles])
+    produce(
+        kafka_bootstrap,
+        f"{prefix}.bundles",
+        [(b.event_id, b.model_dump_json().encode()) for b in bundles],
+    )
     svc.wait_ready()
     records = read_topic(kafka_bootstrap, f"{prefix}.results", until=len(bundles), timeout=90)
 
@@ -65,8 +77,16 @@ def test_n_bundles_in_n_results_out_with_deterministic_keys(
     text = svc.metrics()
     assert metric(text, "symae_records_out_total", topic=f"{prefix}.results") == len(bundles)
     assert metric(text, "symae_records_in_total", topic=f"{prefix}.bundles") == len(bundles)
-    assert metric(text, "symae_model_info", name="tiny", version=model["version"],
-                  provider="CPUExecutionProvider") == 1
+    assert (
+        metric(
+            text,
+            "symae_model_info",
+            name="tiny",
+            version=model["version"],
+            provider="CPUExecutionProvider",
+        )
+        == 1
+    )
     assert metric(text, "symae_gpu_expected", service="inference") == 0
     assert metric(text, "symae_batch_events_count", service="inference") >= 1
     assert svc.stop() == 0
@@ -77,8 +97,16 @@ def test_new_version_taken_up_broken_version_refused(
 ) -> None:
     prefix, registry = unique_prefix(), tmp_path / "registry"
     register_version(tiny_model, registry, "1", created="2030-01-01T00:00:00Z")
-    svc = start_inference(tmp_path, kafka_bootstrap, prefix, "tiny",
-                          "--model-registry", str(registry), "--model-check-interval-s", "0.2")
+    svc = start_inference(
+        tmp_path,
+        kafka_bootstrap,
+        prefix,
+        "tiny",
+        "--model-registry",
+        str(registry),
+        "--model-check-interval-s",
+        "0.2",
+    )
     services.append(svc)
     svc.wait_ready()
     bundles = f"{prefix}.bundles"

@@ -8,13 +8,15 @@ from services.ingest.state import EventState, ReadinessPolicy
 from services.schemas import OriginMessage
 from symae.data.preprocess import PreprocessedTrace
 
-ORIGIN = OriginMessage(event_id="ev", time="2024-01-01T00:00:00Z", latitude=0, longitude=0,
-                       depth_km=10)
+ORIGIN = OriginMessage(
+    event_id="ev", time="2024-01-01T00:00:00Z", latitude=0, longitude=0, depth_km=10
+)
 
 
 def trace(seed_id: str, pixel: int) -> PreprocessedTrace:
-    return PreprocessedTrace(seed_id, np.zeros(192, np.float32), 0.0, 0.0, 50.0, 10.0, 20.0,
-                             0.0, 5.0, pixel)
+    return PreprocessedTrace(
+        seed_id, np.zeros(192, np.float32), 0.0, 0.0, 50.0, 10.0, 20.0, 0.0, 5.0, pixel
+    )
 
 
 def event(pixels: list[int], first: float = 100.0) -> EventState:

@@ -22,8 +22,14 @@ from symae.artifacts.config import ModelConfig, TrainConfig
 from symae.artifacts.store import write_model_json
 from symae.contract import DataContract
 
-GOA = OriginMessage(event_id="goa2018", time=UTCDateTime("2018-01-23T09:31:40.890Z").datetime,
-                    latitude=56.22, longitude=-149.12, depth_km=25.0, magnitude=7.9)
+GOA = OriginMessage(
+    event_id="goa2018",
+    time=UTCDateTime("2018-01-23T09:31:40.890Z").datetime,
+    latitude=56.22,
+    longitude=-149.12,
+    depth_km=25.0,
+    magnitude=7.9,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +43,16 @@ def records(bfo_dir: Path) -> dict[str, RawRecord]:
 
 
 def make(**settings: object) -> tuple[IngestProcessor, ServiceApp]:
-    config = IngestSettings(kafka_bootstrap_servers="127.0.0.1:1", min_traces=2, min_pixels=1,
-                            ready_deadline_s=1e6, revision_interval_s=0, event_close_s=600,
-                            unknown_event_grace_s=30, **settings)
+    config = IngestSettings(
+        kafka_bootstrap_servers="127.0.0.1:1",
+        min_traces=2,
+        min_pixels=1,
+        ready_deadline_s=1e6,
+        revision_interval_s=0,
+        event_close_s=600,
+        unknown_event_grace_s=30,
+        **settings,
+    )
     processor = IngestProcessor(config, Inventories())
     app = ServiceApp("ingest", config, processor)
     processor.start(app)
@@ -48,8 +61,16 @@ def make(**settings: object) -> tuple[IngestProcessor, ServiceApp]:
 
 def msg(topic: str, offset: int, value: OriginMessage | RawRecord, at: float) -> Incoming:
     raw = value.model_dump_json().encode()
-    return Incoming(topic=topic, partition=0, offset=offset, key=value.event_id, value=value,
-                    timestamp=at, raw=raw, full_topic=f"symae.{topic}")
+    return Incoming(
+        topic=topic,
+        partition=0,
+        offset=offset,
+        key=value.event_id,
+        value=value,
+        timestamp=at,
+        raw=raw,
+        full_topic=f"symae.{topic}",
+    )
 
 
 def reasons(outputs) -> list[str]:
@@ -114,11 +135,17 @@ def short_model(root: Path) -> Path:
     """A model directory (model.json only, torch-free) whose contract is not the default."""
     model_dir = root / "short"
     model_dir.mkdir()
-    write_model_json(model_dir, {
-        "name": "short", "version": "v1", "created": "2026-01-01T00:00:00Z",
-        "model": ModelConfig(SHORT, p=4, q=4).to_dict(with_contract=False),
-        "train": TrainConfig().to_dict(), "contract": SHORT.to_dict(),
-    })
+    write_model_json(
+        model_dir,
+        {
+            "name": "short",
+            "version": "v1",
+            "created": "2026-01-01T00:00:00Z",
+            "model": ModelConfig(SHORT, p=4, q=4).to_dict(with_contract=False),
+            "train": TrainConfig().to_dict(),
+            "contract": SHORT.to_dict(),
+        },
+    )
     return model_dir
 
 

@@ -50,15 +50,30 @@ def accepted_ids(event: ReplayEvent) -> tuple[list[str], dict[str, str]]:
 
 
 def ingest(bootstrap: str, prefix: str, tmp_path: Path, *extra: str) -> ServiceProcess:
-    args = ["serve", "ingest", "--bootstrap-servers", bootstrap, "--topic-prefix", prefix,
-            "--topic-partitions", "2", "--consumer-group", f"{prefix}-ingest",
-            "--commit-interval-s", "0.2", "--revision-interval-s", "0.5", *extra]
+    args = [
+        "serve",
+        "ingest",
+        "--bootstrap-servers",
+        bootstrap,
+        "--topic-prefix",
+        prefix,
+        "--topic-partitions",
+        "2",
+        "--consumer-group",
+        f"{prefix}-ingest",
+        "--commit-interval-s",
+        "0.2",
+        "--revision-interval-s",
+        "0.5",
+        *extra,
+    ]
     return ServiceProcess(args, tmp_path / "ingest.log").start()
 
 
 def settings(bootstrap: str, prefix: str) -> ServiceSettings:
-    return ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
-                           topic_partitions=2)
+    return ServiceSettings(
+        kafka_bootstrap_servers=bootstrap, topic_prefix=prefix, topic_partitions=2
+    )
 
 
 class TopicReader:
@@ -126,10 +141,23 @@ def test_events_flow_and_malformed_records_reach_the_dlq(
     kafka_bootstrap: str, events: list[ReplayEvent], tmp_path: Path, services: list
 ) -> None:
     prefix = unique_prefix()
-    svc = ingest(kafka_bootstrap, prefix, tmp_path, "--min-traces", "6", "--min-pixels", "2",
-                 "--ready-deadline-s", "3", "--unknown-event-grace-s", "1",
-                 "--max-samples-per-record", "20000",
-                 "--max-records-per-event", str(len(events[0].records) + 2))
+    svc = ingest(
+        kafka_bootstrap,
+        prefix,
+        tmp_path,
+        "--min-traces",
+        "6",
+        "--min-pixels",
+        "2",
+        "--ready-deadline-s",
+        "3",
+        "--unknown-event-grace-s",
+        "1",
+        "--max-samples-per-record",
+        "20000",
+        "--max-records-per-event",
+        str(len(events[0].records) + 2),
+    )
     services.append(svc)
     svc.wait_ready()
     raw_topic = f"{prefix}.waveforms.raw"
@@ -141,13 +169,26 @@ def test_events_flow_and_malformed_records_reach_the_dlq(
     bad = {
         "undecodable": b"\x00\x01 definitely not json",
         "schema": json.dumps({"schema_version": 1, "event_id": events[0].origin.event_id}).encode(),
-        "nan": good.model_copy(update={"seed_id": "SY.NANS.00.BHZ",
-                                       "samples": BinaryArray.from_numpy(nan_samples)}).model_dump_json().encode(),
-        "oversize": good.model_copy(update={"seed_id": "SY.HUGE.00.BHZ",
-                                            "samples": BinaryArray.from_numpy(np.zeros(30000, np.int32))}).model_dump_json().encode(),
-        "unknown_event": good.model_copy(update={"event_id": "nobody-knows"}).model_dump_json().encode(),
+        "nan": good.model_copy(
+            update={"seed_id": "SY.NANS.00.BHZ", "samples": BinaryArray.from_numpy(nan_samples)}
+        )
+        .model_dump_json()
+        .encode(),
+        "oversize": good.model_copy(
+            update={
+                "seed_id": "SY.HUGE.00.BHZ",
+                "samples": BinaryArray.from_numpy(np.zeros(30000, np.int32)),
+            }
+        )
+        .model_dump_json()
+        .encode(),
+        "unknown_event": good.model_copy(update={"event_id": "nobody-knows"})
+        .model_dump_json()
+        .encode(),
         # one record over the limit: after the event's own records, the nan and oversize ones
-        "too_many_records": good.model_copy(update={"seed_id": "SY.MORE.00.BHZ"}).model_dump_json().encode(),
+        "too_many_records": good.model_copy(update={"seed_id": "SY.MORE.00.BHZ"})
+        .model_dump_json()
+        .encode(),
     }
     key = events[0].origin.event_id
     produce(kafka_bootstrap, raw_topic, [(key, value) for value in bad.values()])

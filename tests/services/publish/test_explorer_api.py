@@ -36,8 +36,13 @@ def _pulse(centre: float, width: float) -> Stf:
 
 
 def explorer_result(
-    event_id: str, revision: int = 1, seed: int = 0, latitude: float = 38.3,
-    longitude: float = 142.4, magnitude: float = 7.5, width: float = 6.0,
+    event_id: str,
+    revision: int = 1,
+    seed: int = 0,
+    latitude: float = 38.3,
+    longitude: float = 142.4,
+    magnitude: float = 7.5,
+    width: float = 6.0,
 ) -> ExtractionResult:
     """A result with several pixels around the focal sphere (apparent durations that vary
     with azimuth), two baselines and a few traces per pixel."""
@@ -47,30 +52,57 @@ def explorer_result(
         az, takeoff = 45.0 * k + 10, 18.0 + 3 * (k % 3)
         w = width * (1 + 0.4 * np.cos(np.radians(az - 60)))  # directivity towards 60 deg
         passed = k != 5
-        pixels.append(PixelResult(
-            pixel=20 + k, azimuth_deg=az, takeoff_deg=takeoff, n_traces=3, stf=_pulse(10.0, w),
-            quality=PixelQuality(envelope_std=0.1 if passed else 0.4, passed=passed,
-                                 reconstruction_error=0.2, weight=0.1 if passed else 0.0),
-        ))
-        traces += [TraceScore(id=f"XX.S{k}{i}..BHZ", pixel=20 + k,
-                              informativeness=float(rng.uniform(0, 1)), selected=i == 0)
-                   for i in range(3)]
+        pixels.append(
+            PixelResult(
+                pixel=20 + k,
+                azimuth_deg=az,
+                takeoff_deg=takeoff,
+                n_traces=3,
+                stf=_pulse(10.0, w),
+                quality=PixelQuality(
+                    envelope_std=0.1 if passed else 0.4,
+                    passed=passed,
+                    reconstruction_error=0.2,
+                    weight=0.1 if passed else 0.0,
+                ),
+            )
+        )
+        traces += [
+            TraceScore(
+                id=f"XX.S{k}{i}..BHZ",
+                pixel=20 + k,
+                informativeness=float(rng.uniform(0, 1)),
+                selected=i == 0,
+            )
+            for i in range(3)
+        ]
     return ExtractionResult(
         event_id=event_id,
         revision=revision,
-        origin=OriginInfo(time=f"2011-03-{1 + seed % 28:02d}T05:46:{seed % 60:02d}Z",
-                          latitude=latitude, longitude=longitude, depth_km=24.0,
-                          magnitude=magnitude, region=f"region {seed % 7}"),
+        origin=OriginInfo(
+            time=f"2011-03-{1 + seed % 28:02d}T05:46:{seed % 60:02d}Z",
+            latitude=latitude,
+            longitude=longitude,
+            depth_km=24.0,
+            magnitude=magnitude,
+            region=f"region {seed % 7}",
+        ),
         model=ModelInfo(name="tiny", version="1", provider="CPUExecutionProvider"),
         stf=_pulse(10.0, width),
         pixels=pixels,
         baselines={"mean_envelope": _pulse(14.0, 2 * width), "stack": _pulse(8.0, width / 2)},
         traces=traces,
-        quality=EventQuality(n_traces=len(traces), n_pixels=8, n_pixels_passed=7,
-                             reference_pixel=20, reconstruction_error=0.2,
-                             objective_start=1.0, objective_end=0.5,
-                             kl_history=[1.0, 0.7, 0.5, 0.45],
-                             flags=["fewer_traces_than_codes"] if seed % 5 == 0 else []),
+        quality=EventQuality(
+            n_traces=len(traces),
+            n_pixels=8,
+            n_pixels_passed=7,
+            reference_pixel=20,
+            reconstruction_error=0.2,
+            objective_start=1.0,
+            objective_end=0.5,
+            kl_history=[1.0, 0.7, 0.5, 0.45],
+            flags=["fewer_traces_than_codes"] if seed % 5 == 0 else [],
+        ),
     )
 
 
@@ -94,7 +126,10 @@ def test_duration_and_centroid_of_a_pulse() -> None:
     duration, centroid = duration_centroid(_pulse(10.0, 6.0))
     # exp(-(t/6)^2) >= 0.1 for |t| <= 6 sqrt(ln 10) = 9.1 s: samples 1..19 s
     assert duration == pytest.approx(18.0) and centroid == pytest.approx(10.0, abs=0.01)
-    assert duration_centroid(Stf(dt=1, t0=0, values=[0, 0], lower=[0, 0], upper=[0, 0])) == (None, None)
+    assert duration_centroid(Stf(dt=1, t0=0, values=[0, 0], lower=[0, 0], upper=[0, 0])) == (
+        None,
+        None,
+    )
 
 
 def test_api_lists_events_with_summary_and_serves_result_and_revisions(served) -> None:
@@ -109,7 +144,9 @@ def test_api_lists_events_with_summary_and_serves_result_and_revisions(served) -
     a = events["ev 1/a"]
     assert a["revision"] == 2 and a["region"] == "region 5" and a["seq"] == 2
     assert a["flags"] == ["fewer_traces_than_codes"] and a["timing_source"] == "stf"
-    assert a["duration_s"] == pytest.approx(24.0) and a["centroid_s"] == pytest.approx(10.0, abs=0.01)
+    assert a["duration_s"] == pytest.approx(24.0) and a["centroid_s"] == pytest.approx(
+        10.0, abs=0.01
+    )
     assert a["page"] == f"/event/{a['products']['result'].split('/')[2]}"
     # the old list is unchanged: no summary fields
     assert "region" not in json.loads(_get(f"{base}/events")[2])[0]
@@ -142,12 +179,18 @@ def test_pages_and_static_files(served) -> None:
     assert status == 200 and b"/static/event.js" in body
     assert _get(f"{base}/event/nope")[0] == 404
     assert _get(f"{base}/plain")[0] == 200
-    for name, ctype_start in [("common.js", "text/javascript"), ("explorer.css", "text/css"),
-                              ("vendor/coastline-110m.json", "application/json")]:
+    for name, ctype_start in [
+        ("common.js", "text/javascript"),
+        ("explorer.css", "text/css"),
+        ("vendor/coastline-110m.json", "application/json"),
+    ]:
         status, ctype, body = _get(f"{base}/static/{name}")
         assert status == 200 and ctype.startswith(ctype_start) and body, name
     lines = json.loads(_get(f"{base}/static/vendor/coastline-110m.json")[2])["lines"]
-    lons, lats = np.concatenate([ln[0::2] for ln in lines]), np.concatenate([ln[1::2] for ln in lines])
+    lons, lats = (
+        np.concatenate([ln[0::2] for ln in lines]),
+        np.concatenate([ln[1::2] for ln in lines]),
+    )
     assert lons.min() >= -180 and lons.max() <= 180 and lats.min() >= -90 and lats.max() <= 84
     for bad in ("..%2Fhttp.py", "../http.py", "nope.js", "vendor/..%2F..%2Fhttp.py"):
         assert _get(f"{base}/static/{bad}")[0] == 404, bad
@@ -163,7 +206,11 @@ def _read_events(sock: socket.socket, want: int, timeout: float = 10.0) -> list[
     blocks = buf.decode().split("\r\n\r\n", 1)[1].split("\n\n")
     out = []
     for block in blocks:
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
+        fields = dict(
+            line.split(": ", 1)
+            for line in block.splitlines()
+            if ": " in line and not line.startswith(":")
+        )
         if "event" in fields:
             out.append((fields["event"], json.loads(fields["data"])))
     return out

@@ -32,8 +32,10 @@ ARTIFACTS = REPO_ROOT / "test-artifacts" / "explorer"
 LOAD_BUDGET_MS = 1000.0
 
 if not Path(CHROMIUM).is_file():
-    pytest.skip(f"no chromium at {CHROMIUM} (Debian package `chromium`; `make tools` installs it)",
-                allow_module_level=True)
+    pytest.skip(
+        f"no chromium at {CHROMIUM} (Debian package `chromium`; `make tools` installs it)",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (PyPI) not installed")
 
 
@@ -99,8 +101,11 @@ def _wait_listed(base: str, want: dict[str, int], timeout: float = 60.0) -> None
 
 
 def _send(bootstrap: str, prefix: str, *results) -> None:  # noqa: ANN002
-    produce(bootstrap, f"{prefix}.results",
-            [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results])
+    produce(
+        bootstrap,
+        f"{prefix}.results",
+        [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results],
+    )
 
 
 @pytest.mark.kafka
@@ -110,16 +115,28 @@ def test_explorer_through_the_broker(
 ) -> None:
     prefix, http_port = unique_prefix(), free_port()
     svc = ServiceProcess(
-        ["serve", "publish", "--bootstrap-servers", kafka_bootstrap,
-         "--http-port", str(http_port), "--products-dir", str(tmp_path / "products")],
-        tmp_path / "publish.log", env={"SYMAE_TOPIC_PREFIX": prefix},
+        [
+            "serve",
+            "publish",
+            "--bootstrap-servers",
+            kafka_bootstrap,
+            "--http-port",
+            str(http_port),
+            "--products-dir",
+            str(tmp_path / "products"),
+        ],
+        tmp_path / "publish.log",
+        env={"SYMAE_TOPIC_PREFIX": prefix},
     ).start()
     services.append(svc)
     svc.wait_ready()
     base = f"http://127.0.0.1:{http_port}"
-    _send(kafka_bootstrap, prefix,
-          explorer_result("ev-a", seed=1, latitude=38.3, longitude=142.4, magnitude=8.0),
-          explorer_result("ev-b", seed=2, latitude=-33.0, longitude=-72.0, magnitude=7.2))
+    _send(
+        kafka_bootstrap,
+        prefix,
+        explorer_result("ev-a", seed=1, latitude=38.3, longitude=142.4, magnitude=8.0),
+        explorer_result("ev-b", seed=2, latitude=-33.0, longitude=-72.0, magnitude=7.2),
+    )
     _wait_listed(base, {"ev-a": 1, "ev-b": 1})
     page = watched.page
 
@@ -184,10 +201,15 @@ def test_events_page_with_1000_events_loads_within_a_second(
 ) -> None:
     store = LatestStore(tmp_path)
     for i in range(1000):
-        store.record(explorer_result(
-            f"ev{i:04d}", seed=i, latitude=-60 + (i * 7.3) % 130, longitude=-180 + (i * 13.7) % 360,
-            magnitude=6.0 + (i % 30) / 10,
-        ))
+        store.record(
+            explorer_result(
+                f"ev{i:04d}",
+                seed=i,
+                latitude=-60 + (i * 7.3) % 130,
+                longitude=-180 + (i * 13.7) % 360,
+                magnitude=6.0 + (i % 30) / 10,
+            )
+        )
     server = ProductServer(store, port=0, host="127.0.0.1").start()
     try:
         page = watched.page
@@ -197,13 +219,16 @@ def test_events_page_with_1000_events_loads_within_a_second(
         for _ in range(3):
             page.goto(f"http://127.0.0.1:{server.port}/")
             page.wait_for_selector("#rows[data-rows='1000']")
-            timings.append(page.evaluate("""() => ({
+            timings.append(
+                page.evaluate("""() => ({
                 rendered: performance.getEntriesByName('events-rendered')[0].startTime,
                 complete: performance.getEntriesByName('events-complete')[0].startTime,
-                load: performance.getEntriesByType('navigation')[0].loadEventEnd})"""))
+                load: performance.getEntriesByType('navigation')[0].loadEventEnd})""")
+            )
         report = "\n".join(
             f"load {i}: first rows and map {t['rendered']:.0f} ms, all 1000 rows "
-            f"{t['complete']:.0f} ms, load event {t['load']:.0f} ms" for i, t in enumerate(timings)
+            f"{t['complete']:.0f} ms, load event {t['load']:.0f} ms"
+            for i, t in enumerate(timings)
         )
         print(report)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -228,7 +253,9 @@ def test_events_page_with_1000_events_loads_within_a_second(
         page.locator("#rows tr[data-id]").first.focus()
         page.keyboard.press("ArrowDown")
         focused = page.evaluate("document.activeElement.dataset.id")
-        assert focused and focused == page.locator("#rows tr[data-id]").nth(1).get_attribute("data-id")
+        assert focused and focused == page.locator("#rows tr[data-id]").nth(1).get_attribute(
+            "data-id"
+        )
     finally:
         watched.page.close()
         server.stop()
@@ -253,9 +280,14 @@ def test_event_page_shows_schema_2_fields(tmp_path: Path, watched: Watched) -> N
     doc["pixels"][0]["apparent_stf"] = doc["baselines"]["mean_envelope"]
     doc["traces"][0].update(misfit=0.42, used=False, reason="low snr")
     doc["traces"][1].update(misfit=0.1, used=True)
-    doc["inversion"] = {"depth_km": 21.0, "depth_source": "inversion",
-                        "mechanism": {"strike": 200, "dip": 15, "rake": 90},
-                        "mechanism_source": "gcmt", "duration_s": 31.0, "centroid_s": 16.0}
+    doc["inversion"] = {
+        "depth_km": 21.0,
+        "depth_source": "inversion",
+        "mechanism": {"strike": 200, "dip": 15, "rake": 90},
+        "mechanism_source": "gcmt",
+        "duration_s": 31.0,
+        "centroid_s": 16.0,
+    }
     path.write_text(json.dumps(doc))
     server = ProductServer(store, port=0, host="127.0.0.1").start()
     try:

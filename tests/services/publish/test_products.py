@@ -47,25 +47,40 @@ def make_result(
     stf = Stf.from_arrays(pulse, 0.1 * pulse, dt=1.0, t0=float(TIME[0]))
     pixels = [
         PixelResult(
-            pixel=p, azimuth_deg=30.0 * p, takeoff_deg=25.0, n_traces=3, stf=stf,
-            quality=PixelQuality(envelope_std=0.1, passed=True, reconstruction_error=0.2,
-                                 weight=0.5),
+            pixel=p,
+            azimuth_deg=30.0 * p,
+            takeoff_deg=25.0,
+            n_traces=3,
+            stf=stf,
+            quality=PixelQuality(
+                envelope_std=0.1, passed=True, reconstruction_error=0.2, weight=0.5
+            ),
         )
         for p in (7, 9)
     ]
     return ExtractionResult(
         event_id=event_id,
         revision=revision,
-        origin=OriginInfo(time="2018-01-23T09:31:40.5Z", latitude=56.0, longitude=-149.2,
-                          depth_km=21.0, magnitude=7.9),
+        origin=OriginInfo(
+            time="2018-01-23T09:31:40.5Z",
+            latitude=56.0,
+            longitude=-149.2,
+            depth_km=21.0,
+            magnitude=7.9,
+        ),
         model=ModelInfo(name="tiny", version=version, provider="CPUExecutionProvider"),
         stf=stf,
         pixels=pixels,
-        traces=[TraceScore(id=f"XX.S{i}..BHZ", pixel=7, informativeness=0.1 * i)
-                for i in range(3)],
-        quality=EventQuality(n_traces=6, n_pixels=2, n_pixels_passed=2, reference_pixel=7,
-                             reconstruction_error=0.2, objective_start=1.0,
-                             objective_end=0.5),
+        traces=[TraceScore(id=f"XX.S{i}..BHZ", pixel=7, informativeness=0.1 * i) for i in range(3)],
+        quality=EventQuality(
+            n_traces=6,
+            n_pixels=2,
+            n_pixels_passed=2,
+            reference_pixel=7,
+            reconstruction_error=0.2,
+            objective_start=1.0,
+            objective_end=0.5,
+        ),
     )
 
 
@@ -73,8 +88,7 @@ def publish(store: LatestStore, result: ExtractionResult) -> Arrival:
     """What the publish service does per message, without Kafka."""
     arrival = store.classify(result)
     if arrival.publishes:
-        write_products(result.product(), result_bytes(result),
-                       store.folder(result.event_id))
+        write_products(result.product(), result_bytes(result), store.folder(result.event_id))
         store.record(result, arrival)
     return arrival
 
@@ -190,8 +204,21 @@ def test_http_api_serves_events_results_files_and_page(tmp_path: Path) -> None:
 
 def test_product_rejects_mismatched_axes() -> None:
     with pytest.raises(ValueError, match="must be equal 1-D shapes"):
-        StfProduct("e", 0, "m", "1", "2020-01-01T00:00:00Z", 0, 0, 10, None,
-                   TIME, np.zeros(NT - 1), np.zeros(NT - 1), np.zeros(NT - 1))
+        StfProduct(
+            "e",
+            0,
+            "m",
+            "1",
+            "2020-01-01T00:00:00Z",
+            0,
+            0,
+            10,
+            None,
+            TIME,
+            np.zeros(NT - 1),
+            np.zeros(NT - 1),
+            np.zeros(NT - 1),
+        )
 
 
 def test_public_stf_message_and_its_published_schema() -> None:

@@ -31,9 +31,18 @@ def test_publish_keeps_latest_revision_serves_it_and_emits_stf(
 
     def publisher(n: int) -> ServiceProcess:
         return ServiceProcess(
-            ["serve", "publish", "--bootstrap-servers", kafka_bootstrap,
-             "--http-port", str(http_port), "--products-dir", str(products)],
-            tmp_path / f"publish-{n}.log", env={"SYMAE_TOPIC_PREFIX": prefix},
+            [
+                "serve",
+                "publish",
+                "--bootstrap-servers",
+                kafka_bootstrap,
+                "--http-port",
+                str(http_port),
+                "--products-dir",
+                str(products),
+            ],
+            tmp_path / f"publish-{n}.log",
+            env={"SYMAE_TOPIC_PREFIX": prefix},
         ).start()
 
     svc = publisher(0)
@@ -47,13 +56,20 @@ def test_publish_keeps_latest_revision_serves_it_and_emits_stf(
         ("ev-a", 9, "1", 25.0),  # identical re-delivery
     ]
     results = [make_result(e, revision=r, version=v, centre=c) for e, r, v, c in arrivals]
-    produce(kafka_bootstrap, f"{prefix}.results",
-            [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results])
+    produce(
+        kafka_bootstrap,
+        f"{prefix}.results",
+        [(f"{r.event_id}|{r.revision}|tiny:1", r.model_dump_json().encode()) for r in results],
+    )
 
     # new a5, new b7, newer a9, duplicate a9: four STF messages; the stale one sends none
     stf = read_topic(kafka_bootstrap, f"{prefix}.stf", until=4, timeout=60)
-    assert [(r.key.decode(), StfMessage.model_validate_json(r.value).revision) for r in stf] \
-        == [("ev-a", 5), ("ev-b", 7), ("ev-a", 9), ("ev-a", 9)]
+    assert [(r.key.decode(), StfMessage.model_validate_json(r.value).revision) for r in stf] == [
+        ("ev-a", 5),
+        ("ev-b", 7),
+        ("ev-a", 9),
+        ("ev-a", 9),
+    ]
     assert stf[2].value == stf[3].value
 
     base = f"http://127.0.0.1:{http_port}"
@@ -74,7 +90,8 @@ def test_publish_keeps_latest_revision_serves_it_and_emits_stf(
     services.append(again)
     again.wait_ready()
     assert {e["event_id"]: e["revision"] for e in get_json(f"{base}/events")} == {
-        "ev-a": 9, "ev-b": 7,
+        "ev-a": 9,
+        "ev-b": 7,
     }
     assert metric(again.metrics(), "symae_records_in_total", topic=f"{prefix}.results") == 0
     assert again.stop() == 0

@@ -29,8 +29,18 @@ pytestmark = pytest.mark.kafka
 
 
 def origin(event_id: str, region: str = "") -> bytes:
-    return OriginMessage(event_id=event_id, time="2020-01-01T00:00:00Z", latitude=1.0,
-                         longitude=2.0, depth_km=10.0, region=region).model_dump_json().encode()
+    return (
+        OriginMessage(
+            event_id=event_id,
+            time="2020-01-01T00:00:00Z",
+            latitude=1.0,
+            longitude=2.0,
+            depth_km=10.0,
+            region=region,
+        )
+        .model_dump_json()
+        .encode()
+    )
 
 
 class Relay(Processor):
@@ -55,9 +65,15 @@ class Relay(Processor):
 
 
 def settings(bootstrap: str, prefix: str, **extra: object) -> ServiceSettings:
-    return ServiceSettings(kafka_bootstrap_servers=bootstrap, topic_prefix=prefix,
-                           topic_partitions=1, metrics_port=0, commit_interval_s=0,
-                           kafka_poll_timeout_ms=100, **extra)
+    return ServiceSettings(
+        kafka_bootstrap_servers=bootstrap,
+        topic_prefix=prefix,
+        topic_partitions=1,
+        metrics_port=0,
+        commit_interval_s=0,
+        kafka_poll_timeout_ms=100,
+        **extra,
+    )
 
 
 class Running:
@@ -124,21 +140,34 @@ def metric(text: str, name: str, **labels: str) -> float:
 def test_poison_messages_go_to_the_dlq_and_good_ones_flow(kafka_bootstrap: str) -> None:
     prefix = unique_prefix()
     app = ServiceApp("relay", settings(kafka_bootstrap, prefix), Relay())
-    sent = [("e1", origin("e1")), ("e2", b"\xff\xfe not json"), ("e3", b'{"event_id": 3}'),
-            ("e4", origin("e4", "poison")), ("e5", origin("e5"))]
+    sent = [
+        ("e1", origin("e1")),
+        ("e2", b"\xff\xfe not json"),
+        ("e3", b'{"event_id": 3}'),
+        ("e4", origin("e4", "poison")),
+        ("e5", origin("e5")),
+    ]
     with Running(app) as running:
         assert app.partitions("origins") == {0}  # created by the app, one partition
         produce(kafka_bootstrap, f"{prefix}.origins", sent)
         good = read_topic(kafka_bootstrap, f"{prefix}.bundles", until=2)
         dead = read_topic(kafka_bootstrap, f"{prefix}.dlq", until=3)
-        wait_for(lambda: metric(running.get("/metrics")[1], "symae_records_out_total",
-                                topic=f"{prefix}.dlq") == 3, what="dlq counter")
+        wait_for(
+            lambda: (
+                metric(running.get("/metrics")[1], "symae_records_out_total", topic=f"{prefix}.dlq")
+                == 3
+            ),
+            what="dlq counter",
+        )
         text = running.get("/metrics")[1]
     assert [r.key for r in good] == [b"e1", b"e5"]
     assert [r.value for r in good] == [sent[0][1], sent[4][1]]
     letters = {r.key.decode(): DeadLetter.model_validate_json(r.value) for r in dead}
     assert {k: v.reason for k, v in letters.items()} == {
-        "e2": "undecodable", "e3": "schema", "e4": "unpublishable"}
+        "e2": "undecodable",
+        "e3": "schema",
+        "e4": "unpublishable",
+    }
     assert letters["e2"].where == f"{prefix}.origins[0]@1"
     assert letters["e2"].payload_bytes() == sent[1][1]
     assert "event_id" in letters["e3"].detail
@@ -153,8 +182,11 @@ def test_commits_stop_at_retained_offsets_and_restart_redelivers(kafka_bootstrap
     topic = f"{prefix}.origins"
     first = Relay()
     with Running(ServiceApp("relay", settings(kafka_bootstrap, prefix), first)):
-        produce(kafka_bootstrap, topic, [("a", origin("a")), ("b", origin("b", "hold")),
-                                         ("c", origin("c"))])
+        produce(
+            kafka_bootstrap,
+            topic,
+            [("a", origin("a")), ("b", origin("b", "hold")), ("c", origin("c"))],
+        )
         read_topic(kafka_bootstrap, f"{prefix}.bundles", until=3)
     # the graceful stop committed, but not past the held message at offset 1
     assert committed(kafka_bootstrap, "symae-relay", topic) == 1
@@ -205,8 +237,10 @@ def test_broker_absent_at_start_then_appears(capture: _Capture) -> None:
     prefix = unique_prefix()
     app = ServiceApp("relay", settings(bootstrap, prefix, kafka_connect_backoff_max_s=1.0), Relay())
     with Running(app) as running:
-        wait_for(lambda: sum("not reachable" in m for m in capture.messages) >= 2,
-                 what="two logged connection attempts")
+        wait_for(
+            lambda: sum("not reachable" in m for m in capture.messages) >= 2,
+            what="two logged connection attempts",
+        )
         assert f"Kafka broker at {bootstrap} not reachable" in capture.messages[0]
         assert "retrying in" in capture.messages[0]
         status, body = running.get("/readyz")

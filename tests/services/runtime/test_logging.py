@@ -10,8 +10,9 @@ from services.runtime.logging import JsonFormatter, where
 
 
 def test_json_line_carries_service_position_and_reason() -> None:
-    record = logging.LogRecord("services.ingest", logging.WARNING, __file__, 1,
-                               "%s refused", ("x",), None)
+    record = logging.LogRecord(
+        "services.ingest", logging.WARNING, __file__, 1, "%s refused", ("x",), None
+    )
     record.where = where("symae.waveforms.raw", 2, 41)
     record.reason = "nan"
     line = JsonFormatter("ingest").format(record)

@@ -48,11 +48,16 @@ def test_sasl_scram_over_tls(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = parse(
         ServiceSettings,
         [
-            "--bootstrap-servers", "a:9093,b:9093",
-            "--kafka-security-protocol", "SASL_SSL",
-            "--kafka-sasl-mechanism", "SCRAM-SHA-512",
-            "--kafka-sasl-username", "symae",
-            "--kafka-ssl-cafile", str(ca),
+            "--bootstrap-servers",
+            "a:9093,b:9093",
+            "--kafka-security-protocol",
+            "SASL_SSL",
+            "--kafka-sasl-mechanism",
+            "SCRAM-SHA-512",
+            "--kafka-sasl-username",
+            "symae",
+            "--kafka-ssl-cafile",
+            str(ca),
         ],
     )
     config = settings.client_config()
@@ -73,8 +78,10 @@ def test_plaintext_sends_no_credentials() -> None:
 
 def test_sasl_without_credentials_names_what_is_missing() -> None:
     with pytest.raises(SettingsError, match="SYMAE_KAFKA_SASL_USERNAME.*SYMAE_KAFKA_SASL_PASSWORD"):
-        parse(ServiceSettings, ["--kafka-security-protocol", "SASL_PLAINTEXT",
-                                "--kafka-sasl-mechanism", "PLAIN"])
+        parse(
+            ServiceSettings,
+            ["--kafka-security-protocol", "SASL_PLAINTEXT", "--kafka-sasl-mechanism", "PLAIN"],
+        )
 
 
 def test_missing_certificate_file_is_quoted(tmp_path) -> None:
@@ -93,7 +100,10 @@ def test_unknown_security_protocol_is_refused() -> None:
 
 def test_consumer_timing_defaults_suit_the_embedded_broker() -> None:
     settings = ServiceSettings()
-    assert (settings.kafka_session_timeout_ms, settings.kafka_heartbeat_interval_ms,
-            settings.kafka_max_poll_interval_ms) == (6000, 1000, 5000)
+    assert (
+        settings.kafka_session_timeout_ms,
+        settings.kafka_heartbeat_interval_ms,
+        settings.kafka_max_poll_interval_ms,
+    ) == (6000, 1000, 5000)
     with pytest.raises(Exception, match="heartbeat"):
         ServiceSettings(kafka_session_timeout_ms=1000, kafka_heartbeat_interval_ms=1000)
