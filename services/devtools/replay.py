@@ -229,10 +229,10 @@ def directory_events(folder: Path) -> Iterator[ReplayEvent]:
     for path in sorted((folder / "waveforms").iterdir()):
         if path.suffix.lower() not in WAVEFORM_SUFFIXES:
             continue
-        origin = origins.get(path.stem)
-        if origin is None:
+        found = origins.get(path.stem)
+        if found is None:
             raise ReplayLayoutError(f"{path}: no event {path.stem!r} in {folder / 'events.xml'}")
-        yield event_from_stream(origin, read(str(path)), inventory)
+        yield event_from_stream(found, read(str(path)), inventory)
 
 
 def directory_event(folder: Path) -> ReplayEvent:

@@ -41,7 +41,7 @@ class BoundedHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
     def setup(self) -> None:
-        self.timeout = getattr(self.server, "timeout_s", DEFAULT_TIMEOUT_S)
+        self.timeout = getattr(self.server, "timeout_s", DEFAULT_TIMEOUT_S)  # type: ignore[misc]
         super().setup()
 
     def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
@@ -133,7 +133,7 @@ def serve_in_thread(server: BoundedHTTPServer, name: str) -> threading.Thread:
 
 def open_connections(server: BoundedHTTPServer) -> int:
     """Connections being served now (for tests and metrics)."""
-    return server.max_connections - server._slots._value  # type: ignore[attr-defined]
+    return server.max_connections - server._slots._value
 
 
 __all__ = [

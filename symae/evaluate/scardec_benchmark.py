@@ -53,6 +53,8 @@ CEILING_PREFIX = "ceiling:"
 REFERENCE = (TRIANGLE,)
 
 Method = Callable[[EventData], tuple[np.ndarray, np.ndarray]]
+# method -> metric -> {"median", "q1", "q3", "mean"}, plus the paired comparisons
+Summary = dict[str, dict[str, Any]]
 
 
 def is_ranked(method: str) -> bool:
@@ -313,7 +315,7 @@ def strongest_baseline(scores: Sequence[EventScore], metric: str = "skill") -> s
     return max(present, key=median)
 
 
-def summarise(scores: Sequence[EventScore]) -> dict[str, dict[str, dict[str, float]]]:
+def summarise(scores: Sequence[EventScore]) -> Summary:
     """method -> metric -> {median, q1, q3, mean} (centroid error taken in absolute value),
     plus, per method, the paired comparisons: CC against SymAE's envelope (when scored)
     and skill against the strongest stack baseline (``vs_baseline``)."""
@@ -321,7 +323,7 @@ def summarise(scores: Sequence[EventScore]) -> dict[str, dict[str, dict[str, flo
         raise ValueError("no event scores to summarise")
     methods = list(scores[0].metrics)
     base = strongest_baseline(scores)
-    summary: dict[str, dict[str, dict[str, float]]] = {}
+    summary: Summary = {}
     for method in methods:
         summary[method] = {}
         for metric in SUMMARY_METRICS:
@@ -391,7 +393,7 @@ def paired_difference(
     }
 
 
-def ordered_methods(summary: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+def ordered_methods(summary: Summary) -> list[str]:
     """Ranked methods by median skill (then CC), then the reference, then the ceilings."""
 
     def key(m: str) -> tuple[float, float]:
@@ -406,7 +408,7 @@ def ordered_methods(summary: dict[str, dict[str, dict[str, float]]]) -> list[str
     )
 
 
-def paired_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
+def paired_markdown(summary: Summary) -> str:
     """Each method's skill against the strongest stack baseline, paired over sources."""
     lines = []
     for name in ordered_methods(summary):
@@ -421,7 +423,7 @@ def paired_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def summary_markdown(summary: dict[str, dict[str, dict[str, float]]], n_events: int) -> str:
+def summary_markdown(summary: Summary, n_events: int) -> str:
     """Headline table: median [q1, q3] of each metric, one row per method."""
     lines = [
         f"{n_events} events. Median [quartiles]. Skill over the Mw-only triangle (1 perfect, "
@@ -454,7 +456,7 @@ def _met(ok: bool, miss: str) -> str:
     return "met" if ok else f"missed by {miss}"
 
 
-def targets_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
+def targets_markdown(summary: Summary) -> str:
     """The preferred method's medians against the targets: met, or missed and by how much."""
     if PREFERRED not in summary:
         return paired_markdown(summary)
@@ -499,7 +501,7 @@ def targets_markdown(summary: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def depth_class_markdown(summaries: dict[str, dict[str, dict[str, dict[str, float]]]]) -> str:
+def depth_class_markdown(summaries: dict[str, Summary]) -> str:
     """The preferred method's median Pearson CC in every depth class against its target."""
     lines = []
     for label, _, _ in DEPTH_CLASSES:

@@ -476,6 +476,7 @@ def synthesize_event(
         stream.append(Trace(data=counts, header=header))
         truth[st.seed_id] = station_truth(geometry, i, path, recorded)
         if hard:
+            assert hard.time_shift is not None and hard.amplitude is not None  # set above
             truth[st.seed_id].update(
                 broken=int(hard.broken[i]),
                 clock_error_s=clock,
@@ -541,6 +542,7 @@ def hard_spectrum(
     config: SynthConfig,
 ) -> np.ndarray:
     """Station ``i``'s ground motion with hard mode's physics (``symae.synth.hard``)."""
+    assert hard.time_shift is not None and hard.amplitude is not None  # drawn per station first
     freqs = grid.freqs
     direct = geometry.amps["P"][i]
     depth = depth_phases(geometry, i, freqs) - direct
@@ -566,6 +568,7 @@ def _broken(
     pre: PreprocessConfig,
 ) -> tuple[Recorded, float]:
     """Break an intact record (noise level already fitted) and preprocess it again."""
+    assert hard.rng is not None  # hard mode continues its own draws here
     x, clock = break_record(
         hard.rng, code, recorded.displacement, int(round(p_offset / grid.dt)), grid.dt, hard.knobs
     )

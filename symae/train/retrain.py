@@ -71,7 +71,7 @@ class Scores:
     gate_recon_mse: float  # reconstruction error (standardised traces) on the gate set
     archive_recon_mse: float  # reconstruction error on the archive validation events
 
-    def to_dict(self) -> dict[str, float]:
+    def to_dict(self) -> dict[str, float | None]:
         return {k: _round(v) for k, v in dataclasses.asdict(self).items()}
 
 
