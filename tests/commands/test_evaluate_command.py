@@ -52,10 +52,29 @@ def test_evaluate_scores_every_method_on_a_scardec_event(
     data = json.loads((out / "scores.json").read_text())
     assert [e["directivity"] for e in data["events"]] == [False, True]
     assert (data["setup"]["steps"], data["setup"]["lr"], data["setup"]["alpha"]) == (5, 0.2, 0.3)
-    methods = {"symae", "mean_envelope", "aligned_stack", "deconvolved_stack", "truth_envelope"}
+    methods = {
+        "preferred",
+        "inversion",
+        "inversion-virtual",
+        "envelope",
+        "mean_envelope",
+        "aligned_stack",
+        "deconvolved_stack",
+        "triangle",
+        "ceiling:band",
+        "ceiling:envelope",
+    }
     assert all(set(e["metrics"]) == methods for e in data["events"])
-    assert all(-1.0 <= e["metrics"]["symae"]["cc"] <= 1.0 for e in data["events"])
-    assert set(data["summary"]) == {"all", "without directivity", "with directivity"}
-    assert "median CC >= 0.90" in run.stdout and "read-out ceiling (truth_envelope" in run.stdout
+    for e in data["events"]:
+        m = e["metrics"]
+        assert all(-1.0 <= v["pearson"] <= 1.0 for v in m.values())
+        assert m["triangle"]["skill"] == pytest.approx(0.0, abs=1e-9)
+        assert m["preferred"] in (m["inversion"], m["inversion-virtual"], m["envelope"])
+    assert set(data["summary"]) >= {"all", "without directivity", "with directivity"}
+    assert (
+        "median Pearson CC >= 0.90" in run.stdout
+        and "median skill over the Mw triangle" in run.stdout
+    )
+    assert "preferred - aligned_stack: paired median Pearson CC" in run.stdout
     for name in ("cc_by_method.png", "duration.png", "map.png", "map.html"):
         assert (out / "figures" / name).is_file(), name
