@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tests.services.conftest import kafka_bootstrap, services, tiny_model  # noqa: F401
+from tests.services.conftest import kafka_bootstrap, services  # noqa: F401
 
 
 def pytest_configure(config: pytest.Config) -> None:

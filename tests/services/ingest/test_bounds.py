@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from services.schemas import BinaryArray, OriginMessage, RawRecord, inflate
 from symae.data.events import scalar_moment
-from tests.services.test_ingest_processor import GOA, make, msg, reasons
-from tests.services.test_ingest_processor import records as _records_fixture
+from tests.services.ingest.test_processor import GOA, make, msg, reasons
+from tests.services.ingest.test_processor import records as _records_fixture
 
 records = _records_fixture  # the module fixture of the processor tests
 

@@ -8,9 +8,8 @@ import time
 from services.inference.processor import TRANSIENT_TRIES, is_transient
 from services.runtime.app import TransientError
 from services.schemas import DeadLetter
-
-from .conftest import random_bundle
-from .test_inference_batching import CountingModel, incoming, processor_with
+from tests.services.conftest import random_bundle
+from tests.services.inference.test_batching import CountingModel, incoming, processor_with
 
 
 class Flaky(CountingModel):
