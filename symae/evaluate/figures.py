@@ -41,13 +41,19 @@ def region_colour(region: int) -> tuple[float, float, float, float]:
 
 
 def plot_cc(scores: Sequence[EventScore], path: Path) -> None:
+    """Pearson CC (top) and skill over the Mw triangle (bottom) of every method, per event."""
     methods = list(scores[0].metrics)
-    fig, ax = plt.subplots(figsize=(WIDTH_IN, 3.0))
-    data = [[s.metrics[m].cc for s in scores] for m in methods]
-    ax.boxplot(data, showfliers=True)
-    ax.set_xticks(range(1, len(methods) + 1), methods)
-    ax.axhline(0.9, color="grey", ls=":", lw=1)
-    ax.set_ylabel("CC with the true STF")
+    fig, axes = plt.subplots(2, 1, figsize=(WIDTH_IN, 5.0), sharex=True)
+    for ax, metric, label, line in (
+        (axes[0], "pearson", "Pearson CC with the true STF", 0.9),
+        (axes[1], "skill", "skill over the Mw triangle", 0.0),
+    ):
+        data = [[getattr(s.metrics[m], metric) for s in scores] for m in methods]
+        ax.boxplot([[v for v in d if np.isfinite(v)] for d in data], showfliers=False)
+        ax.axhline(line, color="grey", ls=":", lw=1)
+        ax.set_ylabel(label, fontsize=8)
+    axes[1].set_ylim(-2.0, 1.0)
+    axes[1].set_xticks(range(1, len(methods) + 1), methods, rotation=30, ha="right", fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
