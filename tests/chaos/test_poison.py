@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 
 from services.schemas import BinaryArray, DeadLetter, DeadLetterReason, OriginMessage
 from tests.services.conftest import read_topic
-from tests.services.test_publish_products import make_result
+from tests.services.publish.test_products import make_result
 
 from .stack import Stack, events, hwm_mb, rss_mb
 
