@@ -147,7 +147,12 @@ def origin_of(event: Event) -> Origin:
     )
     if fm is not None and fm.moment_tensor is not None and fm.moment_tensor.tensor is not None:
         t = fm.moment_tensor.tensor
-        tensor = {key: float(getattr(t, attr)) for key, attr in _TENSOR.items()}
+        # components as given; a partly given tensor is refused by whoever needs it whole
+        tensor = {
+            key: float(getattr(t, attr))
+            for key, attr in _TENSOR.items()
+            if getattr(t, attr) is not None
+        } or None
     region = ""
     if event.event_descriptions:
         region = str(event.event_descriptions[0].text or "")

@@ -36,6 +36,7 @@ from symae.inversion import (
     event_arrays,
     invert_traces,
 )
+from symae.inversion.invert import check_origin
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,10 @@ def run_inversions(
     settings: InversionSettings,
 ) -> Inversions:
     """Invert the raw traces, then the virtual gathers with the depth and mechanism the
-    raw inversion used; a method that cannot run leaves a flag instead of an STF."""
+    raw inversion used; a method that cannot run on these traces leaves a flag instead of
+    an STF. An origin the inversion cannot use (no depth or magnitude, a partly given
+    moment tensor) is the caller's error: ``InversionError`` naming the field."""
+    check_origin(event.origin)
     flags: list[str] = []
     try:
         traces, geometry = event_arrays(event)

@@ -373,3 +373,36 @@ def test_replay_unreachable_broker_gives_up(tmp_path) -> None:
         len(lines) == 1 and lines[0].startswith("symae replay: ") and "unreachable" in lines[0]
     ), run.stderr
     assert not manifest.exists()
+
+
+@pytest.mark.parametrize(
+    "break_event,needle",
+    [
+        ("magnitude", "origin.magnitude is missing"),
+        ("depth", "depth, got"),
+        ("moment_tensor", "origin.moment_tensor is partly specified"),
+    ],
+)
+def test_extract_event_the_inversion_cannot_use(
+    files, tmp_path, capsys, break_event, needle
+) -> None:
+    """A QuakeML without depth or magnitude, or with a partly given moment tensor: one
+    line naming the field, nothing written."""
+    import obspy
+
+    catalog = obspy.read_events(str(files["qml"]))
+    event = catalog[0]
+    if break_event == "magnitude":
+        event.magnitudes = []
+        event.preferred_magnitude_id = None
+    elif break_event == "depth":
+        for origin in event.origins:
+            origin.depth = None
+    else:
+        tensor = event.focal_mechanisms[0].moment_tensor.tensor
+        tensor.m_rt = None
+    qml = tmp_path / "event.xml"
+    catalog.write(str(qml), format="QUAKEML")
+    out = tmp_path / "RESULT.json"
+    line = check(capsys, extract_args(files, out, **{"--event": str(qml)}), "extract", left=out)
+    assert needle in line, line
