@@ -45,6 +45,8 @@ def default_src() -> Path:
         if (parent / "shared" / "data" / SRC_NAME).is_dir():
             return parent / "shared" / "data" / SRC_NAME
     return REPO.parent / "shared" / "data" / SRC_NAME
+
+
 DEFAULT_OUT = REPO / "symae" / "reference_data" / "chile_2010-03-04"
 PRE, POST = 250.0, 250.0  # s around predicted P
 DIST_WEIGHT = 2.0
@@ -117,12 +119,21 @@ def main(argv: list[str] | None = None) -> int:
     kept.write(str(xml_path), format="STATIONXML")
     # ObsPy stamps <Created> with the writing time; keep the source's, so rebuilds are identical
     text = xml_path.read_text()
-    text = re.sub(r"<Created>[^<]*</Created>", f"<Created>{inventory.created}</Created>", text, count=1)
+    text = re.sub(
+        r"<Created>[^<]*</Created>", f"<Created>{inventory.created}</Created>", text, count=1
+    )
     xml_path.write_text(text)
     shutil.copyfile(args.src / "event.xml", args.out / "event.xml")
     with open(args.out / "stations.csv", "w", newline="") as fh:
-        cols = ["id", "latitude", "longitude", "distance_deg", "azimuth_deg",
-                "sampling_rate_hz", "p_iasp91"]
+        cols = [
+            "id",
+            "latitude",
+            "longitude",
+            "distance_deg",
+            "azimuth_deg",
+            "sampling_rate_hz",
+            "p_iasp91",
+        ]
         writer = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(picked)
@@ -132,8 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         rates[row["sampling_rate_hz"]] = rates.get(row["sampling_rate_hz"], 0) + 1
     az = sorted(float(r["azimuth_deg"]) for r in picked)
     gap = max(np.diff(np.r_[az, az[0] + 360.0]))
-    print(f"{len(picked)} stations, {len(kept.networks)} networks, rates {rates}, "
-          f"largest azimuth gap {gap:.1f} deg, {size / 2**20:.2f} MiB in {args.out}")
+    print(
+        f"{len(picked)} stations, {len(kept.networks)} networks, rates {rates}, "
+        f"largest azimuth gap {gap:.1f} deg, {size / 2**20:.2f} MiB in {args.out}"
+    )
     return 0
 
 

@@ -262,8 +262,9 @@ def directory_event(folder: Path) -> ReplayEvent:
 
 
 # ----------------------------------------------------------------------- publishing
-def _acked(summary: ReplaySummary, event_id: str, size: int, metrics: Any, topic: str,
-           _meta: Any) -> None:  # fmt: skip
+def _acked(
+    summary: ReplaySummary, event_id: str, size: int, metrics: Any, topic: str, _meta: Any
+) -> None:
     summary.records += 1
     summary.events[event_id] = summary.events.get(event_id, 0) + 1
     summary.bytes += size

@@ -240,8 +240,12 @@ class InferenceProcessor(Processor):
                 continue
             delay = min(0.5 * 2 ** (tries - 1), 30.0)
             self._pending.append(replace(p, attempts=tries, not_before=time.monotonic() + delay))
-        log.warning("transient extraction failure of %d event(s) (%s: %s); retrying",
-                    len(batch), type(exc).__name__, exc)  # fmt: skip
+        log.warning(
+            "transient extraction failure of %d event(s) (%s: %s); retrying",
+            len(batch),
+            type(exc).__name__,
+            exc,
+        )
         return outputs
 
     def _output(self, p: Pending, result: ExtractionResult) -> Outgoing:

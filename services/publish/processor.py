@@ -55,9 +55,12 @@ class PublishProcessor(Processor):
     def start(self, app: ServiceApp) -> None:
         self.app = app
         self.server = ProductServer(
-            self.store, self.http_port, self.http_host,
-            timeout_s=self.http_timeout_s, max_connections=self.http_max_connections,
-        ).start()  # fmt: skip
+            self.store,
+            self.http_port,
+            self.http_host,
+            timeout_s=self.http_timeout_s,
+            max_connections=self.http_max_connections,
+        ).start()
         app.metrics.set_in_flight(0)
 
     def close(self) -> None:

@@ -353,8 +353,9 @@ class ServiceApp:
             except DeliveryFailed:
                 raise
             except KafkaError as exc:  # transient by nature: wait and go on
-                log.warning("Kafka error (%s: %s); retrying in %.1f s", type(exc).__name__,
-                            exc, backoff)  # fmt: skip
+                log.warning(
+                    "Kafka error (%s: %s); retrying in %.1f s", type(exc).__name__, exc, backoff
+                )
                 self.health.set_ready(False, f"Kafka error: {type(exc).__name__}")
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, self.settings.kafka_connect_backoff_max_s)
@@ -478,8 +479,14 @@ class ServiceApp:
             try:
                 out = self.processor.handle(msg)
             except TRANSIENT as exc:
-                log.warning("%s: transient failure (attempt %d): %s: %s", msg.where, attempt,
-                            type(exc).__name__, exc, extra={"where": msg.where})  # fmt: skip
+                log.warning(
+                    "%s: transient failure (attempt %d): %s: %s",
+                    msg.where,
+                    attempt,
+                    type(exc).__name__,
+                    exc,
+                    extra={"where": msg.where},
+                )
                 self.metrics.rejection("transient")
                 if attempt == HANDLE_TRIES:
                     backoff = min(2 * self._retry_backoff.get(tp, 0.5), 30.0)
@@ -542,8 +549,9 @@ class ServiceApp:
                 if self.stop_event.is_set():
                     raise
                 self.health.set_ready(False, "outputs not acknowledged; retrying")
-                log.warning("%s; new producer and retry in %.1f s (attempt %d)", exc, backoff,
-                            attempt)  # fmt: skip
+                log.warning(
+                    "%s; new producer and retry in %.1f s (attempt %d)", exc, backoff, attempt
+                )
                 self._renew_producer()
                 self.health.beat()
                 if self.stop_event.wait(backoff):

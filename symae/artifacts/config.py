@@ -22,6 +22,8 @@ from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.reference import PACKAGE_DIR
 
 CONFIGS_DIR = PACKAGE_DIR / "configs"
+# network families: the seed's SymVAE, and the physics-informed SymAE (docs/physics-symae.md)
+ARCHITECTURES = ("symvae", "symae-physics")
 
 
 def _check_keys(cls: type, data: dict[str, Any], where: str, extra: tuple[str, ...] = ()) -> None:
@@ -40,6 +42,12 @@ class ModelConfig:
     default contract with 96 samples; giving both ``contract`` and a different ``nt`` is
     an error. ``k`` is the number of coherent categories: 1 is the plain model, ``k > 1``
     turns on a Gumbel-softmax mixture whose softmax temperature is ``temperature``.
+
+    ``architecture`` picks the network: ``"symvae"`` (the default; older model.json files
+    without the field are SymVAEs) or ``"symae-physics"``, whose coherent code decodes to
+    a positive STF of ``stf_basis`` cubic B-splines over [0, ``stf_support_s``] s that is
+    convolved with each trace's known Green's function (``symae.model.physics``).
+    ``stf_basis`` and ``stf_support_s`` are ignored by the SymVAE.
     """
 
     contract: DataContract
@@ -49,6 +57,9 @@ class ModelConfig:
     temperature: float  # Gumbel-softmax temperature (k > 1 only)
     leaky_slope: float
     decoder_logvar_init: float
+    architecture: str
+    stf_basis: int  # symae-physics: B-spline coefficients of the STF
+    stf_support_s: float  # symae-physics: the STF lives on [0, stf_support_s] s
 
     def __init__(
         self,
@@ -61,6 +72,9 @@ class ModelConfig:
         temperature: float = 0.25,
         leaky_slope: float = 0.1,
         decoder_logvar_init: float = 1.0,
+        architecture: str = "symvae",
+        stf_basis: int = 40,
+        stf_support_s: float = 80.0,
     ) -> None:
         if contract is None:
             contract = DEFAULT_CONTRACT if nt is None else replace(DEFAULT_CONTRACT, nt=int(nt))
@@ -74,6 +88,9 @@ class ModelConfig:
             "temperature": temperature,
             "leaky_slope": leaky_slope,
             "decoder_logvar_init": decoder_logvar_init,
+            "architecture": architecture,
+            "stf_basis": stf_basis,
+            "stf_support_s": stf_support_s,
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -87,6 +104,21 @@ class ModelConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature}")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(
+                f"architecture must be one of {ARCHITECTURES}, got {self.architecture!r}"
+            )
+        if self.architecture == "symae-physics":
+            if self.k != 1:
+                raise ValueError(
+                    f"symae-physics has one coherent category (k = 1), got k = {self.k}"
+                )
+            if self.stf_basis < 4:
+                raise ValueError(f"stf_basis must be >= 4, got {self.stf_basis}")
+            if not 0 < self.stf_support_s < self.nt * self.contract.dt:
+                raise ValueError(
+                    f"stf_support_s must be in (0, {self.nt * self.contract.dt}) s, got {self.stf_support_s}"
+                )
 
     @property
     def nt(self) -> int:
@@ -95,7 +127,10 @@ class ModelConfig:
 
     @property
     def summary(self) -> str:
-        """Short parameter summary used in version strings, e.g. ``nt192-p30-q30-k1``."""
+        """Short parameter summary used in version strings, e.g. ``nt192-p30-q30-k1``
+        (``physics-nt192-p16-q16-b40`` for a symae-physics network)."""
+        if self.architecture == "symae-physics":
+            return f"physics-nt{self.nt}-p{self.p}-q{self.q}-b{self.stf_basis}"
         return f"nt{self.nt}-p{self.p}-q{self.q}-k{self.k}"
 
     def to_dict(self, with_contract: bool = True) -> dict[str, Any]:

@@ -40,6 +40,8 @@ MODEL_JSON = "model.json"
 WEIGHTS = "weights.safetensors"
 CHECKPOINT_DIR = "checkpoint"
 ONNX_GRAPHS = ("coherent", "nuisance", "decoder", "reencode", "latent_step")
+# the graphs of a symae-physics model (symae/export/physics_onnx.py)
+PHYSICS_GRAPHS = ("coherent", "nuisance", "decoder", "stf")
 DEFAULT_MODEL_DIR = PACKAGE_DIR / "default_model"
 
 
@@ -115,7 +117,8 @@ def write_model_json(model_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
     meta["format"] = FORMAT_NAME
     meta["format_version"] = FORMAT_VERSION
     meta["files"] = {rel: sha256_file(model_dir / rel) for rel in model_files(model_dir)}
-    meta["onnx"] = {g: f"{g}.onnx" for g in ONNX_GRAPHS if f"{g}.onnx" in meta["files"]}
+    names = dict.fromkeys((*ONNX_GRAPHS, *PHYSICS_GRAPHS))
+    meta["onnx"] = {g: f"{g}.onnx" for g in names if f"{g}.onnx" in meta["files"]}
     tmp = model_dir / (MODEL_JSON + ".tmp")
     tmp.write_text(json.dumps(meta, indent=2) + "\n")
     tmp.replace(model_dir / MODEL_JSON)
@@ -167,7 +170,9 @@ class ModelInfo:
     def require_onnx(self) -> dict[str, Path]:
         """The ONNX graphs, or a clear error naming the ones missing."""
         graphs = self.onnx_graphs
-        missing = [g for g in ONNX_GRAPHS if g not in graphs]
+        physics = self.meta["model"].get("architecture") == "symae-physics"
+        wanted = PHYSICS_GRAPHS if physics else ONNX_GRAPHS
+        missing = [g for g in wanted if g not in graphs]
         if missing:
             raise ArtifactError(
                 f"{self.path}: ONNX graphs {missing} missing; run `symae export {self.path}`"

@@ -24,10 +24,44 @@ def _inversion(event: EventData) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(result.times), np.asarray(result.stf)
 
 
+def _inversion_virtual(event: EventData) -> tuple[np.ndarray, np.ndarray]:
+    """The inversion on the virtual gathers of the default SymVAE (``symae.extract.virtual``)."""
+    from symae.extract.virtual import invert_virtual
+
+    result = invert_virtual(event)
+    return np.asarray(result.times), np.asarray(result.stf)
+
+
+def _symae_physics(event: EventData) -> tuple[np.ndarray, np.ndarray]:
+    """The physics SymAE's decoded coherent posterior mean (``$SYMAE_PHYSICS_MODEL`` or the
+    shipped candidate)."""
+    from symae.extract.physics import physics_stf
+
+    times, stf, _, _ = physics_stf(event, n_samples=0)
+    return times, stf
+
+
+def _symae_physics_unbounded(event: EventData) -> tuple[np.ndarray, np.ndarray]:
+    """``symae-physics`` without the Mw-scaled support bound of the read-out (ablation)."""
+    from symae.extract.physics import physics_stf
+
+    times, stf, _, _ = physics_stf(event, n_samples=0, bound_support=False)
+    return times, stf
+
+
+def _symae_physics_refined(event: EventData) -> tuple[np.ndarray, np.ndarray]:
+    from symae.extract.physics import physics_refined_stf
+
+    return physics_refined_stf(event)
+
+
 def available_methods() -> dict[str, Method]:
     """The pluggable methods importable here (``inversion`` once ``symae.inversion`` exists)."""
     methods: dict[str, Method] = {}
     if importlib.util.find_spec("symae.inversion") is not None:
         methods["inversion"] = _inversion
-        # methods["inversion-virtual"] = ...  (one line once its entry point exists)
+        methods["inversion-virtual"] = _inversion_virtual
+        methods["symae-physics"] = _symae_physics
+        methods["symae-physics-unbounded"] = _symae_physics_unbounded
+        methods["symae-physics-refined"] = _symae_physics_refined
     return methods

@@ -213,13 +213,19 @@ def export_model_dir(model_dir: str | Path) -> list[Path]:
     """Export a trained model directory's graphs beside its weights and update model.json."""
     model_dir = Path(model_dir)
     model, info = load_model(model_dir)
-    paths = export_graphs(model, model_dir)
+    io = IO_NAMES
+    if info.model_config.architecture == "symae-physics":
+        from symae.export.physics_onnx import PHYSICS_IO, export_physics_graphs
+
+        paths, io = export_physics_graphs(model, model_dir), PHYSICS_IO
+    else:
+        paths = export_graphs(model, model_dir)
     meta = dict(read_model_dir(model_dir, check=False).meta)
     meta["export"] = {
         "exported": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "opset": OPSET,
         "torch": torch.__version__,
-        "io": {g: {"inputs": i, "outputs": o} for g, (i, o) in IO_NAMES.items()},
+        "io": {g: {"inputs": i, "outputs": o} for g, (i, o) in io.items()},
     }
     write_model_json(model_dir, meta)
     return paths

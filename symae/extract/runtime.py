@@ -73,6 +73,11 @@ class OnnxModel:
     def __init__(self, info: ModelInfo, provider: str | None = None, threads: int | None = None):
         self.info = info
         self.config = info.model_config
+        if self.config.architecture != "symvae":
+            raise ArtifactError(
+                f"{info.path}: a {self.config.architecture} model, not a SymVAE; "
+                "load it with symae.extract.physics.PhysicsModel"
+            )
         provider = provider or os.environ.get("SYMAE_ORT_PROVIDER", "auto")
         graphs = info.require_onnx()
         self.sessions = {

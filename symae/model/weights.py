@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from symae.artifacts.config import TrainConfig
+from symae.artifacts.config import ModelConfig, TrainConfig
 from symae.artifacts.store import (
     WEIGHTS,
     ArtifactError,
@@ -31,7 +31,7 @@ def save_weights(model: SymVAE, path: Path) -> None:
     save_file(state, str(path))
 
 
-def load_weights(model: SymVAE, path: Path) -> SymVAE:
+def load_weights(model: torch.nn.Module, path: Path) -> torch.nn.Module:
     """Load safetensors weights into ``model``; names and shapes must match exactly."""
     state = load_file(str(path))
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -42,12 +42,19 @@ def load_weights(model: SymVAE, path: Path) -> SymVAE:
     return model
 
 
-def load_model(
-    spec: str | Path = "default", registry: Path | None = None
-) -> tuple[SymVAE, ModelInfo]:
+def build_model(config: ModelConfig) -> torch.nn.Module:
+    """The network of ``config.architecture``: ``SymVAE`` or ``PhysicsSymAE``."""
+    if config.architecture == "symae-physics":
+        from symae.model.physics import PhysicsSymAE
+
+        return PhysicsSymAE(config)
+    return SymVAE(config)
+
+
+def load_model(spec: str | Path = "default", registry: Path | None = None) -> tuple[Any, ModelInfo]:
     """Resolve a model (path, ``name[:version]``, ``default``, ``latest``), verify, rebuild it."""
     info = load(spec, registry)
-    model = SymVAE(info.model_config)
+    model = build_model(info.model_config)
     load_weights(model, info.path / WEIGHTS)
     return model.eval(), info
 

@@ -329,8 +329,14 @@ def train(
     max_epochs: int | None = None,
     progress: bool = True,
 ) -> TrainResult:
-    """Train (or resume) a model into ``out_dir``; see ``Trainer``."""
-    trainer = Trainer(model_config, train_config, data, out_dir, name, device, resume, progress)
+    """Train (or resume) a model into ``out_dir``; see ``Trainer`` (``PhysicsTrainer`` for
+    the ``symae-physics`` architecture)."""
+    cls = Trainer
+    if model_config.architecture == "symae-physics":
+        from symae.train.physics_trainer import PhysicsTrainer
+
+        cls = PhysicsTrainer
+    trainer = cls(model_config, train_config, data, out_dir, name, device, resume, progress)
     try:
         return trainer.run(max_epochs)
     finally:

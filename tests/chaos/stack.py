@@ -16,8 +16,16 @@ from services.devtools.replay import ReplayEvent, ReplaySummary, publish, synthe
 from services.runtime.settings import ServiceSettings
 from tests.services.conftest import ServiceProcess, unique_prefix
 
-INGEST_FLAGS = ["--min-traces", "6", "--min-pixels", "2", "--revision-interval-s", "0.5",
-                "--ready-deadline-s", "5"]  # fmt: skip
+INGEST_FLAGS = [
+    "--min-traces",
+    "6",
+    "--min-pixels",
+    "2",
+    "--revision-interval-s",
+    "0.5",
+    "--ready-deadline-s",
+    "5",
+]
 
 
 @functools.lru_cache(maxsize=4)
@@ -72,13 +80,24 @@ def hwm_mb(pid: int) -> float:
 class Stack:
     """ingest, inference and publish on ``bootstrap`` under a fresh topic prefix."""
 
-    def __init__(self, tmp: Path, bootstrap: str, model: Path, partitions: int = 2,
-                 ingest_flags: list[str] | None = None, env: dict[str, str] | None = None,
-                 ingest_env: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        tmp: Path,
+        bootstrap: str,
+        model: Path,
+        partitions: int = 2,
+        ingest_flags: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        ingest_env: dict[str, str] | None = None,
+    ) -> None:
         self.tmp, self.bootstrap, self.model = tmp, bootstrap, model
         self.prefix = unique_prefix()
-        self.env = {"SYMAE_TOPIC_PREFIX": self.prefix, "SYMAE_TOPIC_PARTITIONS": str(partitions),
-                    "SYMAE_KAFKA_DELIVERY_TIMEOUT_MS": "5000", **(env or {})}  # fmt: skip
+        self.env = {
+            "SYMAE_TOPIC_PREFIX": self.prefix,
+            "SYMAE_TOPIC_PARTITIONS": str(partitions),
+            "SYMAE_KAFKA_DELIVERY_TIMEOUT_MS": "5000",
+            **(env or {}),
+        }
         self.ingest_env = ingest_env or {}
         self.ingest_flags = INGEST_FLAGS + (ingest_flags or [])
         self.http_port = free_port()
@@ -86,18 +105,37 @@ class Stack:
         self.starts: dict[str, int] = {}
 
     def settings(self) -> ServiceSettings:
-        return ServiceSettings(kafka_bootstrap_servers=self.bootstrap, topic_prefix=self.prefix,
-                               topic_partitions=int(self.env["SYMAE_TOPIC_PARTITIONS"]))  # fmt: skip
+        return ServiceSettings(
+            kafka_bootstrap_servers=self.bootstrap,
+            topic_prefix=self.prefix,
+            topic_partitions=int(self.env["SYMAE_TOPIC_PARTITIONS"]),
+        )
 
     def _make(self, name: str) -> ServiceProcess:
         common = ["--bootstrap-servers", self.bootstrap]
         args = {
             "ingest": ["serve", "ingest", *common, *self.ingest_flags],
-            "inference": ["serve", "inference", *common, "--model", str(self.model),
-                          "--ort-provider", "cpu", "--max-batch-events", "4"],
-            "publish": ["serve", "publish", *common, "--http-port", str(self.http_port),
-                        "--products-dir", str(self.tmp / "products")],
-        }[name]  # fmt: skip
+            "inference": [
+                "serve",
+                "inference",
+                *common,
+                "--model",
+                str(self.model),
+                "--ort-provider",
+                "cpu",
+                "--max-batch-events",
+                "4",
+            ],
+            "publish": [
+                "serve",
+                "publish",
+                *common,
+                "--http-port",
+                str(self.http_port),
+                "--products-dir",
+                str(self.tmp / "products"),
+            ],
+        }[name]
         k = self.starts.get(name, 0)
         self.starts[name] = k + 1
         env = {**self.env, **(self.ingest_env if name == "ingest" else {})}

@@ -55,9 +55,11 @@ def test_services_ride_out_a_broker_kill_and_restart(tmp_path: Path, tiny_model:
         while {status(s.url("/readyz")) for s in stack.procs.values()} != {200}:
             assert time.monotonic() < deadline, stack.logs()
             time.sleep(0.5)
-        print(f"\nbroker kill -9: readiness red after {red}; outage {OUTAGE_S} s; "
-              f"new events published {since_return:.1f} s after the broker's return "
-              f"({took:.1f} s after the replay)")  # fmt: skip
+        print(
+            f"\nbroker kill -9: readiness red after {red}; outage {OUTAGE_S} s; "
+            f"new events published {since_return:.1f} s after the broker's return "
+            f"({took:.1f} s after the replay)"
+        )
         codes = stack.stop()
         assert set(codes.values()) == {0}, (codes, stack.logs())
     finally:
@@ -74,8 +76,11 @@ def test_killing_symae_broker_takes_the_broker_down(tmp_path: Path) -> None:
 
     port = free_port()
     log = open(tmp_path / "wrapper.log", "wb")  # noqa: SIM115
-    wrapper = subprocess.Popen([sys.executable, "-m", "symae.cli", "broker", "--port", str(port)],
-                               stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "symae.cli", "broker", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         while not port_open("127.0.0.1", port) and time.monotonic() < deadline:

@@ -22,8 +22,11 @@ def group_lag(stack: Stack) -> dict[str, float]:
     out = {}
     for name, svc in stack.procs.items():
         text = svc.metrics()
-        out[name] = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                        if line.startswith("symae_consumer_lag{"))  # fmt: skip
+        out[name] = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("symae_consumer_lag{")
+        )
     return out
 
 
@@ -48,10 +51,12 @@ def test_ten_times_burst(tmp_path: Path, kafka_bootstrap: str, tiny_model: Path)
         drained = time.monotonic() - started
         peak = {n: hwm_mb(pid) for n, pid in pids.items()}
         ratio = {n: round(peak[n] / idle[n], 2) for n in pids}
-        print(f"\nburst of {BURST} events after {WARM}: idle RSS MB "
-              f"{ {n: round(v) for n, v in idle.items()} }, peak "
-              f"{ {n: round(v) for n, v in peak.items()} }, ratio {ratio}; published in "
-              f"{took:.0f} s, lag 0 after {drained:.0f} s")  # fmt: skip
+        print(
+            f"\nburst of {BURST} events after {WARM}: idle RSS MB "
+            f"{ {n: round(v) for n, v in idle.items()} }, peak "
+            f"{ {n: round(v) for n, v in peak.items()} }, ratio {ratio}; published in "
+            f"{took:.0f} s, lag 0 after {drained:.0f} s"
+        )
         assert all(r <= 1.5 for r in ratio.values()), ratio
         assert set(stack.stop().values()) == {0}
     finally:

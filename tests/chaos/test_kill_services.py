@@ -35,8 +35,14 @@ def accounted(stack: Stack, evs) -> dict[str, tuple[int, int, int]]:
     for r in letters:
         d = DeadLetter.model_validate_json(r.value)
         refused[d.key or ""].add((d.partition, d.offset))
-    return {e.origin.event_id: (len(e.records), newest[e.origin.event_id],
-                                len(refused[e.origin.event_id])) for e in evs}  # fmt: skip
+    return {
+        e.origin.event_id: (
+            len(e.records),
+            newest[e.origin.event_id],
+            len(refused[e.origin.event_id]),
+        )
+        for e in evs
+    }
 
 
 def test_kill_each_service_twice_during_a_replay(
@@ -45,8 +51,11 @@ def test_kill_each_service_twice_during_a_replay(
     rng = random.Random(SEED)
     stack = Stack(tmp_path, kafka_bootstrap, tiny_model)
     evs = events(N_EVENTS, "kill")
-    kills = sorted((rng.uniform(2.0, 24.0), name)
-                   for name in ("ingest", "inference", "publish") for _ in range(2))  # fmt: skip
+    kills = sorted(
+        (rng.uniform(2.0, 24.0), name)
+        for name in ("ingest", "inference", "publish")
+        for _ in range(2)
+    )
     try:
         stack.start()
         done = threading.Event()
@@ -81,9 +90,11 @@ def test_kill_each_service_twice_during_a_replay(
         lost = {k: v for k, v in table.items() if v[0] != v[1] + v[2]}
         assert not lost, (lost, stack.logs())
         assert len(published) == N_EVENTS
-        print(f"\nkills at {[(round(t, 1), n) for t, n in kills]}: {len(published)}/{N_EVENTS} "
-              f"published ({took:.0f} s after the replay), 0 lost, "
-              f"{sum(v[2] for v in table.values())} records refused by preprocessing")  # fmt: skip
+        print(
+            f"\nkills at {[(round(t, 1), n) for t, n in kills]}: {len(published)}/{N_EVENTS} "
+            f"published ({took:.0f} s after the replay), 0 lost, "
+            f"{sum(v[2] for v in table.values())} records refused by preprocessing"
+        )
         codes = stack.stop()
         assert set(codes.values()) == {0}, (codes, stack.logs())
     finally:

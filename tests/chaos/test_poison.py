@@ -39,15 +39,19 @@ def _record(i: int, **update) -> dict:
         "sampling_rate": 20.0,
         "samples": BinaryArray.from_numpy(np.arange(400, dtype=np.int32)).model_dump(),
     }
-    base.update(update)  # fmt: skip
+    base.update(update)
     return base
 
 
 def poison_families(i: int) -> tuple[str, bytes]:
     """(logical topic, bytes) of the i-th poison message (families in turn)."""
     nan = BinaryArray.from_numpy(np.full(400, np.nan, np.float32)).model_dump()
-    bomb = {"dtype": "int32", "shape": [1000], "compression": "zlib",
-            "data": base64.b64encode(BOMB).decode()}  # fmt: skip
+    bomb = {
+        "dtype": "int32",
+        "shape": [1000],
+        "compression": "zlib",
+        "data": base64.b64encode(BOMB).decode(),
+    }
     families = [
         ("waveforms.raw", b"\x00\xffnot json"),
         ("waveforms.raw", json.dumps(_record(i, sampling_rate=0)).encode()),
@@ -55,19 +59,42 @@ def poison_families(i: int) -> tuple[str, bytes]:
         ("waveforms.raw", json.dumps(_record(i, samples={**bomb, "shape": [1 << 40]})).encode()),
         ("waveforms.raw", json.dumps(_record(i, samples=bomb)).encode()),
         ("waveforms.raw", json.dumps(_record(i, samples=nan)).encode()),
-        ("waveforms.raw", json.dumps(_record(i, stationxml=base64.b64encode(BOMB).decode())).encode()),
+        (
+            "waveforms.raw",
+            json.dumps(_record(i, stationxml=base64.b64encode(BOMB).decode())).encode(),
+        ),
         ("waveforms.raw", json.dumps(_record(i, event_id=f"nosuch{i}")).encode()),
         ("waveforms.raw", json.dumps(_record(i, seed_id="bad id")).encode()),
-        ("origins", json.dumps({"event_id": f"o{i}", "time": "2024-01-01T00:00:00Z",
-                                "latitude": 91, "longitude": 0, "depth_km": 10}).encode()),
+        (
+            "origins",
+            json.dumps(
+                {
+                    "event_id": f"o{i}",
+                    "time": "2024-01-01T00:00:00Z",
+                    "latitude": 91,
+                    "longitude": 0,
+                    "depth_km": 10,
+                }
+            ).encode(),
+        ),
         ("origins", b'{"event_id": "x", "time": "2024-01-01T00:00:00Z", "latitude": NaN}'),
-        ("origins", json.dumps({"event_id": f"o{i}", "time": "2024-01-01T00:00:00Z",
-                                "latitude": 0, "longitude": 0, "depth_km": 1e4}).encode()),
+        (
+            "origins",
+            json.dumps(
+                {
+                    "event_id": f"o{i}",
+                    "time": "2024-01-01T00:00:00Z",
+                    "latitude": 0,
+                    "longitude": 0,
+                    "depth_km": 1e4,
+                }
+            ).encode(),
+        ),
         ("bundles", b"[1, 2"),
         ("bundles", json.dumps({"schema_version": 1, "event_id": "b", "revision": 0}).encode()),
         ("results", b"{{{"),
         ("results", json.dumps({"event_id": "r", "revision": -1}).encode()),
-    ]  # fmt: skip
+    ]
     return families[i % len(families)]
 
 
@@ -75,34 +102,39 @@ def poison_families(i: int) -> tuple[str, bytes]:
 def test_poison_flood_mixed_with_valid_events(
     tmp_path: Path, kafka_bootstrap: str, tiny_model: Path
 ) -> None:
-    stack = Stack(tmp_path, kafka_bootstrap, tiny_model,
-                  ingest_flags=["--unknown-event-grace-s", "2"])  # fmt: skip
+    stack = Stack(
+        tmp_path, kafka_bootstrap, tiny_model, ingest_flags=["--unknown-event-grace-s", "2"]
+    )
     valid = events(6, "valid")
     # an absurd magnitude is an optional field: dropped, the event still published
     valid[0] = type(valid[0])(
         origin=OriginMessage.model_validate({**valid[0].origin.model_dump(), "magnitude": 1e6}),
-        records=valid[0].records, ready_after_s=valid[0].ready_after_s,
-    )  # fmt: skip
+        records=valid[0].records,
+        ready_after_s=valid[0].ready_after_s,
+    )
     host = events(1, HOST)[0]
     host.origin = host.origin.model_copy(update={"event_id": HOST})
     try:
         stack.start()
         stack.replay([type(host)(origin=host.origin, records=[])])
-        producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all",
-                                 max_request_size=8 << 20)  # fmt: skip
+        producer = KafkaProducer(
+            bootstrap_servers=kafka_bootstrap, acks="all", max_request_size=8 << 20
+        )
         sent: set[tuple[str, int, int]] = set()
         # a result of magnitude 1e6 reaches publish directly: it must publish, not overflow
         big = make_result("bigmag").model_dump(mode="json")
         big["origin"]["magnitude"] = 1e6
-        producer.send(f"{stack.prefix}.results", key=b"bigmag",
-                      value=json.dumps(big).encode()).get(timeout=30)  # fmt: skip
+        producer.send(f"{stack.prefix}.results", key=b"bigmag", value=json.dumps(big).encode()).get(
+            timeout=30
+        )
         replayer = threading.Thread(target=stack.replay, args=(valid,), daemon=True)
         replayer.start()
         started = time.monotonic()
         for i in range(N_POISON):
             topic, value = poison_families(i)
-            meta = producer.send(f"{stack.prefix}.{topic}", key=f"p{i}".encode(),
-                                 value=value).get(timeout=30)  # fmt: skip
+            meta = producer.send(f"{stack.prefix}.{topic}", key=f"p{i}".encode(), value=value).get(
+                timeout=30
+            )
             sent.add((meta.topic, meta.partition, meta.offset))
         producer.close()
         replayer.join(timeout=120)
@@ -110,9 +142,12 @@ def test_poison_flood_mixed_with_valid_events(
         took = stack.wait_published(ids, timeout=180)
         deadline = time.monotonic() + 120
         while True:
-            letters = [DeadLetter.model_validate_json(r.value) for r in
-                       read_topic(kafka_bootstrap, f"{stack.prefix}.dlq", until=N_POISON,
-                                  timeout=10)]  # fmt: skip
+            letters = [
+                DeadLetter.model_validate_json(r.value)
+                for r in read_topic(
+                    kafka_bootstrap, f"{stack.prefix}.dlq", until=N_POISON, timeout=10
+                )
+            ]
             where = {(d.topic, d.partition, d.offset) for d in letters}
             if sent <= where or time.monotonic() > deadline:
                 break
@@ -121,12 +156,15 @@ def test_poison_flood_mixed_with_valid_events(
         assert not missing, (len(missing), sorted(missing)[:10], stack.logs())
         assert all(d.reason in DeadLetterReason for d in letters)
         assert all(stack.alive().values()), stack.logs()
-        reasons = Counter(d.reason.value for d in letters if (d.topic, d.partition, d.offset)
-                          in sent)  # fmt: skip
-        print(f"\npoison: {len(sent)} sent, {len(sent) - len(missing)} in the DLQ "
-              f"({dict(sorted(reasons.items()))}); valid events published: "
-              f"{len(ids & set(stack.published()))}/{len(ids)} in {time.monotonic() - started:.0f} s"
-              f" ({took:.0f} s after the last message); crashes: 0")  # fmt: skip
+        reasons = Counter(
+            d.reason.value for d in letters if (d.topic, d.partition, d.offset) in sent
+        )
+        print(
+            f"\npoison: {len(sent)} sent, {len(sent) - len(missing)} in the DLQ "
+            f"({dict(sorted(reasons.items()))}); valid events published: "
+            f"{len(ids & set(stack.published()))}/{len(ids)} in {time.monotonic() - started:.0f} s"
+            f" ({took:.0f} s after the last message); crashes: 0"
+        )
         codes = stack.stop()
         assert set(codes.values()) == {0}, (codes, stack.logs())
     finally:
@@ -141,22 +179,30 @@ def test_zlib_bomb_does_not_inflate_in_ingest(
         stack.start("ingest")
         ingest = stack.procs["ingest"]
         host = events(1, HOST)[0]
-        stack.replay([type(host)(origin=host.origin.model_copy(update={"event_id": HOST}),
-                                 records=[])])  # fmt: skip
+        stack.replay(
+            [type(host)(origin=host.origin.model_copy(update={"event_id": HOST}), records=[])]
+        )
         time.sleep(2)
         pid = ingest.proc.pid
         before, peak_before = rss_mb(pid), hwm_mb(pid)
         producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
-        bomb = {"dtype": "int32", "shape": [1000], "compression": "zlib",
-                "data": base64.b64encode(BOMB).decode()}  # fmt: skip
+        bomb = {
+            "dtype": "int32",
+            "shape": [1000],
+            "compression": "zlib",
+            "data": base64.b64encode(BOMB).decode(),
+        }
         n = 20
         for i in range(n):
             for value in (
                 _record(i, samples=bomb),
                 _record(1000 + i, stationxml=base64.b64encode(BOMB).decode()),
             ):
-                producer.send(f"{stack.prefix}.waveforms.raw", key=HOST.encode(),
-                              value=json.dumps(value).encode())  # fmt: skip
+                producer.send(
+                    f"{stack.prefix}.waveforms.raw",
+                    key=HOST.encode(),
+                    value=json.dumps(value).encode(),
+                )
         producer.flush()
         producer.close()
         letters = read_topic(kafka_bootstrap, f"{stack.prefix}.dlq", until=2 * n, timeout=60)

@@ -23,15 +23,24 @@ CLOSE_S = 10
 
 
 def _send(stack: Stack, evs, timestamp_ms: int | None) -> None:
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all",
-                             max_request_size=8 << 20)  # fmt: skip
+    producer = KafkaProducer(
+        bootstrap_servers=stack.bootstrap, acks="all", max_request_size=8 << 20
+    )
     for e in evs:
         key = e.origin.event_id.encode()
-        producer.send(f"{stack.prefix}.origins", key=key, value=e.origin.model_dump_json().encode(),
-                      timestamp_ms=timestamp_ms).get(timeout=30)  # fmt: skip
+        producer.send(
+            f"{stack.prefix}.origins",
+            key=key,
+            value=e.origin.model_dump_json().encode(),
+            timestamp_ms=timestamp_ms,
+        ).get(timeout=30)
         for r in e.records:
-            producer.send(f"{stack.prefix}.waveforms.raw", key=key,
-                          value=r.model_dump_json().encode(), timestamp_ms=timestamp_ms)  # fmt: skip
+            producer.send(
+                f"{stack.prefix}.waveforms.raw",
+                key=key,
+                value=r.model_dump_json().encode(),
+                timestamp_ms=timestamp_ms,
+            )
     producer.flush()
     producer.close()
 
@@ -48,8 +57,11 @@ def _settled(stack: Stack, evs, timeout: float) -> dict[str, tuple[int, int, int
 
 def _lag(stack: Stack) -> int:
     """Messages of the input topics past the ingest group's committed offsets."""
-    consumer = KafkaConsumer(bootstrap_servers=stack.bootstrap, group_id=f"{stack.prefix}-ingest",
-                             enable_auto_commit=False)  # fmt: skip
+    consumer = KafkaConsumer(
+        bootstrap_servers=stack.bootstrap,
+        group_id=f"{stack.prefix}-ingest",
+        enable_auto_commit=False,
+    )
     try:
         lag = 0
         for topic in (f"{stack.prefix}.origins", f"{stack.prefix}.waveforms.raw"):
@@ -74,8 +86,9 @@ def _wait_no_lag(stack: Stack, timeout: float) -> float:
 def test_ingest_outage_twice_the_close_time_loses_nothing(
     tmp_path: Path, kafka_bootstrap: str, tiny_model: Path
 ) -> None:
-    stack = Stack(tmp_path, kafka_bootstrap, tiny_model,
-                  ingest_flags=["--event-close-s", str(CLOSE_S)])  # fmt: skip
+    stack = Stack(
+        tmp_path, kafka_bootstrap, tiny_model, ingest_flags=["--event-close-s", str(CLOSE_S)]
+    )
     evs = events(4, "outage")
     try:
         stack.start("ingest")
@@ -97,8 +110,12 @@ def test_ingest_outage_twice_the_close_time_loses_nothing(
 def test_past_and_future_producer_timestamps(
     tmp_path: Path, kafka_bootstrap: str, tiny_model: Path
 ) -> None:
-    stack = Stack(tmp_path, kafka_bootstrap, tiny_model,
-                  ingest_flags=["--event-close-s", str(CLOSE_S), "--clock-skew-s", "5"])  # fmt: skip
+    stack = Stack(
+        tmp_path,
+        kafka_bootstrap,
+        tiny_model,
+        ingest_flags=["--event-close-s", str(CLOSE_S), "--clock-skew-s", "5"],
+    )
     past, future = events(2, "past"), events(2, "future")
     now_ms = int(time.time() * 1000)
     try:

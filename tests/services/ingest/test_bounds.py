@@ -18,8 +18,9 @@ from tests.services.ingest.test_processor import records as _records_fixture
 
 records = _records_fixture  # the module fixture of the processor tests
 
-ORIGIN = dict(event_id="e1", time="2024-01-01T00:00:00Z", latitude=1.0, longitude=2.0,
-              depth_km=10.0)  # fmt: skip
+ORIGIN = dict(
+    event_id="e1", time="2024-01-01T00:00:00Z", latitude=1.0, longitude=2.0, depth_km=10.0
+)
 
 
 def test_out_of_range_optional_fields_are_dropped_required_ones_refused() -> None:
@@ -40,8 +41,9 @@ def test_out_of_range_optional_fields_are_dropped_required_ones_refused() -> Non
 
 def test_sampling_rate_and_npts_are_bounded() -> None:
     samples = BinaryArray.from_numpy(np.zeros(10, np.int32))
-    base = dict(event_id="e", seed_id="XX.ABC..BHZ", starttime="2024-01-01T00:00:00Z",
-                samples=samples)  # fmt: skip
+    base = dict(
+        event_id="e", seed_id="XX.ABC..BHZ", starttime="2024-01-01T00:00:00Z", samples=samples
+    )
     for rate in (0, -1, 1e9):
         with pytest.raises(ValidationError):
             RawRecord.model_validate({**base, "sampling_rate": rate})
@@ -57,14 +59,20 @@ def test_magnitude_1e6_does_not_overflow_the_moment() -> None:
 def test_zlib_bomb_is_not_inflated_in_full() -> None:
     bomb = zlib.compress(b"\0" * (200 * 1024 * 1024), 9)  # ~200 kB -> 200 MB
     assert len(bomb) < 250_000
-    arr = BinaryArray(dtype="int32", shape=[1000], compression="zlib",
-                      data=base64.b64encode(bomb).decode())  # fmt: skip
+    arr = BinaryArray(
+        dtype="int32", shape=[1000], compression="zlib", data=base64.b64encode(bomb).decode()
+    )
     tracemalloc.start()
     with pytest.raises(ValueError, match="inflates past"):
         arr.to_numpy()
-    record = RawRecord(event_id="e", seed_id="XX.ABC..BHZ", starttime="2024-01-01T00:00:00Z",
-                       sampling_rate=20, samples=BinaryArray.from_numpy(np.zeros(4, np.int32)),
-                       stationxml=base64.b64encode(bomb).decode())  # fmt: skip
+    record = RawRecord(
+        event_id="e",
+        seed_id="XX.ABC..BHZ",
+        starttime="2024-01-01T00:00:00Z",
+        sampling_rate=20,
+        samples=BinaryArray.from_numpy(np.zeros(4, np.int32)),
+        stationxml=base64.b64encode(bomb).decode(),
+    )
     with pytest.raises(ValueError, match="inflates past"):
         record.stationxml_bytes(1 << 20)
     _, peak = tracemalloc.get_traced_memory()
