@@ -303,7 +303,7 @@ class Trainer:
             self.out_dir,
             self.state.name,
             self.tcfg,
-            self.store.contract,
+            self.mcfg.contract,
             data=self._data_provenance(),
             history=self.state.history,
             created=created,
