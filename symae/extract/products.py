@@ -45,7 +45,9 @@ class StfProduct:
     stf: np.ndarray  # (nt,) the preferred method's event STF, peak 1
     lower: np.ndarray  # (nt,) lower edge of its band
     upper: np.ndarray  # (nt,) upper edge of its band
-    pixel_stfs: dict[int, np.ndarray] = field(default_factory=dict)  # pixel -> (nt,)
+    # pixel -> (times, values): the apparent STF of the published method where the pixel
+    # has one, else the pixel's envelope, each on its own time axis
+    pixel_stfs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     method: str = "envelope"  # the method that made ``stf`` (RESULT.json stf.method)
 
     def __post_init__(self) -> None:
@@ -160,8 +162,8 @@ def figure(product: StfProduct) -> Any:
 
     fig = Figure(figsize=(6.4, 3.4), dpi=100)
     ax = fig.add_subplot(1, 1, 1)
-    for curve in product.pixel_stfs.values():
-        ax.plot(product.time, curve, color="0.75", lw=0.6)
+    for times, curve in product.pixel_stfs.values():
+        ax.plot(times, curve, color="0.75", lw=0.6)
     ax.fill_between(
         product.time, product.lower, product.upper, color="tab:blue", alpha=0.25, lw=0, label="band"
     )

@@ -283,7 +283,7 @@ class ExtractionResult(_Strict):
             stf=self.stf.array(),
             lower=np.asarray(self.stf.lower),
             upper=np.asarray(self.stf.upper),
-            pixel_stfs={p.pixel: p.stf.array() for p in self.pixels},
+            pixel_stfs={p.pixel: _pixel_curve(p, self.stf.method) for p in self.pixels},
             method=self.stf.method or "envelope",
         )
 
@@ -321,6 +321,13 @@ class ExtractionResult(_Strict):
     @classmethod
     def read(cls, path: str | Path) -> ExtractionResult:
         return cls.model_validate_json(Path(path).read_text())
+
+
+def _pixel_curve(pixel: PixelResult, method: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """A pixel's STF drawn beside the event's: its apparent STF when the published
+    method is the inversion and the pixel has one, else its envelope."""
+    stf = pixel.apparent_stf if method == "inversion" and pixel.apparent_stf else pixel.stf
+    return stf.times(), stf.array()
 
 
 def json_schema() -> dict[str, Any]:

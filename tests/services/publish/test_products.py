@@ -229,3 +229,28 @@ def test_public_stf_message_and_its_published_schema() -> None:
     assert message.stf == result.stf
     jsonschema.validate(json.loads(message.model_dump_json()), json.loads(SCHEMA_PATH.read_text()))
     assert SCHEMA_PATH.read_text() == schema_text(), "run python -m services.publish.stf_message"
+
+
+def test_products_of_an_inversion_result_whose_axis_differs_from_the_pixels(tmp_path) -> None:
+    """The published STF (the inversion's, from 0 s) and the pixels' envelopes (the model
+    window, from -92 s) have different time axes: every product is still written."""
+    result = make_result()
+    short = np.exp(-(((np.arange(40.0) - 12.0) / 4.0) ** 2))
+    inversion = Stf.from_band(short, short, short, dt=1.0, t0=0.0, method="inversion")
+    apparent = Stf.from_band(short, short, short, dt=1.0, t0=0.0, method="inversion")
+    result = result.model_copy(
+        update={
+            "stf": inversion,
+            "alternatives": {"envelope": result.stf},
+            "pixels": [
+                result.pixels[0].model_copy(update={"apparent_stf": apparent}),
+                result.pixels[1],
+            ],
+        }
+    )
+    product = result.product()
+    assert product.method == "inversion" and len(product.time) == 40
+    times = {p: len(t) for p, (t, _) in product.pixel_stfs.items()}
+    assert times == {7: 40, 9: len(TIME)}  # an apparent STF where there is one
+    paths = write_products(product, result_bytes(result), tmp_path)
+    assert all(path.stat().st_size > 0 for path in paths.values())
