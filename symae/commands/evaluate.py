@@ -73,7 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--methods",
         nargs="*",
         default=None,
-        help="pluggable methods to score (default: every available one)",
+        help="pluggable methods to score (default: inversion, inversion-virtual; also "
+        "symae-physics, symae-physics-unbounded, symae-physics-refined)",
     )
     parser.add_argument("--stations", type=positive_int, default=100)
     parser.add_argument(
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
 
     from symae.cli.options import ordered_range
     from symae.contract import DataContract
-    from symae.evaluate.methods import available_methods
+    from symae.evaluate.methods import DEFAULT_METHODS, available_methods
     from symae.evaluate.scardec_benchmark import (
         depth_class_markdown,
         score_events,
@@ -192,7 +193,9 @@ def run(args: argparse.Namespace) -> int:
     if low <= 0:
         raise ValueError(f"--snr: LOW must be > 0, got {low}")
     methods = available_methods()
-    if args.methods is not None:
+    if args.methods is None:
+        methods = {k: methods[k] for k in DEFAULT_METHODS}
+    else:
         unknown = sorted(set(args.methods) - set(methods))
         if unknown:
             raise ValueError(

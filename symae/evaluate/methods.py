@@ -7,7 +7,6 @@ predicted P on a regular grid. Plugging a method in is one line in ``available_m
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 
 import numpy as np
@@ -55,13 +54,18 @@ def _symae_physics_refined(event: EventData) -> tuple[np.ndarray, np.ndarray]:
     return physics_refined_stf(event)
 
 
+# scored unless --methods says otherwise: the product's own methods (the extraction makes
+# them too; without a model, ``--model none``, these callables do); the physics-informed
+# SymAE candidates are scored on request (``--methods symae-physics ...``)
+DEFAULT_METHODS = ("inversion", "inversion-virtual")
+
+
 def available_methods() -> dict[str, Method]:
-    """The pluggable methods importable here (``inversion`` once ``symae.inversion`` exists)."""
-    methods: dict[str, Method] = {}
-    if importlib.util.find_spec("symae.inversion") is not None:
-        methods["inversion"] = _inversion
-        methods["inversion-virtual"] = _inversion_virtual
-        methods["symae-physics"] = _symae_physics
-        methods["symae-physics-unbounded"] = _symae_physics_unbounded
-        methods["symae-physics-refined"] = _symae_physics_refined
-    return methods
+    """Every pluggable method by name."""
+    return {
+        "inversion": _inversion,
+        "inversion-virtual": _inversion_virtual,
+        "symae-physics": _symae_physics,
+        "symae-physics-unbounded": _symae_physics_unbounded,
+        "symae-physics-refined": _symae_physics_refined,
+    }
