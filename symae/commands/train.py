@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from symae.artifacts.store import register
-    from symae.train.trainer import train
+    from symae.train.run import train
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)

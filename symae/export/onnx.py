@@ -26,13 +26,12 @@ from torch import nn
 from torch.fx.experimental.proxy_tensor import make_fx
 
 from symae.artifacts.store import ONNX_GRAPHS, read_model_dir, write_model_json
+from symae.export.common import MAX_DIM, OPSET, _free_sizes, _quiet_exporter_logs
 from symae.model.latent import latent_step
 from symae.model.symvae import SymVAE
 from symae.model.weights import load_model
 
 log = logging.getLogger(__name__)
-OPSET = 18
-MAX_DIM = 1 << 20
 
 IO_NAMES: dict[str, tuple[list[str], list[str]]] = {
     "coherent": (["traces", "mask"], ["mu", "logvar", "shift"]),
@@ -119,15 +118,6 @@ def trace_latent_step(model: SymVAE, example: tuple[torch.Tensor, ...]) -> torch
     )(*example)
 
 
-def _free_sizes(taken: set[int], count: int) -> list[int]:
-    """``count`` distinct sizes >= 2 that equal no model dimension in ``taken``.
-
-    Symbolic tracing gives equal sizes one symbol, so an example batch of 3 traces with
-    q = 3 would fix the batch dimension to 3 in the exported graph.
-    """
-    return [k for k in range(2, 2 + count + len(taken)) if k not in taken][:count]
-
-
 def example_inputs(model: SymVAE) -> dict[str, tuple[torch.Tensor, ...]]:
     """Example inputs per graph, sized so that no dynamic dimension is specialised."""
     c = model.config
@@ -159,13 +149,6 @@ def _dynamic_shapes(graph: str) -> tuple[Any, ...]:
     if graph == "latent_step":
         return ({0: dim("N", min=1, max=MAX_DIM)}, None, None, None, None, None, None)
     return ({0: dim("T", min=1, max=MAX_DIM)},)
-
-
-def _quiet_exporter_logs() -> None:
-    """The ONNX exporter logs every optimiser pass and every missing torchvision op."""
-    for name in ("onnxscript", "onnx_ir", "torch._export", "torch.export"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
 
 
 def export_graphs(model: SymVAE, out_dir: Path) -> list[Path]:

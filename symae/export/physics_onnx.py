@@ -65,7 +65,7 @@ GRAPH_MODULES = {"coherent": _Coherent, "nuisance": _Nuisance, "decoder": _Decod
 
 
 def _examples(model: PhysicsSymAE) -> dict[str, tuple[torch.Tensor, ...]]:
-    from symae.export.onnx import _free_sizes
+    from symae.export.common import _free_sizes
 
     c = model.config
     a, b = _free_sizes({c.nt, c.p, c.q, c.p + c.q, c.stf_basis, model.stf_head.n_samples}, 2)
@@ -87,7 +87,7 @@ def _examples(model: PhysicsSymAE) -> dict[str, tuple[torch.Tensor, ...]]:
 
 
 def _dynamic(graph: str):
-    from symae.export.onnx import MAX_DIM
+    from symae.export.common import MAX_DIM
 
     dim = torch.export.Dim
     if graph == "coherent":
@@ -103,7 +103,7 @@ def _dynamic(graph: str):
 
 def export_physics_graphs(model: PhysicsSymAE, out_dir: Path) -> list[Path]:
     """Write the four graphs of a symae-physics model into ``out_dir``."""
-    from symae.export.onnx import OPSET, _quiet_exporter_logs
+    from symae.export.common import OPSET, _quiet_exporter_logs
 
     _quiet_exporter_logs()
     model = copy.deepcopy(model).cpu().eval()

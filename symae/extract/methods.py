@@ -36,7 +36,6 @@ from symae.inversion import (
     event_arrays,
     invert_traces,
 )
-from symae.inversion.invert import check_origin
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +113,9 @@ def run_inversions(
     settings: InversionSettings,
 ) -> Inversions:
     """Invert the raw traces, then the virtual gathers with the depth and mechanism the
-    raw inversion used; a method that cannot run on these traces leaves a flag instead of
-    an STF. An origin the inversion cannot use (no depth or magnitude, a partly given
-    moment tensor) is the caller's error: ``InversionError`` naming the field."""
-    check_origin(event.origin)
+    raw inversion used; a method that cannot run leaves a flag instead of an STF (a
+    streamed origin whose magnitude was dropped as out of range still gets the envelope;
+    files and ObsPy input are checked up front by ``symae.extract.records``)."""
     flags: list[str] = []
     try:
         traces, geometry = event_arrays(event)

@@ -16,6 +16,7 @@ from symae.contract import DataContract
 from symae.data.dataset import EventData
 from symae.data.events import Origin
 from symae.errors import UsageError
+from symae.inversion.invert import check_origin
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ def event_from_obspy(
     from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
     from symae.data.rejections import count_reasons
 
+    # what the inversion needs, refused here with the field named: depth, magnitude,
+    # and a whole moment tensor when one is given
+    check_origin(origin)
     config = PreprocessConfig(contract=contract, allow_no_response=allow_no_response)
     traces, rejections = preprocess_stream(stream, inventory, origin, config)
     if rejections:

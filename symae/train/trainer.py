@@ -316,28 +316,3 @@ class Trainer:
     def close(self) -> None:
         self.store.close()
         distributed.stop(self.runtime)
-
-
-def train(
-    model_config: ModelConfig,
-    train_config: TrainConfig,
-    data: list[str | Path],
-    out_dir: str | Path,
-    name: str = "symae",
-    device: str = "auto",
-    resume: bool = False,
-    max_epochs: int | None = None,
-    progress: bool = True,
-) -> TrainResult:
-    """Train (or resume) a model into ``out_dir``; see ``Trainer`` (``PhysicsTrainer`` for
-    the ``symae-physics`` architecture)."""
-    cls = Trainer
-    if model_config.architecture == "symae-physics":
-        from symae.train.physics_trainer import PhysicsTrainer
-
-        cls = PhysicsTrainer
-    trainer = cls(model_config, train_config, data, out_dir, name, device, resume, progress)
-    try:
-        return trainer.run(max_epochs)
-    finally:
-        trainer.close()

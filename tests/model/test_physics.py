@@ -231,7 +231,7 @@ def test_refined_runs_on_the_prior(exported) -> None:
 
 def test_tiny_training_run(tmp_path) -> None:
     from symae.data.dataset import DatasetWriter
-    from symae.train.trainer import train
+    from symae.train.run import train
 
     path = tmp_path / "train.h5"
     with DatasetWriter(path, CONTRACT) as out:

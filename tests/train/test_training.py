@@ -18,7 +18,7 @@ from symae.artifacts.config import ModelConfig, Stage, TrainConfig, load_config
 from symae.artifacts.store import ONNX_GRAPHS, read_model_dir
 from symae.data.dataset import Dataset
 from symae.model.weights import load_model
-from symae.train.trainer import train
+from symae.train.run import train
 
 from .synthetic_set import write_synthetic_set
 
