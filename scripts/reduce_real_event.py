@@ -1,10 +1,9 @@
 #!/usr/bin/env python
-"""Rebuild the bundled reduced Chile 2010 event from the full shared set.
+"""Rebuild the bundled reduced Chile 2010 event from the full 300-station set.
 
 Usage:  python scripts/reduce_real_event.py [SRC] [OUT] [--n 60]
 
-SRC  the full event folder (default ``$SYMAE_SHARED_DATA/real_events/chile_2010-03-04_mw6.3``,
-     else the first ``shared/data/real_events/...`` beside or above the checkout)
+SRC  the full event folder (default ``$SYMAE_EXTERNAL_DATA/real_events/chile_2010-03-04_mw6.3``)
 OUT  the reduced folder (default ``symae/reference_data/chile_2010-03-04``)
 
 Selection (deterministic, no randomness): greedy farthest-point sampling in
@@ -36,15 +35,10 @@ REPO = Path(__file__).resolve().parents[1]
 SRC_NAME = "real_events/chile_2010-03-04_mw6.3"
 
 
-def default_src() -> Path:
-    """$SYMAE_SHARED_DATA/real_events/..., else the first shared/data beside or above the checkout."""
-    env = os.environ.get("SYMAE_SHARED_DATA")
-    if env:
-        return Path(env) / SRC_NAME
-    for parent in REPO.parents:
-        if (parent / "shared" / "data" / SRC_NAME).is_dir():
-            return parent / "shared" / "data" / SRC_NAME
-    return REPO.parent / "shared" / "data" / SRC_NAME
+def default_src() -> Path | None:
+    """``$SYMAE_EXTERNAL_DATA/real_events/chile_2010-03-04_mw6.3``, or None when unset."""
+    env = os.environ.get("SYMAE_EXTERNAL_DATA")
+    return Path(env) / SRC_NAME if env else None
 
 
 DEFAULT_OUT = REPO / "symae" / "reference_data" / "chile_2010-03-04"
@@ -87,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=60, help="stations to keep (default 60)")
     args = ap.parse_args(argv)
     args.src = args.src or default_src()
+    if args.src is None:
+        raise SystemExit("reduce_real_event: give SRC or set SYMAE_EXTERNAL_DATA")
     with open(args.src / "stations.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     picked = farthest_point(rows, args.n)

@@ -43,7 +43,7 @@ def _python(code: str, cwd: Path, **env: str) -> str:
     environ = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SYMAE_REFERENCE_DATA", "SYMAE_SHARED_DATA")
+        if k not in ("SYMAE_REFERENCE_DATA", "SYMAE_EXTERNAL_DATA")
     }
     environ["PYTHONPATH"] = str(REPO)
     environ.update(env)

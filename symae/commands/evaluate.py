@@ -1,6 +1,6 @@
 """``symae evaluate``: the SCARDEC benchmark.
 
-Every SCARDEC optimal STF of the shared data goes through the synthetic generator (the
+Every SCARDEC optimal STF shipped in symae/reference_data goes through the synthetic generator (the
 same library ``symae data synth --stf scardec`` uses) at its real hypocentre with its
 Global CMT mechanism, ``--stations`` stations, SNR drawn log-uniformly in ``--snr``,
 once without and once with a random unilateral directivity (``--directivity both``).

@@ -47,12 +47,12 @@ def recorded_event_dir() -> Path:
     return reference_data_dir() / "chile_2010-03-04"
 
 
-def external_data_dir() -> Path:
+def external_data_dir() -> Path | None:
     """Larger optional data sets that do not ship with the package (the full recorded
-    events): ``$SYMAE_SHARED_DATA``, else ``shared/data`` beside the checkout. Whoever
-    uses it checks that it exists and says so when it does not."""
-    env = os.environ.get("SYMAE_SHARED_DATA")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    events), where ``$SYMAE_EXTERNAL_DATA`` points; None when it is unset. Whoever uses it
+    says so when they are absent."""
+    env = os.environ.get("SYMAE_EXTERNAL_DATA")
+    return Path(env) if env else None
 
 
 def example_event_dir() -> Path:
