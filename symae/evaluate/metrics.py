@@ -106,6 +106,16 @@ def on_grid(series: Series, times: np.ndarray) -> np.ndarray:
     return np.interp(times, series.times(), series.values, left=0.0, right=0.0)
 
 
+def common_grid(estimate: Series, truth: Series) -> np.ndarray:
+    """The truth's time grid, extended to cover ``estimate`` where it starts earlier or
+    ends later (an STF may begin before a catalogue origin time that is a centroid time)."""
+    dt = truth.dt
+    first = min(0, int(np.floor((estimate.t0 - truth.t0) / dt)))
+    est_end = estimate.t0 + estimate.dt * (len(estimate.values) - 1)
+    last = max(len(truth.values) - 1, int(np.ceil((est_end - truth.t0) / dt)))
+    return truth.t0 + dt * np.arange(first, last + 1)
+
+
 def duration(x: np.ndarray, dt: float, low: float = 0.05, high: float = 0.95) -> float:
     """Time between ``low`` and ``high`` fractions of the cumulative moment (s)."""
     cum = np.cumsum(x)
@@ -210,16 +220,17 @@ def compare(
 ) -> StfMetrics:
     """All metrics of ``estimate`` against ``truth`` (module docstring); ``mw``: the
     catalogue magnitude the method was given, for the reference triangle of ``skill``."""
-    times = truth.times()
     dt = truth.dt
+    times = common_grid(estimate, truth)
     raw = on_grid(estimate, times)
-    b = prepare(truth.values)
+    true_values = on_grid(truth, times)
+    b = prepare(true_values)
     a = prepare(raw)
     max_lag = int(round(max_lag_s / dt))
     cc, lag = best_cc(a, b, max_lag)
     sk = float("nan")
     if mw is not None and np.isfinite(mw):
-        sk = skill(raw, truth.values, reference_triangle(mw, times), dt, max_lag)
+        sk = skill(raw, true_values, reference_triangle(mw, times), dt, max_lag)
     nb = np.linalg.norm(b)
     l2 = float(np.linalg.norm(shift_zero_fill(a, lag) - b) / nb) if nb > 0 else float("nan")
     d_true, d_est = duration(b, dt), duration(a, dt)

@@ -79,6 +79,7 @@ def inversion_info(result: InversionResult) -> InversionInfo:
         duration_s=round(float(result.duration_s), 3),
         centroid_s=round(float(result.centroid_s), 3),
         misfit=round(float(result.misfit), 6),
+        onset_shift_s=round(float(result.onset_shift_s), 3),
         n_used=int(result.n_used),
         rejected=dict(Counter(t.reason for t in result.rejected if t.reason)),
     )

@@ -196,8 +196,14 @@ class InversionInfo(_Strict):
     t_star_s: float
     highpass_hz: float = Field(description="causal high-pass of the data band, Hz")
     duration_s: float = Field(description="5-95 % of the moment")
-    centroid_s: float = Field(description="moment centroid, s after the STF start")
+    centroid_s: float = Field(description="moment centroid, s after the catalogue origin time")
     misfit: float = Field(description="mean relative misfit, rejected traces counted as 1")
+    onset_shift_s: float = Field(
+        0.0,
+        ge=0,
+        description="the records arrived this much earlier than predicted (e.g. the catalogue "
+        "time is a centroid time): the STF starts up to this long before the origin time",
+    )
     n_used: int = Field(ge=0)
     rejected: dict[str, int] = Field(default_factory=dict, description="rejected traces per reason")
 

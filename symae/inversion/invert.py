@@ -17,10 +17,16 @@ from symae.data.dataset import EventData
 from symae.data.events import Origin
 from symae.inversion.band import highpass_of, window_taper
 from symae.inversion.greens import TraceGeometry, check_moment_tensor
-from symae.inversion.mechanism import refine_depth, search_mechanism
+from symae.inversion.mechanism import SourceFit, refine_depth, search_mechanism
 from symae.inversion.result import InversionResult, TraceFit
 from symae.inversion.settings import InversionError, InversionSettings
-from symae.inversion.solve import Frame, design, half_duration_s, support_samples
+from symae.inversion.solve import (
+    Frame,
+    common_lag,
+    design,
+    half_duration_s,
+    support_samples,
+)
 from symae.inversion.uncertainty import (
     PixelSTF,
     bootstrap,
@@ -122,25 +128,49 @@ def _invert(
         data = data * np.asarray(geometry.polarity, dtype=np.float64)[:, None]
     assert origin.magnitude is not None  # checked above
     mw = float(origin.magnitude)
-    frame = Frame(contract.t0, contract.dt, contract.nt, window_taper(contract))
-    n_support = support_samples(mw, settings, contract.dt)
     half = half_duration_s(mw)
-    if moment_tensor is None:
-        fit = search_mechanism(
-            data, geometry, float(origin.depth_km), n_support, frame, contract, settings, half
-        )
-    else:
-        fit = refine_depth(
+    n_base = support_samples(mw, settings, contract.dt)
+    taper = window_taper(contract)
+
+    def fit_with_onset(n_pre: int) -> SourceFit:
+        """The fit with the support starting ``n_pre`` samples before the catalogue time:
+        evaluating the model ``n_pre`` samples later is the same as starting m earlier."""
+        frame = Frame(contract.t0 + n_pre * contract.dt, contract.dt, contract.nt, taper)
+        if moment_tensor is None:
+            return search_mechanism(
+                data,
+                geometry,
+                float(origin.depth_km),
+                n_base + n_pre,
+                frame,
+                contract,
+                settings,
+                half,
+            )
+        return refine_depth(
             data,
             geometry,
             float(origin.depth_km),
             moment_tensor,
-            n_support,
+            n_base + n_pre,
             frame,
             contract,
             settings,
             half,
         )
+
+    n_pre = 0
+    fit = fit_with_onset(n_pre)
+    if settings.onset_shift:
+        frame = Frame(contract.t0, contract.dt, contract.nt, taper)
+        early = -common_lag(data, fit.greens, fit.solution.m, frame, settings)
+        m = fit.solution.m
+        piled = m.size > 0 and m[0] >= 0.5 * m.max() > 0  # truncated at the support start
+        if early >= settings.min_onset_shift_s or piled:
+            n_pre = int(np.ceil((max(early, 0.0) + settings.onset_margin_s) / contract.dt))
+            fit = fit_with_onset(n_pre)
+    frame = Frame(contract.t0 + n_pre * contract.dt, contract.dt, contract.nt, taper)
+    n_support = n_base + n_pre
     sol = fit.solution
     sol.design = design(fit.greens, sol.lag, n_support, frame)
     grams = trace_grams(sol, data)
@@ -156,7 +186,7 @@ def _invert(
     )
 
     dt = contract.dt
-    times = dt * np.arange(n_support)
+    times = dt * (np.arange(n_support) - n_pre)
     area = float(sol.m.sum() * dt)
     if origin.magnitude_type.lower().startswith("mw"):
         factor, units = 10.0 ** (1.5 * mw + 9.1), "N m / s"
@@ -191,6 +221,7 @@ def _invert(
         mechanism=mechanism,
         mechanism_source="catalogue" if moment_tensor is not None else "estimated",
         t_star_s=settings.t_star_s,
+        onset_shift_s=n_pre * contract.dt,
         highpass_hz=highpass_of(contract)[0],
         traces=[
             TraceFit(str(s), int(p), float(f), float(c), float(a), float(t), float(w), r is None, r)

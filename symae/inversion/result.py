@@ -46,6 +46,7 @@ class InversionResult:
     highpass_hz: float
     traces: list[TraceFit]
     misfit: float  # mean relative misfit, rejected traces counted as 1
+    onset_shift_s: float = 0.0  # support moved this much before the catalogue origin time
     settings: dict[str, Any] = field(default_factory=dict)
     depth_objective: dict[float, float] = field(default_factory=dict)
 
@@ -84,6 +85,7 @@ class InversionResult:
             "t_star_s": self.t_star_s,
             "highpass_hz": self.highpass_hz,
             "misfit": self.misfit,
+            "onset_shift_s": self.onset_shift_s,
             "n_used": self.n_used,
             "traces": [t.__dict__ for t in self.traces],
             "rejected": {t.station_id: t.reason for t in self.rejected},

@@ -36,6 +36,18 @@ class InversionSettings:
     1.05e-8 M0^(1/3) s (M0 in dyne-cm from Mw). A bounded support and m >= 0 are what
     bring back the low frequencies the high-pass removed.
 
+    Onset: catalogue origin times are often centroid times (GCMT), a half-duration or
+    more after the rupture began, and hypocentral times carry errors of seconds. When the
+    usable traces arrive on average at least ``min_onset_shift_s`` earlier than the fitted
+    model (their median lag), or the fitted STF piles up on its first sample, the support
+    is started that lag plus ``onset_margin_s`` before the catalogue time and the fit is
+    repeated once; the STF's ``t0`` is then negative and ``onset_shift_s`` in the result
+    says by how much. Without it, Chile 2010-03-04 (GCMT centroid time, records 3.5 s
+    early) collapsed to a one-sample STF. On the validation set the move raised the
+    median skill from 0.547 to 0.566 (Pearson 0.981 both; ``onset_margin_s`` 3 or 5 s
+    the same); a support that always began early instead lowered it (0.487 with 4 s,
+    -0.16 with 6 s or 2h).
+
     Path: a single nominal ``t_star_s`` for every trace (teleseismic P, 0.5-1.5 s in
     the literature; the generator draws 0.3-1.5 s), no receiver-side terms.
     """
@@ -43,6 +55,9 @@ class InversionSettings:
     t_star_s: float = 1.0  # nominal t* of teleseismic P (s), the same for every trace
     support_factor: float = 2.0  # T_max as a multiple of the Mw-scaled duration 2h
     min_support_s: float = 10.0  # but never shorter than this (s)
+    onset_shift: bool = True  # let the STF start before a late catalogue origin time
+    min_onset_shift_s: float = 1.0  # data this much earlier than the model: move the onset
+    onset_margin_s: float = 3.0  # and start the support this much earlier still
     max_lag_s: float = 6.0  # per-trace residual time shift bound (s)
     n_rounds: int = 4  # alternations m-step / (scale, lag)-step
     smoothness: float = 0.03  # weight of ||D2 m||^2, relative to the mean data Gram diagonal
@@ -79,7 +94,13 @@ class InversionSettings:
                 raise InversionError(f"settings.{name} must be > 0, got {getattr(self, name)}")
         if self.n_rounds < 1:
             raise InversionError(f"settings.n_rounds must be >= 1, got {self.n_rounds}")
-        for name in ("smoothness", "pixel_prior_weight", "sparsity"):
+        for name in (
+            "smoothness",
+            "pixel_prior_weight",
+            "sparsity",
+            "min_onset_shift_s",
+            "onset_margin_s",
+        ):
             if getattr(self, name) < 0:
                 raise InversionError(f"settings.{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.band_percentiles[0] < self.band_percentiles[1] <= 100:

@@ -147,6 +147,49 @@ def _parabolic(c: np.ndarray, best: np.ndarray) -> np.ndarray:
     return np.clip(off, -0.5, 0.5)
 
 
+def search_lags(
+    data: np.ndarray, greens: GreensSet, m: np.ndarray, frame: Frame, settings: InversionSettings
+) -> tuple[np.ndarray, list[str | None]]:
+    """Best lag of each trace within +-max_lag (s, not re-centred) and rejection reasons
+    (``lag_at_bound``, ``negative_scale``) found by the search."""
+    n = data.shape[0]
+    dnorm = np.linalg.norm(data, axis=1) + 1e-12
+    reason: list[str | None] = list(greens.reason)
+    k = int(np.floor(settings.max_lag_s / frame.dt))
+    wide = int(np.floor(max(3.0 * settings.max_lag_s, 20.0) / frame.dt))
+    p = lagged_predictions(greens, m, wide, frame)
+    c_all = np.einsum("nt,nlt->nl", data, p) / (
+        dnorm[:, None] * (np.linalg.norm(p, axis=2) + 1e-12)
+    )
+    c = c_all[:, wide - k : wide + k + 1]  # the lags the fit may use
+    outside = np.concatenate([c_all[:, : wide - k], c_all[:, wide + k + 1 :]], axis=1)
+    best = np.argmax(c, axis=1)
+    pos, neg = c.max(axis=1), -c.min(axis=1)
+    pos_out = outside.max(axis=1) if outside.size else np.full(n, -np.inf)
+    raw = (best - k + _parabolic(c, best)) * frame.dt
+    at_bound = (best == 0) | (best == 2 * k)
+    for i in range(n):
+        if reason[i] is not None:
+            continue
+        if pos_out[i] > max(pos[i], neg[i]) and pos_out[i] >= settings.min_fit_cc:
+            reason[i] = LAG_AT_BOUND  # best alignment lies beyond the bound: clock error
+        elif neg[i] > pos[i] and neg[i] >= settings.min_fit_cc:
+            reason[i] = NEGATIVE_SCALE
+        elif at_bound[i]:
+            reason[i] = LAG_AT_BOUND
+    return raw, reason
+
+
+def common_lag(
+    data: np.ndarray, greens: GreensSet, m: np.ndarray, frame: Frame, settings: InversionSettings
+) -> float:
+    """Median lag (s) of the usable traces: how much later than the model the data arrive
+    on average (negative: the catalogue origin time is late, e.g. a centroid time)."""
+    raw, reason = search_lags(data, greens, m, frame, settings)
+    usable = np.array([r is None for r in reason])
+    return float(np.median(raw[usable])) if usable.any() else 0.0
+
+
 def fit_traces(
     data: np.ndarray,
     greens: GreensSet,
@@ -159,34 +202,13 @@ def fit_traces(
     """(a, tau)-step: lags, scales, correlations, misfits and rejection reasons."""
     n = data.shape[0]
     dnorm = np.linalg.norm(data, axis=1) + 1e-12
-    reason: list[str | None] = list(greens.reason)
     if search:
-        k = int(np.floor(settings.max_lag_s / frame.dt))
-        wide = int(np.floor(max(3.0 * settings.max_lag_s, 20.0) / frame.dt))
-        p = lagged_predictions(greens, m, wide, frame)
-        c_all = np.einsum("nt,nlt->nl", data, p) / (
-            dnorm[:, None] * (np.linalg.norm(p, axis=2) + 1e-12)
-        )
-        c = c_all[:, wide - k : wide + k + 1]  # the lags the fit may use
-        outside = np.concatenate([c_all[:, : wide - k], c_all[:, wide + k + 1 :]], axis=1)
-        best = np.argmax(c, axis=1)
-        pos, neg = c.max(axis=1), -c.min(axis=1)
-        pos_out = outside.max(axis=1) if outside.size else np.full(n, -np.inf)
-        raw = (best - k + _parabolic(c, best)) * frame.dt
-        at_bound = (best == 0) | (best == 2 * k)
-        for i in range(n):
-            if reason[i] is not None:
-                continue
-            if pos_out[i] > max(pos[i], neg[i]) and pos_out[i] >= settings.min_fit_cc:
-                reason[i] = LAG_AT_BOUND  # best alignment lies beyond the bound: clock error
-            elif neg[i] > pos[i] and neg[i] >= settings.min_fit_cc:
-                reason[i] = NEGATIVE_SCALE
-            elif at_bound[i]:
-                reason[i] = LAG_AT_BOUND
+        raw, reason = search_lags(data, greens, m, frame, settings)
         usable = np.array([r is None for r in reason])
         shift = float(np.median(raw[usable])) if usable.any() else 0.0
         lag = np.clip(raw - shift, -settings.max_lag_s, settings.max_lag_s)
     else:
+        reason = list(greens.reason)
         lag = np.zeros(n) if lag is None else lag
     pred = predict(greens, m, lag, frame)
     num = np.einsum("nt,nt->n", data, pred)

@@ -30,6 +30,12 @@ def true_stf(n: int = 60) -> np.ndarray:
     return m / m.sum()
 
 
+def stf_from_origin(result: object, n: int) -> np.ndarray:
+    """``result``'s STF on the truth's grid j * 1 s, j < n (its pre-onset samples dropped)."""
+    times, stf = result.times, result.stf  # type: ignore[attr-defined]
+    return np.interp(np.arange(n, dtype=np.float64), times, stf, left=0.0, right=0.0)
+
+
 def make_origin(**changes: object) -> Origin:
     origin = Origin(
         event_id="inv_test",
