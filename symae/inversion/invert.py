@@ -18,6 +18,7 @@ from symae.data.events import Origin
 from symae.inversion.band import highpass_of, window_taper
 from symae.inversion.greens import TraceGeometry, check_moment_tensor
 from symae.inversion.mechanism import SourceFit, refine_depth, search_mechanism
+from symae.inversion.onset import onset_lag
 from symae.inversion.result import InversionResult, TraceFit
 from symae.inversion.settings import InversionError, InversionSettings
 from symae.inversion.solve import (
@@ -159,15 +160,22 @@ def _invert(
             half,
         )
 
+    # the onset (module docstring of symae.inversion.onset): a large lead of the P
+    # envelopes moves the support before the fit; a lead the fitted model cannot place
+    # moves it once more, with a margin
     n_pre = 0
+    if settings.onset_shift:
+        lead = -onset_lag(data, mw, contract, settings)
+        if lead >= settings.envelope_lead_s:
+            n_pre = int(np.ceil(lead / contract.dt))
     fit = fit_with_onset(n_pre)
     if settings.onset_shift:
-        frame = Frame(contract.t0, contract.dt, contract.nt, taper)
+        frame = Frame(contract.t0 + n_pre * contract.dt, contract.dt, contract.nt, taper)
         early = -common_lag(data, fit.greens, fit.solution.m, frame, settings)
         m = fit.solution.m
         piled = m.size > 0 and m[0] >= 0.5 * m.max() > 0  # truncated at the support start
         if early >= settings.min_onset_shift_s or piled:
-            n_pre = int(np.ceil((max(early, 0.0) + settings.onset_margin_s) / contract.dt))
+            n_pre += int(np.ceil((max(early, 0.0) + settings.onset_margin_s) / contract.dt))
             fit = fit_with_onset(n_pre)
     frame = Frame(contract.t0 + n_pre * contract.dt, contract.dt, contract.nt, taper)
     n_support = n_base + n_pre

@@ -183,8 +183,8 @@ def search_lags(
 def common_lag(
     data: np.ndarray, greens: GreensSet, m: np.ndarray, frame: Frame, settings: InversionSettings
 ) -> float:
-    """Median lag (s) of the usable traces: how much later than the model the data arrive
-    on average (negative: the catalogue origin time is late, e.g. a centroid time)."""
+    """Median lag (s) of the usable traces behind the fitted model (negative: the data
+    arrive earlier than the model can place them)."""
     raw, reason = search_lags(data, greens, m, frame, settings)
     usable = np.array([r is None for r in reason])
     return float(np.median(raw[usable])) if usable.any() else 0.0
