@@ -31,6 +31,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("models",): "symae.commands.models",
     ("extract",): "symae.commands.extract",
     ("evaluate",): "symae.commands.evaluate",
+    ("validate",): "symae.commands.validate",
     ("bench", "preprocess"): "symae.commands.bench_preprocess",
     ("bench", "synth"): "symae.commands.bench_synth",
     ("bench", "train"): "symae.commands.bench_train",

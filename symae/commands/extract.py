@@ -45,6 +45,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the units at hand and the result is flagged response_not_removed; "
         "without it they are rejected (no_response)",
     )
+    src.add_argument(
+        "--pad-short",
+        action="store_true",
+        help="records shorter than the model's window that cover P -30 .. +50 s are "
+        "zero-padded and the result is flagged padded; without it they are rejected "
+        "(too_short)",
+    )
     parser.add_argument("--out", type=Path, required=True, metavar="RESULT.json")
     parser.add_argument(
         "--model",
@@ -132,6 +139,7 @@ def _run(args: argparse.Namespace, source: str) -> int:
             extractor.contract,
             args.event_id,
             allow_no_response=args.no_response,
+            pad_short=args.pad_short,
         )
     info = extractor.coherent_information([event])[0]
     result = extractor.assemble(event, info)

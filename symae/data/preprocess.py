@@ -91,10 +91,15 @@ class PreprocessConfig:
     allow_no_response: bool = False
     # co-located channels: prefer the highest sampling rate up to this cap (Hz)
     duplicate_rate_cap_hz: float = 50.0
+    # records shorter than the window: pad with zeros (flag ``padded``) when they cover at
+    # least ``min_cover`` s around P without gaps; else reject them as ``too_short``
+    pad_short: bool = False
+    min_cover: tuple[float, float] = (-30.0, 50.0)
+    pad_taper_s: float = 5.0  # cosine ramp at the padded ends of the covered part
 
     def __post_init__(self) -> None:
         c = self.contract
-        for name in ("noise_window", "signal_window"):
+        for name in ("noise_window", "signal_window", "min_cover"):
             lo, hi = getattr(self, name)
             if not c.window_start <= lo < hi <= c.window_end:
                 raise ValueError(
@@ -120,7 +125,7 @@ class PreprocessConfig:
         values = {k: v for k, v in data.items() if k in known}
         if isinstance(values.get("contract"), dict):
             values["contract"] = DataContract.from_dict(values["contract"])
-        for name in ("pre_filt", "noise_window", "signal_window"):
+        for name in ("pre_filt", "noise_window", "signal_window", "min_cover"):
             if values.get(name) is not None:
                 values[name] = tuple(values[name])
         return cls(**values)
@@ -144,6 +149,7 @@ class PreprocessedTrace:
 
 
 RESPONSE_NOT_REMOVED = "response_not_removed"
+PADDED = "padded"  # the record covered only part of the window; zeros fill the rest
 
 
 @dataclass(frozen=True)
@@ -223,28 +229,40 @@ def condition_window(window: np.ndarray, contract: DataContract, alpha: float = 
     return ((x - x.mean()) / (x.std() + STANDARDISE_EPS)).astype(np.float32)
 
 
-def _rms_ratio(window: np.ndarray, config: PreprocessConfig) -> float:
+def _rms_ratio(
+    window: np.ndarray, config: PreprocessConfig, covered: tuple[int, int] | None = None
+) -> float:
+    """RMS of the P window over RMS of the pre-P noise, on the ``covered`` samples only."""
     c = config.contract
     t = c.window_start + c.dt * np.arange(window.size)
-    noise = window[(t >= config.noise_window[0]) & (t <= config.noise_window[1])]
-    signal = window[(t >= config.signal_window[0]) & (t <= config.signal_window[1])]
+    k = np.arange(window.size)
+    real = np.ones(window.size, bool) if covered is None else (k >= covered[0]) & (k < covered[1])
+    noise = window[(t >= config.noise_window[0]) & (t <= config.noise_window[1]) & real]
+    signal = window[(t >= config.signal_window[0]) & (t <= config.signal_window[1]) & real]
     noise_rms = float(np.std(noise))
     return float(np.std(signal)) / noise_rms if noise_rms > 0 else math.inf
 
 
-def _span(trace: Trace, geom: Geometry, config: PreprocessConfig) -> tuple[int, int]:
-    """Sample range [i0, i1) of ``trace`` to process; checks coverage and gaps."""
+def _span(trace: Trace, geom: Geometry, config: PreprocessConfig) -> tuple[int, int, bool]:
+    """Sample range [i0, i1) of ``trace`` to process and whether the window must be padded;
+    checks coverage and gaps."""
     c = config.contract
     sr, start = trace.stats.sampling_rate, trace.stats.starttime
     need0 = geom.p_time + c.window_start - config.min_margin_s
     need1 = geom.p_time + c.window_end + config.min_margin_s
     tol = 0.5 / sr
     if start > need0 + tol or trace.stats.endtime < need1 - tol:
+        core0, core1 = (geom.p_time + x for x in config.min_cover)
+        if config.pad_short and start <= core0 + tol and trace.stats.endtime >= core1 - tol:
+            n = trace.stats.npts
+            i0, i1 = _check_gaps(trace, 0, n, 0, n)
+            return i0, i1, True
+        hint = "" if config.pad_short else "; pad_short (symae extract --pad-short) pads it"
         raise Rejected(
             RejectReason.TOO_SHORT,
             f"{trace.id} covers {start}..{trace.stats.endtime}, needs {need0}..{need1} "
             f"(P {geom.p_time} {c.window_start:+g}/{c.window_end:+g} s, margin "
-            f"{config.min_margin_s:g} s)",
+            f"{config.min_margin_s:g} s){hint}",
         )
     r0 = max(0, math.floor((need0 - start) * sr + 1e-6))
     r1 = min(trace.stats.npts, math.ceil((need1 - start) * sr - 1e-6) + 1)
@@ -253,8 +271,16 @@ def _span(trace: Trace, geom: Geometry, config: PreprocessConfig) -> tuple[int, 
         trace.stats.npts,
         math.ceil((need1 + config.max_margin_s - config.min_margin_s - start) * sr) + 1,
     )
+    i0, i1 = _check_gaps(trace, r0, r1, i0, i1)
+    return i0, i1, False
+
+
+def _check_gaps(trace: Trace, r0: int, r1: int, i0: int, i1: int) -> tuple[int, int]:
+    """Reject a hole inside the needed samples [r0, r1); shrink the optional margins
+    [i0, r0) and [r1, i1) to the samples next to it that have none."""
     mask = np.ma.getmaskarray(trace.data) if np.ma.isMaskedArray(trace.data) else None
     if mask is not None and mask.any():
+        sr, start = trace.stats.sampling_rate, trace.stats.starttime
         bad = np.flatnonzero(mask[r0:r1])
         if bad.size:
             raise Rejected(
@@ -267,6 +293,37 @@ def _span(trace: Trace, geom: Geometry, config: PreprocessConfig) -> tuple[int, 
         i0 = i0 + before[-1] + 1 if before.size else i0
         i1 = r1 + after[0] if after.size else i1
     return i0, i1
+
+
+def _covered(first: float, n: int, sr: float, c: DataContract) -> tuple[int, int]:
+    """Window samples [k0, k1) a record of ``n`` samples from ``first`` s (after the window
+    start) fills, a Lanczos kernel's half-width inside each of its ends."""
+    edge = LANCZOS_A / sr
+    k0 = max(0, math.ceil((first + edge) / c.dt))
+    k1 = min(c.window_length, math.floor((first + (n - 1) / sr - edge) / c.dt) + 1)
+    return k0, max(k0, k1)
+
+
+def _padded_window(
+    disp: np.ndarray, first: float, sr: float, covered: tuple[int, int], config: PreprocessConfig
+) -> np.ndarray:
+    """The window with the record resampled onto its covered samples, cosine ramps of
+    ``pad_taper_s`` at the padded ends, zeros elsewhere."""
+    c = config.contract
+    k0, k1 = covered
+    window = np.zeros(c.window_length)
+    part = lanczos_interpolation(
+        np.ascontiguousarray(disp), first, 1.0 / sr, k0 * c.dt, c.dt, k1 - k0, a=LANCZOS_A
+    )
+    ramp = min(int(round(config.pad_taper_s / c.dt)), (k1 - k0) // 2)
+    if ramp > 0:
+        rise = 0.5 - 0.5 * np.cos(np.pi * (np.arange(ramp) + 0.5) / ramp)
+        if k0 > 0:
+            part[:ramp] *= rise
+        if k1 < c.window_length:
+            part[-ramp:] *= rise[::-1]
+    window[k0:k1] = part
+    return window
 
 
 def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> PreprocessedTrace:
@@ -282,7 +339,7 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
         if not (config.allow_no_response and err.reason is RejectReason.NO_RESPONSE):
             raise
         kind, flags = PASS_THROUGH, (RESPONSE_NOT_REMOVED,)
-    i0, i1 = _span(trace, geom, config)
+    i0, i1, padded = _span(trace, geom, config)
     raw = np.asarray(np.ma.getdata(trace.data)[i0:i1], dtype=np.float64)
     if not np.all(np.isfinite(raw)):
         raise Rejected(
@@ -309,12 +366,18 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
         raise Rejected(RejectReason.NAN, f"{seed_id}: response removal produced non-finite samples")
     window_t0 = geom.p_time + c.window_start
     first = float((trace.stats.starttime + i0 / sr) - window_t0)  # s, relative to window start
-    window = lanczos_interpolation(
-        np.ascontiguousarray(disp), first, 1.0 / sr, 0.0, c.dt, c.window_length, a=LANCZOS_A
-    )
+    covered = None
+    if padded:
+        covered = _covered(first, disp.size, sr, c)
+        window = _padded_window(disp, first, sr, covered, config)
+        flags += (PADDED,)
+    else:
+        window = lanczos_interpolation(
+            np.ascontiguousarray(disp), first, 1.0 / sr, 0.0, c.dt, c.window_length, a=LANCZOS_A
+        )
     if np.std(window) == 0:
         raise Rejected(RejectReason.FLAT, f"{seed_id}: displacement window has no variance")
-    snr = _rms_ratio(window, config)
+    snr = _rms_ratio(window, config, covered)
     if snr < config.snr_min:
         raise Rejected(
             RejectReason.LOW_SNR, f"{seed_id}: SNR {snr:.2f} below threshold {config.snr_min:g}"
@@ -476,7 +539,8 @@ def assemble_event(
             },
         )
     provenance = dict(provenance or {})
-    flagged = sorted(t.station_id for t in traces if RESPONSE_NOT_REMOVED in t.flags)
-    if flagged:
-        provenance[RESPONSE_NOT_REMOVED] = flagged
+    for flag in (RESPONSE_NOT_REMOVED, PADDED):
+        flagged = sorted(t.station_id for t in traces if flag in t.flags)
+        if flagged:
+            provenance[flag] = flagged
     return EventData(origin=origin, groups=groups, provenance=provenance)

@@ -22,6 +22,8 @@ def extract_stf(
     provider: str = "auto",
     settings: Any = None,
     allow_sparse: bool = False,
+    allow_no_response: bool = False,
+    pad_short: bool = False,
     revision: int = 0,
 ) -> ExtractionResult:
     """Extract the source time function of one earthquake from its teleseismic records.
@@ -33,7 +35,10 @@ def extract_stf(
     model directory or a registry ``name[:version]``; ``provider``: ONNX Runtime
     ``"auto"``, ``"cpu"`` or ``"cuda"``; ``settings``: an
     ``symae.extract.extractor.ExtractionSettings``; ``allow_sparse``: extract an event
-    below the minimum of traces and pixels (refused otherwise), flagged ``sparse``.
+    below the minimum of traces and pixels (refused otherwise), flagged ``sparse``;
+    ``allow_no_response``: use records without a response in the units at hand, flagged
+    ``response_not_removed``; ``pad_short``: zero-pad records shorter than the window
+    that cover P -30 .. +50 s, flagged ``padded``.
 
     Returns an :class:`ExtractionResult`: ``times``/``values``/``lower``/``upper``
     (the preferred method's event STF, s after the predicted P arrival, peak 1, with its
@@ -69,9 +74,15 @@ def extract_stf(
     """
     from dataclasses import replace
 
+    from symae.data.events import Origin
     from symae.extract.extractor import ExtractionSettings, Extractor
+    from symae.extract.records import event_from_obspy, origin_from_obspy
 
     if allow_sparse:
         settings = replace(settings or ExtractionSettings(), allow_sparse=True)
     extractor = Extractor.load(model, provider, settings)
-    return extractor.extract(stream, inventory, event, event_id=event_id, revision=revision)
+    origin = event if isinstance(event, Origin) else origin_from_obspy(event, event_id)
+    data = event_from_obspy(
+        stream, inventory, origin, extractor.contract, allow_no_response, pad_short
+    )
+    return extractor.extract(data, revision=revision)

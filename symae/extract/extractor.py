@@ -367,6 +367,8 @@ class Extractor:
             flags.append("objective_not_decreased")
         if event.provenance.get("response_not_removed"):
             flags.append("response_not_removed")  # some records taken in the units at hand
+        if event.provenance.get("padded"):
+            flags.append("padded")  # some records shorter than the window, zero-padded
         return flags
 
     def _event_quality(

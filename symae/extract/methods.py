@@ -36,6 +36,7 @@ from symae.inversion import (
     event_arrays,
     invert_traces,
 )
+from symae.inversion.solve import half_duration_s
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def inversion_info(result: InversionResult) -> InversionInfo:
         centroid_s=round(float(result.centroid_s), 3),
         misfit=round(float(result.misfit), 6),
         onset_shift_s=round(float(result.onset_shift_s), 3),
+        window_limited=bool(result.window_limited),
         n_used=int(result.n_used),
         rejected=dict(Counter(t.reason for t in result.rejected if t.reason)),
     )
@@ -126,6 +128,18 @@ def run_inversions(
         return Inversions(None, None, [f"inversion_failed: {err}"])
     if raw.n_used < MIN_USED_TRACES:
         flags.append("inversion_few_traces")
+    if raw.window_limited:
+        flags.append("window_limited")
+        end = float(raw.times[-1])
+        log.warning(
+            "%s: a Mw %.1f source lasts about %.0f s (Mw scaling) but the P window ends %.0f s "
+            "after P: the STF shows the moment released until then only; its duration and "
+            "centroid are lower bounds",
+            event.event_id,
+            float(event.origin.magnitude or 0.0),
+            2.0 * half_duration_s(float(event.origin.magnitude or 0.0)),
+            end,
+        )
     inverted = None
     if virtual is not None and len(virtual):
         o = event.origin

@@ -67,17 +67,22 @@ def event_from_obspy(
     origin: Origin,
     contract: DataContract,
     allow_no_response: bool = False,
+    pad_short: bool = False,
 ) -> EventData:
     """Preprocess and group one event's records (ObsPy ``Stream`` + ``Inventory``);
     raises if no record survives. ``allow_no_response`` takes channels without a usable
-    response in the units at hand (flagged ``response_not_removed``)."""
+    response in the units at hand (flagged ``response_not_removed``); ``pad_short``
+    zero-pads records shorter than the window that cover the core around P (flagged
+    ``padded``)."""
     from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
     from symae.data.rejections import count_reasons
 
     # what the inversion needs, refused here with the field named: depth, magnitude,
     # and a whole moment tensor when one is given
     check_origin(origin)
-    config = PreprocessConfig(contract=contract, allow_no_response=allow_no_response)
+    config = PreprocessConfig(
+        contract=contract, allow_no_response=allow_no_response, pad_short=pad_short
+    )
     traces, rejections = preprocess_stream(stream, inventory, origin, config)
     if rejections:
         log.info(
@@ -98,11 +103,13 @@ def event_from_records(
     contract: DataContract,
     event_id: str | None = None,
     allow_no_response: bool = False,
+    pad_short: bool = False,
 ) -> EventData:
     """Read, preprocess and group one event's records; raises if no record survives.
 
     ``allow_no_response`` takes channels without a usable response in the units at hand
-    (flagged ``response_not_removed``) instead of rejecting them as ``no_response``.
+    (flagged ``response_not_removed``) instead of rejecting them as ``no_response``;
+    ``pad_short`` pads short records instead of rejecting them as ``too_short``.
     """
     from obspy import Stream, read, read_inventory
 
@@ -124,7 +131,7 @@ def event_from_records(
     except Exception as exc:
         hint = "it is QuakeML" if _looks_like_quakeml(inventory) else _reason(exc)
         raise UsageError(f"{inventory}: not a StationXML inventory ({hint})") from exc
-    return event_from_obspy(stream, stations, origin, contract, allow_no_response)
+    return event_from_obspy(stream, stations, origin, contract, allow_no_response, pad_short)
 
 
 def _reason(exc: Exception) -> str:

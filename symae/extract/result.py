@@ -179,7 +179,9 @@ class EventQuality(_Strict):
         default_factory=list,
         description="machine-readable warnings: sparse (fewer traces or pixels than the "
         "minimum, extracted because allowed), no_pixel_passed_gate, fewer_traces_than_codes, "
-        "objective_not_decreased",
+        "objective_not_decreased, response_not_removed, padded (records shorter than the "
+        "window, zero-padded), window_limited (the source may outlast the P window), "
+        "inversion_few_traces, inversion_failed: ...",
     )
 
 
@@ -203,6 +205,12 @@ class InversionInfo(_Strict):
         ge=0,
         description="the records arrived this much earlier than predicted (e.g. the catalogue "
         "time is a centroid time): the STF starts up to this long before the origin time",
+    )
+    window_limited: bool = Field(
+        False,
+        description="the source may outlast the P window: the Mw-scaled STF support was cut "
+        "at the window's end, so the STF shows only the moment released until then and its "
+        "duration and centroid are lower bounds",
     )
     n_used: int = Field(ge=0)
     rejected: dict[str, int] = Field(default_factory=dict, description="rejected traces per reason")

@@ -130,7 +130,10 @@ def _invert(
     assert origin.magnitude is not None  # checked above
     mw = float(origin.magnitude)
     half = half_duration_s(mw)
-    n_base = support_samples(mw, settings, contract.dt)
+    # the STF can only be seen while its P is inside the window: cap the support there
+    n_want = support_samples(mw, settings, contract.dt)
+    n_window = int(np.floor((contract.t0 + (contract.nt - 1) * contract.dt) / contract.dt)) + 1
+    n_base = min(n_want, n_window)
     taper = window_taper(contract)
 
     def fit_with_onset(n_pre: int) -> SourceFit:
@@ -230,6 +233,7 @@ def _invert(
         mechanism_source="catalogue" if moment_tensor is not None else "estimated",
         t_star_s=settings.t_star_s,
         onset_shift_s=n_pre * contract.dt,
+        window_limited=n_want > n_window,
         highpass_hz=highpass_of(contract)[0],
         traces=[
             TraceFit(str(s), int(p), float(f), float(c), float(a), float(t), float(w), r is None, r)

@@ -47,6 +47,9 @@ class InversionResult:
     traces: list[TraceFit]
     misfit: float  # mean relative misfit, rejected traces counted as 1
     onset_shift_s: float = 0.0  # support moved this much before the catalogue origin time
+    # the Mw-scaled support reached past the window's end and was cut there: a source this
+    # long is seen only in part (its duration and centroid are lower bounds)
+    window_limited: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     depth_objective: dict[float, float] = field(default_factory=dict)
 
@@ -86,6 +89,7 @@ class InversionResult:
             "highpass_hz": self.highpass_hz,
             "misfit": self.misfit,
             "onset_shift_s": self.onset_shift_s,
+            "window_limited": self.window_limited,
             "n_used": self.n_used,
             "traces": [t.__dict__ for t in self.traces],
             "rejected": {t.station_id: t.reason for t in self.rejected},

@@ -13,6 +13,7 @@ import pytest
 
 from symae.contract import DataContract
 from symae.data.preprocess import (
+    PADDED,
     RESPONSE_NOT_REMOVED,
     PreprocessConfig,
     assemble_event,
@@ -247,13 +248,28 @@ def test_record_without_response_rejected_unless_allowed(chile, chile_result):
 
 
 # ------------------------------------------------------------------ short windows
-def test_window_shorter_than_the_model_is_rejected_not_padded(chile, chile_result):
+def test_window_shorter_than_the_model_is_rejected_or_padded_when_asked(chile, chile_result):
     stream, inventory, origin = chile
-    kept = {t.station_id for t in chile_result[0]}
+    kept = {t.station_id: t for t in chile_result[0]}
     tr = next(t for t in stream if t.id in kept).copy()
     p = p_time(tr, origin)
     tr.trim(p - 40.0, p + 60.0)  # the Fiji window: shorter than P -130 .. +130 s
     _, rejections = preprocess_stream(obspy.Stream([tr]), inventory, origin, CONFIG)
+    assert [r.reason for r in rejections] == [RejectReason.TOO_SHORT]
+    assert "--pad-short" in rejections[0].message
+    padding = PreprocessConfig(pad_short=True)
+    traces, rejections = preprocess_stream(obspy.Stream([tr]), inventory, origin, padding)
+    assert not rejections and traces[0].flags == (PADDED,)
+    padded, full = traces[0].data.astype(np.float64), kept[tr.id].data.astype(np.float64)
+    t = CONTRACT.t0 + CONTRACT.dt * np.arange(CONTRACT.nt)
+    # zeros before standardising: one constant outside the record
+    outside = padded[(t < -40.0) | (t > 60.0)]
+    assert outside.size > 50 and np.ptp(outside) < 1e-6
+    core = (t > -20.0) & (t < 40.0)  # away from the ramps and filter transients
+    assert np.corrcoef(padded[core], full[core])[0, 1] > 0.95
+    assert assemble_event(origin, traces, CONTRACT).provenance[PADDED] == [tr.id]
+    tr.trim(p - 20.0, p + 60.0)  # not even the core around P: refused however asked
+    _, rejections = preprocess_stream(obspy.Stream([tr]), inventory, origin, padding)
     assert [r.reason for r in rejections] == [RejectReason.TOO_SHORT]
 
 
@@ -277,6 +293,11 @@ def test_fiji_processed_sac_without_response():
     allowed = PreprocessConfig(allow_no_response=True)
     traces, rejections = preprocess_stream(stream, inventory, origin, allowed)
     assert not traces and {r.reason for r in rejections} == {RejectReason.TOO_SHORT}
+    # padded when asked: every record is used, flagged both ways
+    padding = PreprocessConfig(allow_no_response=True, pad_short=True)
+    traces, rejections = preprocess_stream(stream, inventory, origin, padding)
+    assert len(traces) >= 150 and {r.reason for r in rejections} <= {RejectReason.LOW_SNR}
+    assert all(set(t.flags) == {RESPONSE_NOT_REMOVED, PADDED} for t in traces)
 
 
 def test_sumatra_pole_zero_responses_and_colocated_sensors():

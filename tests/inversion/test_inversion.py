@@ -207,3 +207,11 @@ def test_early_records_do_not_derail_the_mechanism_search():
     truth = true_stf()
     moved = np.interp(np.arange(truth.size) - 5.0, res.times, res.stf, left=0, right=0)
     assert np.corrcoef(moved, truth)[0, 1] > 0.95
+
+
+def test_source_longer_than_the_window_is_cut_and_said(traces, geometry):
+    """Mw 9 asks for a ~300 s support; the window ends 99 s after P: cut there, flagged."""
+    res = invert_traces(traces, geometry, make_origin(magnitude=9.0), FAST)
+    assert res.window_limited and res.to_dict()["window_limited"] is True
+    assert res.times[-1] <= DEFAULT_CONTRACT.t0 + (DEFAULT_CONTRACT.nt - 1) * DEFAULT_CONTRACT.dt
+    assert not invert_traces(traces, geometry, make_origin(), FAST).window_limited
