@@ -13,8 +13,12 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from symae.cli.options import existing_file, positive_float, positive_int
+
+if TYPE_CHECKING:
+    from symae.evaluate.real_data import RealValidation
 
 HELP = "truth-free validation of a recorded event: scaling, depth phases, split halves"
 
@@ -81,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary(report) -> str:  # type: ignore[no-untyped-def]
+def summary(report: RealValidation) -> str:
     """The measured figures, one per line."""
     d = report.depth_phases
     lines = [

@@ -184,7 +184,9 @@ def _halves_cc(
     settings: InversionSettings,
     kind: str,
 ) -> Halves:
-    ccs, sizes, examples = [], [], []
+    ccs: list[float] = []
+    sizes: list[tuple[int, int]] = []
+    examples: list[dict[str, list[float]]] = []
     for a, b in pairs:
         ra = invert_traces(traces[a], _subset(geometry, a), event.origin, settings)
         rb = invert_traces(traces[b], _subset(geometry, b), event.origin, settings)
@@ -266,7 +268,7 @@ def validate_event(
         depth_km=float(event.origin.depth_km or 0.0),
         n_traces=event.n_traces,
         n_used=int(raw.n_used),
-        method=result.stf.method,
+        method=result.stf.method or "envelope",
         duration_s=duration,
         mw_duration_s=scaled,
         duration_ratio=duration / scaled,
