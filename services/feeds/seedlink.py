@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,11 +122,12 @@ class Publisher:
         self.timeout_s = settings.kafka_delivery_timeout_ms / 1000 + 5
         self._producer: Any = None
 
-    def connect(self, stop: threading.Event) -> None:
-        """Wait for the broker (logged back-off), then make sure both topics exist."""
+    def connect(self, stop: threading.Event, beat: Callable[[], None] | None = None) -> None:
+        """Wait for the broker (logged back-off; ``beat`` before every attempt: waiting
+        is not being stuck), then make sure both topics exist."""
         from services.runtime.kafka import connect_admin, ensure_topics
 
-        admin = connect_admin(self.settings, stop=stop)
+        admin = connect_admin(self.settings, stop=stop, on_attempt=beat)
         try:
             ensure_topics(admin, self.settings, [ORIGINS, RAW])
         finally:
@@ -254,7 +256,7 @@ class SeedLinkFeed:
         ).open()
         self.poller = EventPoller(s.event_url, s.min_magnitude, s.fdsn_timeout_s)
         announced = self.poller.poll(self.clock() - s.event_lookback_s)
-        self.publisher.connect(self.stop_event)
+        self.publisher.connect(self.stop_event, self.health.beat if self.health else None)
         for event_id, progress in self.state.events.items():
             self._plan(self._origin_of(event_id, progress))
         log.info(
