@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from symae.errors import SymaeError
+
 log = logging.getLogger(__name__)
 
 
-class FeedError(RuntimeError):
+class FeedError(SymaeError, RuntimeError):
     """A data centre gave no usable answer; the message is one line for the operator."""
 
 

@@ -43,6 +43,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("serve", "archive"): "services.commands.serve_archive",
     ("retrain",): "symae.commands.retrain",
     ("feed", "fdsn"): "services.commands.feed_fdsn",
+    ("feed", "seedlink"): "services.commands.feed_seedlink",
     ("broker",): "services.commands.broker",
     ("replay",): "services.commands.replay",
 }
@@ -51,7 +52,7 @@ GROUP_HELP = {
     "data": "synthesise, build and inspect HDF5 data sets",
     "bench": "benchmarks; figures go to docs/benchmarks.md",
     "serve": "run a streaming service",
-    "feed": "publish real records (FDSN web services) to Kafka",
+    "feed": "publish real records (FDSN web services, SeedLink) to Kafka",
 }
 
 

@@ -21,7 +21,7 @@ from .support import (
     settings_env_names,
 )
 
-PROFILES = ("gpu", "cpu", "train", "replay")
+PROFILES = ("gpu", "cpu", "train", "replay", "feed")
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +50,14 @@ def test_stack_has_every_part(resolved):
         "grafana",
         "trainer",
         "replay",
+        "archive",
+        "feed-seedlink",
     } <= set(services)
     assert services["inference"]["profiles"] == ["gpu"]
     assert services["inference-cpu"]["profiles"] == ["cpu"]
     assert services["trainer"]["profiles"] == ["train"]
     assert services["replay"]["profiles"] == ["replay"]
+    assert services["feed-seedlink"]["profiles"] == ["feed"]
     devices = services["inference"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["driver"] == "nvidia" and "gpu" in devices[0]["capabilities"]
 
@@ -135,7 +138,7 @@ def test_metrics_port_matches_the_prometheus_scrape_config(resolved):
         for name in sd["names"]
     }
     for name, service in resolved["services"].items():
-        if service.get("command", [None])[0] == "serve":
+        if service.get("command", [None])[0] in ("serve", "feed"):
             port = int(service["environment"]["SYMAE_METRICS_PORT"])
             assert scraped.get(name) == port, f"{name}: metrics on {port}, scraped {scraped}"
 
@@ -149,3 +152,17 @@ def test_bind_mounts_exist_and_stay_in_the_repository(resolved):
                 assert path.exists() and path.is_relative_to(REPO), f"{name}: {source}"
                 binds += 1
     assert binds >= 4
+
+
+def test_feed_state_and_archive_live_on_named_volumes(resolved):
+    services = resolved["services"]
+    feed = services["feed-seedlink"]
+    state = Path(feed["environment"]["SYMAE_STATE_FILE"])
+    assert any(
+        src in resolved["volumes"] and state.is_relative_to(dst) for src, dst in _mounts(feed)
+    ), _mounts(feed)
+    # the archiver writes into the volume the trainer reads
+    archive = services["archive"]
+    url = Path(archive["environment"]["SYMAE_ARCHIVE_URL"])
+    (volume,) = [src for src, dst in _mounts(archive) if url.is_relative_to(dst)]
+    assert volume in {src for src, _ in _mounts(services["trainer"])}

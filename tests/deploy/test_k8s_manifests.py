@@ -24,6 +24,12 @@ from .support import K8S, MONITORING, RULES_FILE, common_env_names, kustomize, s
 KUBERNETES_VERSION = "1.30.0"
 CRD_KINDS = {"ScaledObject", "TriggerAuthentication", "ServiceMonitor", "PrometheusRule"}
 SERVICES = ("ingest", "inference", "publish")
+# every Deployment of the base: name suffix -> the symae command it runs
+WORKLOADS = {
+    **{s: ["serve", s] for s in SERVICES},
+    "archive": ["serve", "archive"],
+    "feed-seedlink": ["feed", "seedlink"],
+}
 
 
 def _hpa_build(tmp_path: Path, gpu: bool) -> list[dict[str, Any]]:
@@ -120,7 +126,7 @@ def test_deployments_probe_health_and_readiness_on_the_metrics_port(builds):
     for name in ("cpu", "gpu"):
         objs = builds[name]
         port = int(_configmap_data(objs, "symae-common")["SYMAE_METRICS_PORT"])
-        for service in SERVICES:
+        for service, argv in WORKLOADS.items():
             container = _one(objs, "Deployment", f"symae-{service}")["spec"]["template"]["spec"][
                 "containers"
             ][0]
@@ -132,7 +138,7 @@ def test_deployments_probe_health_and_readiness_on_the_metrics_port(builds):
             assert {"cpu", "memory"} <= set(res["requests"]) and {"cpu", "memory"} <= set(
                 res["limits"]
             ), f"{name}/{service}: resources {res}"
-            assert container["args"] == ["serve", service]
+            assert container["args"] == argv
 
 
 def test_pods_run_as_non_root_without_privileges(builds):
@@ -163,7 +169,7 @@ def test_only_the_gpu_overlay_requests_gpus(builds):
         assert inference["containers"][0]["image"].endswith("-gpu")
         env = _configmap_data(objs, "symae-inference")
         assert env["SYMAE_EXPECT_GPU"] == "true", env
-        for service in ("ingest", "publish"):
+        for service in ("ingest", "publish", "archive", "feed-seedlink"):
             spec = _one(objs, "Deployment", f"symae-{service}")["spec"]["template"]["spec"]
             assert _gpus(spec["containers"][0]) == 0, f"{name}/{service} asks for a GPU"
     train = _one(builds["train"], "Job", "symae-train-once")["spec"]["template"]["spec"]
@@ -268,7 +274,7 @@ def test_servicemonitor_selects_every_service_on_its_metrics_port(builds):
         if selector.items() <= s["metadata"].get("labels", {}).items()
         and port in {p["name"] for p in s["spec"]["ports"]}
     }
-    assert selected == {f"symae-{s}" for s in SERVICES}
+    assert selected == {f"symae-{s}" for s in WORKLOADS}
 
 
 def test_networkpolicy_admits_prometheus_and_kafka(builds):
@@ -304,7 +310,7 @@ def test_networkpolicy_admits_prometheus_and_kafka(builds):
 
 def test_configmap_and_container_env_names_are_service_settings(builds):
     common = common_env_names()
-    per_service = {s: settings_env_names(["serve", s]) for s in SERVICES}
+    per_service = {s: settings_env_names(argv) for s, argv in WORKLOADS.items()}
     for name in ("cpu", "gpu", "cpu+hpa", "gpu+hpa"):
         objs = builds[name]
         unknown = set(_configmap_data(objs, "symae-common")) - common
@@ -326,7 +332,7 @@ def test_kafka_tls_settings_point_into_the_mounted_secret(builds):
     cafile = Path(common["SYMAE_KAFKA_SSL_CAFILE"])
     tls = _one(objs, "Secret", "symae-kafka-tls")
     assert cafile.name in tls["stringData"]
-    for service in SERVICES:
+    for service in WORKLOADS:
         spec = _one(objs, "Deployment", f"symae-{service}")["spec"]["template"]["spec"]
         mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0]["volumeMounts"]}
         volumes = {v["name"]: v for v in spec["volumes"]}
@@ -348,3 +354,48 @@ def test_kafka_tls_settings_point_into_the_mounted_secret(builds):
 def test_prometheusrule_carries_the_same_rules_as_the_rules_file():
     rule = yaml.safe_load((MONITORING / "prometheusrule.yaml").read_text())
     assert rule["spec"] == yaml.safe_load(RULES_FILE.read_text())
+
+
+def _mounted_claim(spec: dict[str, Any], path: str) -> str:
+    """The PersistentVolumeClaim mounted at the folder holding ``path`` (fails if none)."""
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    for mount in spec["containers"][0]["volumeMounts"]:
+        if Path(path).is_relative_to(mount["mountPath"]):
+            claim = volumes[mount["name"]].get("persistentVolumeClaim")
+            assert claim, f"{path} is on volume {mount['name']}, not a claim"
+            return claim["claimName"]
+    raise AssertionError(f"{path} is on no mounted volume")
+
+
+def test_archive_and_feed_are_single_writers_on_persistent_volumes(builds):
+    objs = builds["cpu"]
+    for service in ("archive", "feed-seedlink"):
+        deployment = _one(objs, "Deployment", f"symae-{service}")
+        assert deployment["spec"]["replicas"] == 1, service
+        assert deployment["spec"]["strategy"]["type"] == "Recreate", service
+    feed = _one(objs, "Deployment", "symae-feed-seedlink")["spec"]["template"]["spec"]
+    state = _configmap_data(objs, "symae-feed-seedlink")["SYMAE_STATE_FILE"]
+    assert _mounted_claim(feed, state) == "symae-feed-state"
+    # the archiver writes where the retraining CronJob reads, on the same claim
+    archive = _one(objs, "Deployment", "symae-archive")["spec"]["template"]["spec"]
+    url = _configmap_data(objs, "symae-archive")["SYMAE_ARCHIVE_URL"]
+    cron = _one(objs, "CronJob", "symae-train")["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    args = cron["containers"][0]["args"]
+    assert args[args.index("--archive") + 1] == url
+    assert _mounted_claim(archive, url) == _mounted_claim(cron, url) == "symae-training-data"
+
+
+def test_networkpolicy_lets_the_feed_reach_seedlink_and_fdsn(builds):
+    objs = builds["cpu"]
+    labels = _one(objs, "Deployment", "symae-feed-seedlink")["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    server = _configmap_data(objs, "symae-feed-seedlink")["SYMAE_SEEDLINK_SERVER"]
+    ports = {
+        rp["port"]
+        for p in _of_kind(objs, "NetworkPolicy")
+        if p["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+        for rule in p["spec"].get("egress", [])
+        for rp in rule.get("ports", [])
+    }
+    assert {int(server.rsplit(":", 1)[1]), 443} <= ports, ports
