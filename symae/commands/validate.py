@@ -74,7 +74,14 @@ def run(args: argparse.Namespace) -> int:
     result = extractor.extract(event)
     raw = invert_event(event, extractor.settings.inversion, contract=extractor.contract)
     report = validate_event(
-        event, result, raw, args.splits, args.seed, args.half_duration, extractor.settings.inversion
+        event,
+        result,
+        raw,
+        args.splits,
+        args.seed,
+        args.half_duration,
+        extractor.settings.inversion,
+        extractor.contract,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     result.write(args.out / "RESULT.json")
@@ -102,7 +109,8 @@ def summary(report: RealValidation) -> str:
         f"depth phases at {d.depth_km:.1f} km: pP-P {d.pp_delay_s:.1f} s, sP-P {d.sp_delay_s:.1f} s "
         f"(+-{d.window_s:.1f} s): product STF (support to {d.product_support_s:.0f} s) "
         f"{d.product_pp:.1%} / {d.product_sp:.1%} of its peak; support to "
-        f"{d.extended_support_s:.0f} s: {d.extended_pp:.1%} / {d.extended_sp:.1%}",
+        f"{d.extended_support_s:.0f} s: {d.extended_pp:.1%} / {d.extended_sp:.1%}"
+        + ("" if d.applicable else f" (not a test here: {d.note})"),
         f"random halves: median CC {report.random_halves.median_cc:.3f} over "
         f"{len(report.random_halves.ccs)} splits",
         f"azimuthal halves: median CC {report.azimuthal_halves.median_cc:.3f} over "

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData
 from symae.evaluate.metrics import Series, compare, half_duration
 from symae.extract.result import ExtractionResult
@@ -55,6 +56,8 @@ class DepthPhases:
     extended_support_s: float
     extended_pp: float
     extended_sp: float
+    applicable: bool  # both windows lie after the STF's main pulse and inside the record
+    note: str
     extended_times: list[float] = field(default_factory=list)
     extended_stf: list[float] = field(default_factory=list)
 
@@ -136,7 +139,7 @@ def _window_peak(times: np.ndarray, stf: np.ndarray, centre: float, half: float)
 
 
 def depth_phases(
-    event: EventData, raw: InversionResult, settings: InversionSettings
+    event: EventData, raw: InversionResult, settings: InversionSettings, contract: DataContract
 ) -> DepthPhases:
     """Depth-phase windows on the product STF and on an inversion whose support reaches
     past sP (module docstring)."""
@@ -155,7 +158,19 @@ def depth_phases(
         geometry,
         origin,
         replace(settings, support_factor=1.0, min_support_s=support, n_bootstrap=0),
+        contract,
     )
+    last = contract.t0 + (contract.nt - 1) * contract.dt  # the window's last sample after P
+    if sp + window > last:
+        note = f"pP and sP arrive {pp:.0f} and {sp:.0f} s after P, past the window's end ({last:.0f} s)"
+    elif pp - window < raw.duration_s:
+        note = (
+            f"pP arrives {pp:.1f} s after P, within the STF's own duration "
+            f"({raw.duration_s:.0f} s): the depth phases cannot be told from the source here"
+        )
+    else:
+        note = "both windows after the STF's main pulse and inside the record"
+    applicable = sp + window <= last and pp - window >= raw.duration_s
     return DepthPhases(
         depth_km=float(raw.depth_km),
         pp_delay_s=pp,
@@ -167,6 +182,8 @@ def depth_phases(
         extended_support_s=float(extended.times[-1]),
         extended_pp=_window_peak(extended.times, extended.stf, pp, window),
         extended_sp=_window_peak(extended.times, extended.stf, sp, window),
+        applicable=applicable,
+        note=note,
         extended_times=[float(t) for t in extended.times],
         extended_stf=[float(v) for v in extended.stf / max(float(extended.stf.max()), 1e-30)],
     )
@@ -182,14 +199,15 @@ def _halves_cc(
     event: EventData,
     pairs: list[tuple[np.ndarray, np.ndarray]],
     settings: InversionSettings,
+    contract: DataContract,
     kind: str,
 ) -> Halves:
     ccs: list[float] = []
     sizes: list[tuple[int, int]] = []
     examples: list[dict[str, list[float]]] = []
     for a, b in pairs:
-        ra = invert_traces(traces[a], _subset(geometry, a), event.origin, settings)
-        rb = invert_traces(traces[b], _subset(geometry, b), event.origin, settings)
+        ra = invert_traces(traces[a], _subset(geometry, a), event.origin, settings, contract)
+        rb = invert_traces(traces[b], _subset(geometry, b), event.origin, settings, contract)
         if min(ra.n_used, rb.n_used) < MIN_HALF_TRACES:
             continue
         ccs.append(similarity(_series(ra.times, ra.stf), _series(rb.times, rb.stf)))
@@ -208,7 +226,11 @@ def _halves_cc(
 
 
 def random_halves(
-    event: EventData, n_splits: int, seed: int, settings: InversionSettings
+    event: EventData,
+    n_splits: int,
+    seed: int,
+    settings: InversionSettings,
+    contract: DataContract = DEFAULT_CONTRACT,
 ) -> Halves:
     """``n_splits`` disjoint random halves of the stations (seeded)."""
     traces, geometry = event_arrays(event)
@@ -218,10 +240,12 @@ def random_halves(
     for _ in range(n_splits):
         order = rng.permutation(n)
         pairs.append((np.sort(order[: n // 2]), np.sort(order[n // 2 :])))
-    return _halves_cc(traces, geometry, event, pairs, settings, "random")
+    return _halves_cc(traces, geometry, event, pairs, settings, contract, "random")
 
 
-def azimuthal_halves(event: EventData, settings: InversionSettings) -> Halves:
+def azimuthal_halves(
+    event: EventData, settings: InversionSettings, contract: DataContract = DEFAULT_CONTRACT
+) -> Halves:
     """Stations either side of lines through the epicentre at ``AZIMUTH_LINES_DEG``;
     a line leaving fewer than ``MIN_HALF_TRACES`` stations on one side is skipped."""
     traces, geometry = event_arrays(event)
@@ -232,7 +256,7 @@ def azimuthal_halves(event: EventData, settings: InversionSettings) -> Halves:
         a, b = np.flatnonzero(side), np.flatnonzero(~side)
         if min(a.size, b.size) >= MIN_HALF_TRACES:
             pairs.append((a, b))
-    return _halves_cc(traces, geometry, event, pairs, settings, "azimuthal")
+    return _halves_cc(traces, geometry, event, pairs, settings, contract, "azimuthal")
 
 
 def method_agreement(result: ExtractionResult) -> dict[str, float]:
@@ -253,6 +277,7 @@ def validate_event(
     seed: int = 0,
     catalogue_half_duration_s: float | None = None,
     settings: InversionSettings | None = None,
+    contract: DataContract = DEFAULT_CONTRACT,
 ) -> RealValidation:
     """All truth-free checks of one extraction (module docstring); ``raw`` is the
     inversion on the raw traces that ``result`` reports."""
@@ -276,8 +301,8 @@ def validate_event(
         catalogue_ratio=None if catalogue is None else duration / catalogue,
         onset_shift_s=float(raw.onset_shift_s),
         flags=list(result.quality.flags),
-        depth_phases=depth_phases(event, raw, quick),
-        random_halves=random_halves(event, n_splits, seed, quick),
-        azimuthal_halves=azimuthal_halves(event, quick),
+        depth_phases=depth_phases(event, raw, quick, contract),
+        random_halves=random_halves(event, n_splits, seed, quick, contract),
+        azimuthal_halves=azimuthal_halves(event, quick, contract),
         agreement=method_agreement(result),
     )
