@@ -46,6 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "without it they are rejected (no_response)",
     )
     src.add_argument(
+        "--no-response-units",
+        choices=("displacement", "velocity"),
+        default="displacement",
+        help="what records without a response hold (with --no-response): displacement "
+        "(used as they are, the default) or velocity (integrated to displacement)",
+    )
+    src.add_argument(
         "--pad-short",
         action="store_true",
         help="records shorter than the model's window that cover P -30 .. +50 s are "
@@ -101,8 +108,15 @@ def _check_sources(args: argparse.Namespace) -> str:
     return "records"
 
 
+def check_units(args: argparse.Namespace) -> None:
+    """``--no-response-units`` means nothing without ``--no-response``: say so."""
+    if args.no_response_units != "displacement" and not args.no_response:
+        raise UsageError("--no-response-units applies to records taken with --no-response")
+
+
 def run(args: argparse.Namespace) -> int:
     """Extract; bad input raises (the CLI prints it as one line); nothing is left half-written."""
+    check_units(args)
     source = _check_sources(args)
     return _run(args, source)
 
@@ -140,6 +154,7 @@ def _run(args: argparse.Namespace, source: str) -> int:
             args.event_id,
             allow_no_response=args.no_response,
             pad_short=args.pad_short,
+            no_response_units=args.no_response_units,
         )
     info = extractor.coherent_information([event])[0]
     result = extractor.assemble(event, info)

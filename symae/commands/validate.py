@@ -36,6 +36,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="use records without a response in the units at hand (flagged)",
     )
     parser.add_argument(
+        "--no-response-units",
+        choices=("displacement", "velocity"),
+        default="displacement",
+        help="what records without a response hold (with --no-response): displacement "
+        "(used as they are, the default) or velocity (integrated to displacement)",
+    )
+    parser.add_argument(
         "--pad-short",
         action="store_true",
         help="zero-pad records shorter than the window that cover P -30 .. +50 s (flagged)",
@@ -55,12 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from symae.commands.extract import check_units
     from symae.evaluate.real_data import validate_event
     from symae.evaluate.real_data_figures import validation_figure
     from symae.extract.extractor import Extractor
     from symae.extract.records import event_from_records
     from symae.inversion import invert_event
 
+    check_units(args)
     extractor = Extractor.load(args.model)
     event = event_from_records(
         args.waveforms,
@@ -70,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
         args.event_id,
         allow_no_response=args.no_response,
         pad_short=args.pad_short,
+        no_response_units=args.no_response_units,
     )
     result = extractor.extract(event)
     raw = invert_event(event, extractor.settings.inversion, contract=extractor.contract)

@@ -21,7 +21,7 @@ Real-data rules (``preprocess_stream``):
 
 - sampling rates: any rate is resampled onto the model grid (20, 40, 50 sps BH, 1 sps LH);
 - a record shorter than the window plus ``min_margin_s`` on either side is rejected as
-  ``too_short``; it is never padded (zeros would enter the noise window and the SNR);
+  ``too_short`` unless ``pad_short`` (below);
 - holes: segments of a channel are merged; a hole inside the needed span rejects the
   channel as ``gap``, one only in the optional extra margin shortens the span used;
 - location codes are part of the SEED id and must match the inventory exactly
@@ -33,7 +33,11 @@ Real-data rules (``preprocess_stream``):
 - a channel without a usable response (none, no units, sensitivity only) is rejected
   as ``no_response`` unless ``allow_no_response`` is set: then its samples are taken in
   the units at hand (pre-filter and low-pass still applied; amplitudes only relative,
-  which standardising ignores) and the trace carries the flag ``response_not_removed``.
+  which standardising ignores; ``no_response_units="velocity"`` integrates them to
+  displacement first) and the trace carries the flag ``response_not_removed``;
+- a record shorter than the window is padded with zeros instead, flagged ``padded``,
+  when ``pad_short`` is set and it covers ``min_cover`` around P (the SNR then uses
+  the covered samples only).
 
 Nothing here reads files: ``preprocess_trace`` works on one in-memory trace (the
 streaming ingest calls it), ``preprocess_stream`` merges the segments of each channel
@@ -67,6 +71,7 @@ from symae.data.rejections import Rejected, Rejection, RejectReason
 from symae.data.response import PASS_THROUGH, classify, to_displacement
 from symae.data.stations import ChannelInfo, channel_at
 
+NO_RESPONSE_UNITS = ("displacement", "velocity")
 STANDARDISE_EPS = 1e-5  # added to the standard deviation, as the reference does
 LANCZOS_A = 20  # half-width of the Lanczos kernel in input samples
 
@@ -89,6 +94,8 @@ class PreprocessConfig:
     taup_grid_step_deg: float = 0.5  # 0: exact TauP call per trace
     # take channels without a usable response in the units at hand (flagged), else reject
     allow_no_response: bool = False
+    # what those units are: "displacement" (used as they are) or "velocity" (integrated)
+    no_response_units: str = "displacement"
     # co-located channels: prefer the highest sampling rate up to this cap (Hz)
     duplicate_rate_cap_hz: float = 50.0
     # records shorter than the window: pad with zeros (flag ``padded``) when they cover at
@@ -112,6 +119,10 @@ class PreprocessConfig:
             raise ValueError(
                 f"need 0 <= min_margin_s <= max_margin_s, got {self.min_margin_s}, "
                 f"{self.max_margin_s}"
+            )
+        if self.no_response_units not in NO_RESPONSE_UNITS:
+            raise ValueError(
+                f"no_response_units must be one of {NO_RESPONSE_UNITS}, got {self.no_response_units!r}"
             )
         if not 0 < self.antialias < 0.5:
             raise ValueError(f"antialias must be in (0, 0.5), got {self.antialias}")
@@ -357,6 +368,7 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
             config.water_level,
             lowpass_hz=corner if corner < 0.5 * sr else None,
             highpass_hz=c.highpass_hz or None,
+            integrate=RESPONSE_NOT_REMOVED in flags and config.no_response_units == "velocity",
         )
     except Rejected as err:
         if err.message.startswith(seed_id):

@@ -263,10 +263,12 @@ def to_displacement(
     lowpass_hz: float | None = None,
     taper_fraction: float = 0.05,
     highpass_hz: float | None = None,
+    integrate: bool = False,
 ) -> np.ndarray:
     """Deconvolve ``data`` (counts) to displacement in metres, float64.
 
-    ``response`` None passes the samples through (already displacement); the pre-filter
+    ``response`` None passes the samples through (already displacement, or velocity with
+    ``integrate``: divided by i 2 pi f in the same step); the pre-filter
     band, the optional zero-phase low-pass and the optional causal high-pass (the
     contract's ``highpass_hz``) apply either way, so both kinds of record end in the
     same band. The record is detrended and tapered (``detrend_taper``) first.
@@ -277,4 +279,8 @@ def to_displacement(
     spec = rfft(x, nfft)
     spec[: filt.size] *= filt
     spec[filt.size :] = 0.0
+    if integrate:  # the band-pass has already removed f = 0 and the lowest frequencies
+        f = np.fft.rfftfreq(nfft, dt)
+        spec[1:] /= 2j * np.pi * f[1:]
+        spec[0] = 0.0
     return irfft(spec, nfft)[: x.size]

@@ -24,6 +24,7 @@ def extract_stf(
     allow_sparse: bool = False,
     allow_no_response: bool = False,
     pad_short: bool = False,
+    no_response_units: str = "displacement",
     revision: int = 0,
 ) -> ExtractionResult:
     """Extract the source time function of one earthquake from its teleseismic records.
@@ -37,7 +38,8 @@ def extract_stf(
     ``symae.extract.extractor.ExtractionSettings``; ``allow_sparse``: extract an event
     below the minimum of traces and pixels (refused otherwise), flagged ``sparse``;
     ``allow_no_response``: use records without a response in the units at hand, flagged
-    ``response_not_removed``; ``pad_short``: zero-pad records shorter than the window
+    ``response_not_removed`` (``no_response_units``: ``"displacement"`` or
+    ``"velocity"``, then integrated); ``pad_short``: zero-pad records shorter than the window
     that cover P -30 .. +50 s, flagged ``padded``.
 
     Returns an :class:`ExtractionResult`: ``times``/``values``/``lower``/``upper``
@@ -83,6 +85,12 @@ def extract_stf(
     extractor = Extractor.load(model, provider, settings)
     origin = event if isinstance(event, Origin) else origin_from_obspy(event, event_id)
     data = event_from_obspy(
-        stream, inventory, origin, extractor.contract, allow_no_response, pad_short
+        stream,
+        inventory,
+        origin,
+        extractor.contract,
+        allow_no_response,
+        pad_short,
+        no_response_units,
     )
     return extractor.extract(data, revision=revision)

@@ -68,12 +68,14 @@ def event_from_obspy(
     contract: DataContract,
     allow_no_response: bool = False,
     pad_short: bool = False,
+    no_response_units: str = "displacement",
 ) -> EventData:
     """Preprocess and group one event's records (ObsPy ``Stream`` + ``Inventory``);
     raises if no record survives. ``allow_no_response`` takes channels without a usable
     response in the units at hand (flagged ``response_not_removed``); ``pad_short``
     zero-pads records shorter than the window that cover the core around P (flagged
-    ``padded``)."""
+    ``padded``); ``no_response_units`` says whether records without a response are
+    displacement or velocity (then integrated)."""
     from symae.data.preprocess import PreprocessConfig, assemble_event, preprocess_stream
     from symae.data.rejections import count_reasons
 
@@ -81,7 +83,10 @@ def event_from_obspy(
     # and a whole moment tensor when one is given
     check_origin(origin)
     config = PreprocessConfig(
-        contract=contract, allow_no_response=allow_no_response, pad_short=pad_short
+        contract=contract,
+        allow_no_response=allow_no_response,
+        pad_short=pad_short,
+        no_response_units=no_response_units,
     )
     traces, rejections = preprocess_stream(stream, inventory, origin, config)
     if rejections:
@@ -104,12 +109,14 @@ def event_from_records(
     event_id: str | None = None,
     allow_no_response: bool = False,
     pad_short: bool = False,
+    no_response_units: str = "displacement",
 ) -> EventData:
     """Read, preprocess and group one event's records; raises if no record survives.
 
     ``allow_no_response`` takes channels without a usable response in the units at hand
     (flagged ``response_not_removed``) instead of rejecting them as ``no_response``;
-    ``pad_short`` pads short records instead of rejecting them as ``too_short``.
+    ``pad_short`` pads short records instead of rejecting them as ``too_short``;
+    ``no_response_units``: ``displacement`` or ``velocity`` (integrated).
     """
     from obspy import Stream, read, read_inventory
 
@@ -131,7 +138,9 @@ def event_from_records(
     except Exception as exc:
         hint = "it is QuakeML" if _looks_like_quakeml(inventory) else _reason(exc)
         raise UsageError(f"{inventory}: not a StationXML inventory ({hint})") from exc
-    return event_from_obspy(stream, stations, origin, contract, allow_no_response, pad_short)
+    return event_from_obspy(
+        stream, stations, origin, contract, allow_no_response, pad_short, no_response_units
+    )
 
 
 def _reason(exc: Exception) -> str:

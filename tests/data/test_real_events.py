@@ -247,6 +247,28 @@ def test_record_without_response_rejected_unless_allowed(chile, chile_result):
     assert not chile_result[0][0].flags  # records with a response carry no flag
 
 
+def test_record_without_response_in_velocity_is_integrated(chile, chile_result):
+    stream, inventory, origin = chile
+    kept = {t.station_id: t for t in chile_result[0]}
+    tr = next(t for t in stream if t.id in kept and t.stats.sampling_rate == 40.0).copy()
+    tr.remove_response(inventory=inventory, output="VEL", pre_filt=(0.004, 0.01, 1.0, 2.0))
+    inv = inventory.select(*tr.id.split("."))
+    for n in inv:
+        for s in n:
+            for c in s:
+                c.response = None  # processed SAC: velocity, no response
+    units = {}
+    for name in ("displacement", "velocity"):
+        config = PreprocessConfig(allow_no_response=True, no_response_units=name, snr_min=0.0)
+        traces, rejections = preprocess_stream(obspy.Stream([tr]), inv, origin, config)
+        assert not rejections and traces[0].flags == (RESPONSE_NOT_REMOVED,)
+        units[name] = np.corrcoef(traces[0].data, kept[tr.id].data)[0, 1]
+    assert units["velocity"] > 0.98  # integrated: the displacement the response gives
+    assert units["velocity"] > units["displacement"] + 0.05  # taken as it is: a derivative
+    with pytest.raises(ValueError, match="no_response_units"):
+        PreprocessConfig(no_response_units="acceleration")
+
+
 # ------------------------------------------------------------------ short windows
 def test_window_shorter_than_the_model_is_rejected_or_padded_when_asked(chile, chile_result):
     stream, inventory, origin = chile
