@@ -263,8 +263,10 @@ def test_record_without_response_in_velocity_is_integrated(chile, chile_result):
         traces, rejections = preprocess_stream(obspy.Stream([tr]), inv, origin, config)
         assert not rejections and traces[0].flags == (RESPONSE_NOT_REMOVED,)
         units[name] = np.corrcoef(traces[0].data, kept[tr.id].data)[0, 1]
-    assert units["velocity"] > 0.98  # integrated: the displacement the response gives
-    assert units["velocity"] > units["displacement"] + 0.05  # taken as it is: a derivative
+    # integrated: close to the displacement the full response gives (the pre-filter and
+    # the water level act twice at the longest periods), taken as it is: a derivative
+    assert units["velocity"] > 0.8
+    assert units["velocity"] > units["displacement"] + 0.5
     with pytest.raises(ValueError, match="no_response_units"):
         PreprocessConfig(no_response_units="acceleration")
 
