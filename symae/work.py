@@ -5,9 +5,11 @@ extraction. Every step's CPU is linear in its rows (the ONNX graphs run row by r
 a batch, the inversion's (scale, lag) fits and design matrices are per trace), so rows
 weighted by a step's CPU per row are proportional to the CPU of an extraction whatever
 its size. ``WEIGHTS`` are the CPU per row of each step relative to one decoder row,
-measured with ``symae bench extract`` on a 1,000-trace event (2 ONNX Runtime threads,
-x86-64; the bench prints them again as ``CPU per work unit``): a counter of weighted rows
-is deterministic (the same input gives the same count) and moves with CPU time.
+measured step by step on a 1,000-trace synthetic event (2 ONNX Runtime threads, 2
+shared x86-64 cores). A counter of weighted rows is deterministic (the same input gives
+the same count) and moves with CPU time; what it leaves out (result assembly, hashing,
+Python loops) is a few tens of percent, and ``symae bench extract --revisions N``
+prints the CPU per unit of one pass and of N revisions side by side to check it.
 
 Steps (``Stage``): ``coherent`` (padded rows of the group encoder), ``nuisance``,
 ``decode``, ``reencode`` (rows through those graphs), ``descent`` (codes x steps of the
@@ -49,10 +51,10 @@ WEIGHTS: dict[str, float] = {
     "decode": 1.0,
     "reencode": 0.4,
     "descent": 7.5,
-    "inversion": 1.8,
-    "greens": 0.5,
-    "bootstrap": 0.015,
-    "baselines": 0.08,
+    "inversion": 1.2,
+    "greens": 0.35,
+    "bootstrap": 0.01,
+    "baselines": 0.05,
 }
 
 

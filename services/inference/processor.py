@@ -25,6 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from prometheus_client import Counter
+
 from services.inference.model_watch import ModelRef, ModelWatch
 from services.runtime import BUNDLES, RESULTS, Incoming, Outgoing, PoisonMessage, Processor
 from services.runtime.app import TransientError
@@ -112,7 +114,7 @@ class InferenceProcessor(Processor):
         self.revision_policy = revision_policy or RevisionPolicy()
         self._revisions: Revisions | None = None  # of the current model, when an Extractor
         self._counted: dict[str, int] = {}  # work rows already exported, by stage
-        self._work: Any = None
+        self._work: Counter | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, app: ServiceApp) -> None:
@@ -132,8 +134,6 @@ class InferenceProcessor(Processor):
         )
         self._report_model(self.watch.model)
         metrics.set_gpu_expected(self.expect_gpu)
-        from prometheus_client import Counter
-
         self._work = Counter(
             "symae_extraction_work_total",
             "Extraction work (symae.work units, proportional to CPU)",

@@ -3,17 +3,14 @@ the budget's deferrals (symae.extract.incremental, symae.extract.graph_cache, sy
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from symae.data.dataset import EventData, TraceGroup
+from symae.data.dataset import EventData
 from symae.extract.coherent import LatentSettings, WarmStart
 from symae.extract.extractor import ExtractionSettings, Extractor
 from symae.extract.graph_cache import CachedGraphs, RowCache
-from symae.extract.incremental import RevisionPolicy, Revisions
+from symae.extract.incremental import RevisionPolicy, Revisions, first_traces
 from symae.work import WEIGHTS, WorkMeter, count, metering
 from tests.synth.helpers import synthetic_event
 
@@ -30,29 +27,6 @@ def event() -> EventData:
 
 def extractor() -> Extractor:
     return Extractor.load("default", "cpu", settings=ExtractionSettings(allow_sparse=True))
-
-
-def first_traces(event: EventData, k: int) -> EventData:
-    """The event with its first ``k`` traces in a fixed station order that mixes pixels
-    (as stations arrive), every pixel's traces in their original order."""
-    order = sorted(
-        ((sid, p, j) for p, g in event.groups.items() for j, sid in enumerate(g.station_id)),
-        key=lambda t: hashlib.sha1(t[0].encode()).hexdigest(),
-    )[:k]
-    keep: dict[int, list[int]] = {}
-    for _, p, j in order:
-        keep.setdefault(p, []).append(j)
-    groups = {}
-    for p, js in keep.items():
-        g, js = event.groups[p], sorted(js)
-        groups[p] = TraceGroup(
-            event_id=g.event_id,
-            pixel=g.pixel,
-            station_id=[g.station_id[j] for j in js],
-            traces=g.traces[js],
-            fields={name: v[js] for name, v in g.fields.items()},
-        )
-    return replace(event, groups=groups)
 
 
 def test_fifteen_revisions_cost_at_most_two_passes_and_the_final_is_exact(event) -> None:
