@@ -319,7 +319,9 @@ class BundleMessage(_Message):
     and the same set of records always gives the same revision (a re-emission after a
     restart is an identical re-delivery except for ``emitted_at``). ``first_record_time``
     and ``last_record_time`` are the broker timestamps (POSIX s) of the earliest record
-    and of the last included one, for end-to-end latency.
+    and of the last included one, for end-to-end latency. ``final`` marks the event's
+    last revision (sent when ingest closes the event, possibly again with a revision
+    already sent): inference extracts it in full, earlier ones as previews.
     """
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -336,6 +338,7 @@ class BundleMessage(_Message):
         default_factory=dict,
         description="records refused, by reason, among the records up to the last one included",
     )
+    final: bool = Field(False, description="the event's last revision (ingest closed it)")
     provenance: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -359,6 +362,7 @@ class BundleMessage(_Message):
         last_record_time: float,
         rejections: dict[str, int] | None = None,
         emitted_at: float | None = None,
+        final: bool = False,
     ) -> BundleMessage:
         pixels = [
             PixelBundle(
@@ -382,6 +386,7 @@ class BundleMessage(_Message):
             last_record_time=last_record_time,
             emitted_at=emitted_at if emitted_at is not None else datetime.now(UTC).timestamp(),
             rejections=dict(rejections or {}),
+            final=final,
             provenance=event.provenance,
         )
 

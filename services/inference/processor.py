@@ -3,7 +3,11 @@
 Bundles are held as they arrive and extracted together after each poll (``tick``), in
 batches of at most ``max_batch_events`` events sharing every ONNX call. Within what is
 waiting, only the newest revision of an event is extracted (an older one is already
-superseded). The model is checked for a new registry version before each batch, so a
+superseded). With a :class:`symae.extract.Extractor`, revisions go through
+``symae.extract.incremental.Revisions``: a bundle marked ``final`` is extracted in full,
+an earlier one as a preview within the event's work budget, or deferred (no result: a
+later revision supersedes it) when over it; the work is exported as
+``symae_extraction_work_total`` (units of ``symae.work``, by stage). The model is checked for a new registry version before each batch, so a
 swap always falls between events. A bundle made for another data contract than the
 model's (``BundleMessage.contract``) is dead-lettered as ``contract_mismatch``. Held bundles are not committed (``retained``): a
 crash re-delivers them.
@@ -21,13 +25,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from prometheus_client import Counter
+
 from services.inference.model_watch import ModelRef, ModelWatch
 from services.runtime import BUNDLES, RESULTS, Incoming, Outgoing, PoisonMessage, Processor
 from services.runtime.app import TransientError
 from services.schemas import BundleMessage, DeadLetterReason
 from symae.contract import DataContract
 from symae.data.dataset import EventData
+from symae.extract.extractor import Extractor
+from symae.extract.incremental import Plan, RevisionPolicy, Revisions
 from symae.extract.result import ExtractionResult, ModelInfo
+from symae.work import WEIGHTS
 
 if TYPE_CHECKING:
     from services.runtime import ServiceApp
@@ -92,6 +101,7 @@ class InferenceProcessor(Processor):
         max_batch_events: int = 8,
         model_check_interval_s: float = 5.0,
         expect_gpu: bool = False,
+        revision_policy: RevisionPolicy | None = None,
     ) -> None:
         self._resolve = resolve
         self._load = load
@@ -101,6 +111,10 @@ class InferenceProcessor(Processor):
         self._pending: list[Pending] = []
         self.app: ServiceApp | None = None
         self.watch: ModelWatch[Extraction] | None = None
+        self.revision_policy = revision_policy or RevisionPolicy()
+        self._revisions: Revisions | None = None  # of the current model, when an Extractor
+        self._counted: dict[str, int] = {}  # work rows already exported, by stage
+        self._work: Counter | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, app: ServiceApp) -> None:
@@ -120,6 +134,12 @@ class InferenceProcessor(Processor):
         )
         self._report_model(self.watch.model)
         metrics.set_gpu_expected(self.expect_gpu)
+        self._work = Counter(
+            "symae_extraction_work_total",
+            "Extraction work (symae.work units, proportional to CPU)",
+            ["service", "stage"],
+            registry=metrics.registry,
+        )
 
     def _report_model(self, model: Extraction) -> None:
         info = model.model
@@ -156,7 +176,10 @@ class InferenceProcessor(Processor):
         newest: dict[str, Pending] = {}
         for p in waiting:
             held = newest.get(p.bundle.event_id)
-            if held is None or p.bundle.revision >= held.bundle.revision:
+            if held is None or (p.bundle.revision, p.bundle.final) >= (
+                held.bundle.revision,
+                held.bundle.final,
+            ):
                 newest[p.bundle.event_id] = p
         todo = [p for p in newest.values() if p.attempts < 2]
         alone = [p for p in newest.values() if p.attempts >= 2]  # failed twice in a batch
@@ -194,9 +217,31 @@ class InferenceProcessor(Processor):
             if not batch:
                 return refused
             return refused + self._extract(batch)
+        revisions = self._revisions_of(model)
+        plans: list[Plan | None] = [
+            revisions.plan(p.event, p.bundle.final) if revisions is not None else None
+            for p in batch
+        ]
+        if revisions is not None:
+            deferred = [p for p, plan in zip(batch, plans, strict=True) if plan is None]
+            for p in deferred:
+                log.info(
+                    "%s r%d deferred: over its work budget (a later revision supersedes it)",
+                    p.bundle.event_id,
+                    p.bundle.revision,
+                    extra={"event_id": p.bundle.event_id},
+                )
+            batch = [p for p, plan in zip(batch, plans, strict=True) if plan is not None]
+            plans = [plan for plan in plans if plan is not None]
+            if not batch:
+                return []
         started = time.perf_counter()
         try:
-            infos = model.coherent_information([p.event for p in batch])
+            events = [p.event for p in batch]
+            if revisions is not None:
+                infos = revisions.coherent_information(events, [pl for pl in plans if pl])
+            else:
+                infos = model.coherent_information(events)
         except Exception as exc:
             if is_transient(exc):
                 return self._later(batch, exc)
@@ -206,9 +251,12 @@ class InferenceProcessor(Processor):
             return [out for p in batch for out in self._extract([p])]
         self.app.metrics.observe_batch(len(batch))
         outputs = []
-        for p, info in zip(batch, infos, strict=True):
+        for p, info, plan in zip(batch, infos, plans, strict=True):
             try:
-                result = model.assemble(p.event, info, p.bundle.revision)
+                if revisions is not None and plan is not None:
+                    result = revisions.assemble(p.event, info, p.bundle.revision, plan)
+                else:
+                    result = model.assemble(p.event, info, p.bundle.revision)
             except Exception as exc:
                 if is_transient(exc):
                     outputs.extend(self._later([p], exc))
@@ -216,6 +264,7 @@ class InferenceProcessor(Processor):
                     outputs.append(self._failed(p, exc))
                 continue
             outputs.append(self._output(p, result))
+        self._export_work(model)
         elapsed = time.perf_counter() - started
         for _ in batch:
             self.app.metrics.observe_latency("extraction", elapsed / len(batch))
@@ -228,6 +277,26 @@ class InferenceProcessor(Processor):
             extra={"event_ids": [p.bundle.event_id for p in batch]},
         )
         return outputs
+
+    def _revisions_of(self, model: Extraction) -> Revisions | None:
+        """The revision memory of ``model`` (a new one after a model swap), for an Extractor."""
+        if not isinstance(model, Extractor):
+            return None
+        if self._revisions is None or self._revisions.extractor is not model:
+            self._revisions = Revisions(model, self.revision_policy)
+        return self._revisions
+
+    def _export_work(self, model: Extraction) -> None:
+        """Add the model's work since the last export to ``symae_extraction_work_total``."""
+        work = getattr(model, "work", None)
+        if work is None or self._work is None or self.app is None:
+            return
+        for stage, rows in work.rows.items():
+            key = f"{id(model)}:{stage}"
+            new = rows - self._counted.get(key, 0)
+            if new > 0:
+                self._work.labels(self.app.name, stage).inc(WEIGHTS[stage] * new)
+                self._counted[key] = rows
 
     def _later(self, batch: list[Pending], exc: BaseException) -> list[Outgoing]:
         """Hold a batch that failed transiently and try it again after a back-off; an

@@ -15,8 +15,11 @@ Per message:
   ``late``.
 
 After every poll, :meth:`IngestProcessor.tick` emits a bundle for each event the
-:class:`~services.ingest.state.ReadinessPolicy` finds due, and closes events
-``event_close_s`` after their origin (sending first any trace not yet in a bundle).
+:class:`~services.ingest.state.ReadinessPolicy` finds due (quiet for
+``revision_quiet_s``, at most one revision per ``revision_interval_s``), and closes
+events ``event_close_s`` after their origin with a last bundle marked ``final`` (its
+newest traces, even if that revision went out before: inference extracts a final
+revision in full, its earlier ones as cheaper previews).
 
 Records are preprocessed for the data contract of the served model (``SYMAE_MODEL`` in
 ``SYMAE_MODEL_REGISTRY``, resolved as inference resolves it, when the service starts);
@@ -49,7 +52,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,14 +96,17 @@ class IngestProcessor(Processor):
         settings: IngestSettings,
         inventories: Inventories | None = None,
         contract: DataContract | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.policy = ReadinessPolicy(
             min_traces=settings.min_traces,
             min_pixels=settings.min_pixels,
             deadline_s=settings.ready_deadline_s,
+            quiet_s=settings.revision_quiet_s,
             revision_interval_s=settings.revision_interval_s,
         )
+        self.now = clock  # the wall clock of the readiness policy (tests inject one)
         if contract is None:
             contract = served_contract(settings.model, settings.model_registry)
         config = PreprocessConfig(contract=contract)
@@ -245,6 +251,7 @@ class IngestProcessor(Processor):
             note.reason = exc.reason.value
             return [self._reject(msg, exc.reason, exc.detail)]
         event.traces[record.seed_id] = processed
+        event.last_accepted_at = self.now()
         return []
 
     def _stale(self, msg: Incoming) -> bool:
@@ -288,9 +295,10 @@ class IngestProcessor(Processor):
         for event in list(self.events.values()):
             age = self.stream_time(event.origin_partition) - event.origin_time
             closing = age >= self.settings.event_close_s
-            # a closing event sends what it has not sent yet, whatever the policy says
-            unsent = len(event.traces) > event.emitted_traces
-            if self.policy.due(event, now) or (closing and unsent):
+            # a closing event sends its final revision, whatever the policy says
+            if closing and event.traces:
+                outputs.append(self._bundle(event, now, final=True))
+            elif self.policy.due(event, now):
                 outputs.append(self._bundle(event, now))
             if closing:
                 self._close(event)
@@ -306,7 +314,7 @@ class IngestProcessor(Processor):
                 if now > self.clock.get(p, float("-inf")):
                     self.clock[p] = now
 
-    def _bundle(self, event: EventState, now: float) -> Outgoing:
+    def _bundle(self, event: EventState, now: float, final: bool = False) -> Outgoing:
         traces = event.ordered_traces()
         summary = event.summary()
         data = assemble_event(
@@ -322,15 +330,17 @@ class IngestProcessor(Processor):
             first_record_time=summary.first_record_time,
             last_record_time=summary.last_record_time,
             rejections=summary.rejections,
+            final=final,
         )
         if event.emitted_at is None and self.app is not None:
             self.app.metrics.observe_latency("readiness_wait", now - event.first_record_time)
         event.emitted_traces = len(traces)
         event.emitted_at = now
         log.info(
-            "event %s revision %d: %d traces on %d pixels",
+            "event %s revision %d%s: %d traces on %d pixels",
             event.event_id,
             bundle.revision,
+            " (final)" if final else "",
             bundle.n_traces,
             bundle.n_pixels,
             extra={"event_id": event.event_id, "revision": bundle.revision},

@@ -24,8 +24,11 @@ class IngestSettings(ServedModelSettings):
     ready_deadline_s: float = Field(
         120.0, gt=0, description="an event with any trace is ready this long after its first record"
     )
+    revision_quiet_s: float = Field(
+        0.5, ge=0, description="a revision waits until its event got no new trace for this long"
+    )
     revision_interval_s: float = Field(
-        5.0, ge=0, description="least time between two revisions of one event"
+        1.0, ge=0, description="least time between two revisions of one event (its highest rate)"
     )
     event_close_s: float = Field(
         1800.0, gt=0, description="an event is closed (state freed) this long after its origin"

@@ -9,7 +9,11 @@ Times are broker timestamps (POSIX s) of the messages, so a rebuilt state reache
 same decisions as the original one. Records of one event arrive in offset order on one
 partition, so the accepted traces are always a prefix (in offset order) of the event's
 accepted records: a bundle's content, summarised by :meth:`EventState.summary` over
-the records up to its last accepted one, depends only on its revision.
+the records up to its last accepted one, depends only on its revision. *When* revisions
+go out (the quiet time and the rate limit of :class:`ReadinessPolicy`) follows this
+host's clock, so a rebuilt state may emit other revisions than the original one did, but
+a revision it emits is the same bundle; the final revision (the event closing) is the
+same in both.
 """
 
 from __future__ import annotations
@@ -27,24 +31,34 @@ class ReadinessPolicy:
     """When an event's bundle goes out, and how often it is revised.
 
     Ready when it has ``min_traces`` traces on ``min_pixels`` focal-sphere pixels, or,
-    with at least one trace, ``deadline_s`` after its first record. A new revision goes
-    out when traces were added since the last one and ``revision_interval_s`` has passed.
+    with at least one trace, ``deadline_s`` after its first record. A revision goes out
+    when traces were added since the last one, the event has been quiet (no new accepted
+    record) for ``quiet_s``, and at least ``revision_interval_s`` passed since its last
+    revision (the most revisions per second of one event). The first revision that the
+    deadline makes due goes out at once; so does the final one, when the event closes
+    (the ingest processor sends it whatever this policy says).
     """
 
     min_traces: int = MIN_TRACES
     min_pixels: int = MIN_PIXELS
     deadline_s: float = 120.0
-    revision_interval_s: float = 5.0
+    quiet_s: float = 0.5
+    revision_interval_s: float = 1.0
 
     def due(self, event: EventState, now: float) -> bool:
         """Whether ``event`` should emit a (new) revision at time ``now``."""
         n = len(event.traces)
         if n == 0 or n == event.emitted_traces:
             return False
+        complete = n >= self.min_traces and event.n_pixels >= self.min_pixels
+        late = now - event.first_record_time >= self.deadline_s
+        if not (complete or late):
+            return False
+        if event.emitted_at is None and late and not complete:
+            return True  # the deadline's revision waits for nothing
         if event.emitted_at is not None and now - event.emitted_at < self.revision_interval_s:
             return False
-        complete = n >= self.min_traces and event.n_pixels >= self.min_pixels
-        return complete or now - event.first_record_time >= self.deadline_s
+        return now - event.last_accepted_at >= self.quiet_s
 
 
 @dataclass
@@ -82,6 +96,7 @@ class EventState:
     first_record_time: float = float("inf")
     emitted_traces: int = 0  # traces in the last emitted revision
     emitted_at: float | None = None  # wall time of the last emission
+    last_accepted_at: float = float("-inf")  # wall time the last trace was accepted
 
     @property
     def event_id(self) -> str:

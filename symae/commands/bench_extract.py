@@ -11,6 +11,11 @@ from the same start codes with the exported ``latent_step.onnx`` and with
 ``symae.model.latent.latent_step`` in eager PyTorch (``torch.func.grad``), both limited to
 ``--threads`` threads; the report gives both times and the largest difference between
 their final codes. This module imports torch; the extraction itself does not.
+
+With ``--revisions N`` it also feeds the event as N growing revisions (evenly spaced
+trace counts, the last one final) through ``symae.extract.incremental.Revisions`` and
+through a from-scratch extraction each, and reports the CPU and the work
+(``symae.work`` units) of one pass and of the N revisions both ways.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=positive_int, default=2, help="threads for both runtimes (default 2)"
     )
     parser.add_argument("--repeats", type=positive_int, default=5)
+    parser.add_argument(
+        "--revisions",
+        type=positive_int,
+        default=None,
+        help="also time the event as this many growing revisions, incremental vs from scratch",
+    )
     parser.add_argument(
         "--no-record", action="store_true", help="print only, leave docs/benchmarks.md"
     )
@@ -151,6 +162,9 @@ def run(args: argparse.Namespace) -> int:
     t_torch = median_time(torch_descent, repeats=args.repeats)
     diff = float(np.max(np.abs(ort_descent() - torch_descent())))
 
+    revisions = (
+        _revisions(onnx, model_info, settings, event, args.revisions) if args.revisions else []
+    )
     o = event.origin
     body = "\n".join(
         [
@@ -170,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
             "",
             f"ONNX Runtime / PyTorch eager time ratio for the descent: {t_ort / t_torch:.2f}; "
             f"largest difference between their final codes: {diff:.2e}.",
+            *revisions,
         ]
     )
     if args.no_record:
@@ -182,7 +197,67 @@ def run(args: argparse.Namespace) -> int:
             + " ".join(
                 f"--{k.replace('_', '-')} {v}"
                 for k, v in vars(args).items()
-                if k in ("model", "steps", "threads", "repeats")
+                if k in ("model", "traces", "steps", "threads", "repeats", "revisions")
+                and v is not None
             ),
         )
     return 0
+
+
+def _revisions(onnx, model_info, settings, event, n: int) -> list[str]:
+    """Lines of the report: one pass, then N revisions incremental and from scratch."""
+    import time
+
+    import numpy as np
+
+    from symae.extract.extractor import Extractor
+    from symae.extract.incremental import Revisions, first_traces
+
+    def fresh() -> Extractor:
+        return Extractor(onnx, model_info, onnx.info.contract, settings)
+
+    sizes = [int(k) for k in np.linspace(event.n_traces / n, event.n_traces, n)]
+    steps = [first_traces(event, k) for k in sizes]
+    one = fresh()
+    start = time.process_time()
+    reference = one.extract(event, revision=event.n_traces)
+    one_cpu = time.process_time() - start
+
+    scratch = fresh()
+    start = time.process_time()
+    for k, e in zip(sizes, steps, strict=True):
+        scratch.extract(e, revision=k)
+    scratch_cpu = time.process_time() - start
+
+    growing = fresh()
+    revisions = Revisions(growing)
+    start = time.process_time()
+    results = [
+        revisions.extract(e, k, final=i == n - 1)
+        for i, (k, e) in enumerate(zip(sizes, steps, strict=True))
+    ]
+    growing_cpu = time.process_time() - start
+    final = results[-1]
+    assert final is not None
+    diff = float(np.max(np.abs(np.subtract(final.stf.values, reference.stf.values))))
+    previews = sum(r is not None for r in results[:-1])
+    u1, us, ug = one.work.units, scratch.work.units, growing.work.units
+    return [
+        "",
+        f"{n} growing revisions of the event ({sizes[0]} to {sizes[-1]} traces, the last "
+        f"final): {previews} previews, {n - 1 - previews} deferred over the work budget.",
+        "",
+        "| measurement | CPU (s) | work (units) | CPU per unit (us) | x one pass (CPU / work) |",
+        "|---|---|---|---|---|",
+        f"| one pass over the final traces | {one_cpu:.3f} | {u1:.0f} | {1e6 * one_cpu / u1:.1f} "
+        "| 1 / 1 |",
+        f"| {n} revisions, each from scratch | {scratch_cpu:.3f} | {us:.0f} "
+        f"| {1e6 * scratch_cpu / us:.1f} | {scratch_cpu / one_cpu:.2f} / {us / u1:.2f} |",
+        f"| {n} revisions, incremental | {growing_cpu:.3f} | {ug:.0f} "
+        f"| {1e6 * growing_cpu / ug:.1f} | {growing_cpu / one_cpu:.2f} / {ug / u1:.2f} |",
+        "",
+        f"Largest difference between the final revision's STF and the one pass's: {diff:.1e}.",
+        "Work per stage of one pass (rows): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(one.work.rows.items()))
+        + ".",
+    ]

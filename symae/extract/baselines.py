@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from symae.extract.stf import EnvelopeStf, best_lag, envelope_stf, envelopes, shift_zero_fill
+from symae.extract.stf import EnvelopeStf, best_lags, envelope_stf, envelopes, shift_rows
+from symae.work import count
 
 BASELINE_NAMES = ("mean_envelope", "aligned_stack", "deconvolved_stack")
 
@@ -39,15 +40,19 @@ def _standardise(traces: np.ndarray) -> np.ndarray:
 def align_by_stack(
     traces: np.ndarray, dt: float, max_lag_s: float = 10.0, iterations: int = 5
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Iteratively align standardised traces to their stack; returns (aligned, lags)."""
+    """Iteratively align standardised traces to their stack; returns (aligned, lags).
+
+    Vectorised over traces (``best_lags``, ``shift_rows``); each pass is counted as one
+    ``baselines`` work row per trace (``symae.work``)."""
     x = _standardise(np.atleast_2d(traces))
     max_lag = int(round(max_lag_s / dt))
     lags = np.zeros(len(x), dtype=int)
     aligned = x
     for _ in range(iterations):
+        count("baselines", len(x))
         stack = aligned.mean(axis=0)
-        new = np.array([best_lag(t, stack, max_lag) for t in x])
-        aligned = np.array([shift_zero_fill(t, k) for t, k in zip(x, new, strict=True)])
+        new = best_lags(x, stack, max_lag)
+        aligned = shift_rows(x, new)
         if np.array_equal(new, lags):
             break
         lags = new

@@ -14,7 +14,9 @@ The method doc's recipe, on the exported ONNX graphs (no torch):
    in the data frame (time after the predicted P), as the reconstructions are.
 
 Several events go through the encoders and decoders together (``coherent_information_many``);
-only the descent loop runs per event, since each event has its own reference.
+only the descent loop runs per event, since each event has its own reference. A preview of
+a growing event may start the descent from an earlier revision's optimised codes with fewer
+steps (``WarmStart``); a from-scratch extraction never does.
 """
 
 from __future__ import annotations
@@ -78,6 +80,15 @@ class LatentSettings:
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha}")
 
 
+@dataclass(frozen=True)
+class WarmStart:
+    """Run the descent of one event ``steps`` steps from ``codes`` (N, q), or from the
+    method's start when ``codes`` has another shape (e.g. empty: nothing to start from)."""
+
+    codes: np.ndarray
+    steps: int
+
+
 @dataclass
 class CoherentInformation:
     """Everything the extraction learnt about one event, in group order."""
@@ -139,14 +150,16 @@ def _descend(
     ref_mu: np.ndarray,
     ref_logvar: np.ndarray,
     s: LatentSettings,
+    steps: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Run the exported step ``s.steps`` times; returns codes and the J, KL, L1 histories."""
+    """Run the exported step ``steps`` (default ``s.steps``) times; returns codes and the
+    J, KL, L1 histories."""
     codes = start.astype(np.float32)
     _, _, kl0, l10 = graphs.latent_step(codes, ref_mu, ref_logvar, 1.0, 1.0, s.alpha, 0.0)
     j1 = kl0 if kl0 > 0 else 1.0
     j2 = l10 if l10 > 0 else 1.0
     history: list[tuple[float, float, float]] = []  # (J, KL, L1) per step
-    for _ in range(s.steps):
+    for _ in range(s.steps if steps is None else steps):
         codes, j, kl, l1 = graphs.latent_step(codes, ref_mu, ref_logvar, j1, j2, s.alpha, s.lr)
         history.append((j, kl, l1))
     # the step graph reports J at its input codes: one more evaluation gives the final value
@@ -157,14 +170,21 @@ def _descend(
 
 
 def coherent_information_many(
-    graphs: ModelGraphs, events: Sequence[Sequence[np.ndarray]], settings: LatentSettings
+    graphs: ModelGraphs,
+    events: Sequence[Sequence[np.ndarray]],
+    settings: LatentSettings,
+    warm: Sequence[WarmStart | None] | None = None,
 ) -> list[CoherentInformation]:
     """``get_coherent_information`` for several events, batching every encoder/decoder call.
 
-    ``events`` holds, per event, its groups as (n_b, nt) float32 arrays.
+    ``events`` holds, per event, its groups as (n_b, nt) float32 arrays; ``warm``, per
+    event, None (the method's start) or a :class:`WarmStart` with as many codes.
     """
     if not events:
         return []
+    warm = list(warm) if warm is not None else [None] * len(events)
+    if len(warm) != len(events):
+        raise ValueError(f"{len(warm)} warm starts for {len(events)} events")
     for e, groups in enumerate(events):
         if not groups or any(len(g) == 0 for g in groups):
             raise ValueError(f"event #{e} has an empty group or no group")
@@ -204,8 +224,14 @@ def coherent_information_many(
         ev = slice(trace_start, trace_start + n_traces)
         ref = reference[e]
         order = np.argsort(scores[ev], kind="stable")[: settings.n_codes]
+        start, steps = n_mu[ev][order], None
+        w = warm[e]
+        if w is not None:
+            steps = w.steps
+            if w.codes.shape == start.shape:  # else: no codes to start from
+                start = w.codes
         codes, objective, kl, l1 = _descend(
-            graphs, n_mu[ev][order], g_mu[ref], g_logvar[ref], settings
+            graphs, start, g_mu[ref], g_logvar[ref], settings, steps
         )
         optimised.append(codes)
         results.append(

@@ -8,6 +8,12 @@ traces and the virtual gathers for the STF through their Green's functions
 (``symae.extract.methods``), adds the baselines computed on the same traces, publishes the
 preferred method's STF and keeps the others as alternatives (an ``ExtractionResult``).
 ``extract_many`` batches several events through each ONNX call.
+
+Every extraction's work is counted (``symae.work``) into :attr:`Extractor.work`. With a
+``row_cache`` the graphs re-use the rows of earlier calls (``symae.extract.graph_cache``);
+``symae.extract.incremental`` uses both for the revisions of a growing event, and the
+``warm``/``preview`` arguments of ``coherent_information`` and ``assemble`` for its
+cheaper previews. Without them an extraction is the method as published.
 """
 
 from __future__ import annotations
@@ -29,8 +35,10 @@ from symae.extract.coherent import (
     CoherentInformation,
     LatentSettings,
     ModelGraphs,
+    WarmStart,
     coherent_information_many,
 )
+from symae.extract.graph_cache import CachedGraphs, RowCache
 from symae.extract.result import (
     EventQuality,
     ExtractionResult,
@@ -43,7 +51,9 @@ from symae.extract.result import (
 )
 from symae.extract.stf import CombinedStf, EnvelopeStf, combine_pixels, envelope_stf
 from symae.inversion import InversionSettings
+from symae.inversion.invert import WarmStart as InversionWarmStart
 from symae.version import __version__
+from symae.work import WorkMeter, metering
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +138,8 @@ class Extractor:
         self.model = model
         self.contract = contract
         self.settings = settings or ExtractionSettings()
+        self.work = WorkMeter()  # everything this extractor computed (symae.work)
+        self.row_cache: RowCache | None = None  # rows re-used between calls when set
 
     @classmethod
     def load(
@@ -174,12 +186,17 @@ class Extractor:
         )
 
     # ---- extraction ---------------------------------------------------------------
-    def coherent_information(self, events: Sequence[EventData]) -> list[CoherentInformation]:
-        """The raw coherent information of each event (virtual gathers, scores, history)."""
+    def coherent_information(
+        self, events: Sequence[EventData], warm: Sequence[WarmStart | None] | None = None
+    ) -> list[CoherentInformation]:
+        """The raw coherent information of each event (virtual gathers, scores, history);
+        ``warm``: per event, a preview's descent start (``symae.extract.coherent``)."""
         grouped = [[g.traces for g in self._groups_of(e)] for e in events]
         for e in events:
             self.check_coverage(e)
-        return coherent_information_many(self.graphs, grouped, self.settings.latent)
+        graphs = CachedGraphs(self.graphs, self.row_cache)
+        with metering(self.work):
+            return coherent_information_many(graphs, grouped, self.settings.latent, warm)
 
     def prepare(
         self, stream: Any, inventory: Any, event: Any, event_id: str | None = None
@@ -226,9 +243,32 @@ class Extractor:
         return [self.assemble(e, info, revision) for e, info in zip(events, infos, strict=True)]
 
     def assemble(
-        self, event: EventData, info: CoherentInformation, revision: int = 0
+        self,
+        event: EventData,
+        info: CoherentInformation,
+        revision: int = 0,
+        *,
+        preview: bool = False,
+        warm: InversionWarmStart | None = None,
+        inversion: bool = True,
     ) -> ExtractionResult:
-        """RESULT.json of one event from its coherent information."""
+        """RESULT.json of one event from its coherent information.
+
+        ``preview``: a cheaper provisional result of a growing event (no baselines, flag
+        ``preview``), its raw-trace inversion started from ``warm`` or, with
+        ``inversion=False``, left out (flag ``preview_without_inversion``)."""
+        with metering(self.work):
+            return self._assemble(event, info, revision, preview, warm, inversion)
+
+    def _assemble(
+        self,
+        event: EventData,
+        info: CoherentInformation,
+        revision: int,
+        preview: bool,
+        warm: InversionWarmStart | None,
+        inversion: bool,
+    ) -> ExtractionResult:
         groups = self._groups_of(event)
         slices = info.group_slices()
         rel_err = _relative_error(np.concatenate([g.traces for g in groups]), info.reconstruction)
@@ -241,12 +281,18 @@ class Extractor:
                 combined.mean, combined.std, c.dt, c.t0, methods.ENVELOPE
             )
         }
-        inversions = self._inversions(event, groups, info)
+        inversions = (
+            self._inversions(event, groups, info, warm)
+            if inversion
+            else methods.Inversions(None, None, ["preview_without_inversion"])
+        )
         stfs.update(self._inversion_stfs(inversions))
         _add_apparent_stfs(pixels, inversions)
         chosen = methods.preferred(stfs, inversions)
         quality = self._event_quality(event, groups, pixels, rel_err, info)
         quality.flags.extend(inversions.flags)
+        if preview:
+            quality.flags.append("preview")
         return ExtractionResult(
             event_id=event.event_id,
             revision=revision,
@@ -255,7 +301,7 @@ class Extractor:
             stf=stfs.pop(chosen),
             alternatives=stfs,
             pixels=pixels,
-            baselines=self._baselines(groups),
+            baselines={} if preview else self._baselines(groups),
             inversion=methods.inversion_info(inversions.raw)
             if inversions.raw is not None
             else None,
@@ -316,13 +362,17 @@ class Extractor:
         return pixels
 
     def _inversions(
-        self, event: EventData, groups: list[TraceGroup], info: CoherentInformation
+        self,
+        event: EventData,
+        groups: list[TraceGroup],
+        info: CoherentInformation,
+        warm: InversionWarmStart | None = None,
     ) -> methods.Inversions:
         """The inversions of the raw traces and of the virtual gathers (none when off)."""
         if self.settings.inversion is None:
             return methods.Inversions(None, None, [])
         return methods.run_inversions(
-            event, groups, info.virtual, self.contract, self.settings.inversion
+            event, groups, info.virtual, self.contract, self.settings.inversion, warm
         )
 
     @staticmethod

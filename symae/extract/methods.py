@@ -36,6 +36,7 @@ from symae.inversion import (
     event_arrays,
     invert_traces,
 )
+from symae.inversion.invert import WarmStart
 from symae.inversion.solve import half_duration_s
 
 log = logging.getLogger(__name__)
@@ -114,15 +115,17 @@ def run_inversions(
     virtual: np.ndarray | None,
     contract: DataContract,
     settings: InversionSettings,
+    warm: WarmStart | None = None,
 ) -> Inversions:
-    """Invert the raw traces, then the virtual gathers with the depth and mechanism the
+    """Invert the raw traces (from ``warm``, an earlier revision's, in a preview), then the
+    virtual gathers with the depth and mechanism the
     raw inversion used; a method that cannot run leaves a flag instead of an STF (a
     streamed origin whose magnitude was dropped as out of range still gets the envelope;
     files and ObsPy input are checked up front by ``symae.extract.records``)."""
     flags: list[str] = []
     try:
         traces, geometry = event_arrays(event)
-        raw = invert_traces(traces, geometry, event.origin, settings, contract)
+        raw = invert_traces(traces, geometry, event.origin, settings, contract, warm=warm)
     except InversionError as err:
         log.warning("%s: inversion not possible: %s", event.event_id, err)
         return Inversions(None, None, [f"inversion_failed: {err}"])

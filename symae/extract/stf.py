@@ -81,6 +81,26 @@ def best_lag(x: np.ndarray, reference: np.ndarray, max_lag: int) -> int:
     return int(lags[window][np.argmax(full[window])])
 
 
+def best_lags(x: np.ndarray, reference: np.ndarray, max_lag: int) -> np.ndarray:
+    """``best_lag`` of every row of ``x`` (n, nt) at once: one matrix product with the
+    reference at each lag within +-max_lag."""
+    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    nt = x.shape[-1]
+    k = min(int(max_lag), nt - 1)
+    padded = np.pad(np.asarray(reference, dtype=np.float64), k)
+    shifted = np.lib.stride_tricks.sliding_window_view(padded, nt)  # row j: lag j - k
+    return np.argmax(x @ shifted.T, axis=1) - k
+
+
+def shift_rows(x: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """``shift_zero_fill`` of every row of ``x`` (n, nt) by its own lag."""
+    x = np.atleast_2d(x)
+    nt = x.shape[-1]
+    src = np.arange(nt)[None, :] - np.asarray(lags, dtype=int)[:, None]
+    inside = (src >= 0) & (src < nt)
+    return np.where(inside, np.take_along_axis(x, np.clip(src, 0, nt - 1), axis=1), 0.0)
+
+
 @dataclass(frozen=True)
 class CombinedStf:
     mean: np.ndarray

@@ -30,6 +30,7 @@ from symae.inversion.settings import InversionError, InversionSettings
 from symae.synth.paths import PHASES, attenuation_spectrum, phase_table
 from symae.synth.phases import phase_amplitudes
 from symae.synth.radiation import MT_KEYS, scalar_moment
+from symae.work import count
 
 NO_GREENS = "no_greens"
 
@@ -133,6 +134,7 @@ def greens_spectra(
     settings: InversionSettings,
 ) -> GreensSet:
     """(n, nf) Green's spectra for a known moment tensor, each scaled to peak phase 1."""
+    count("greens", len(geometry))
     freqs, delays, arrivals, reason, path = _path_spectra(geometry, depth_km, contract, settings)
     amps = _amplitudes(moment_tensor, arrivals, geometry)
     peak = np.max(np.abs(np.stack([amps[ph] for ph in PHASES])), axis=0)
@@ -149,6 +151,7 @@ def basis_spectra(
 
     Linear in the moment tensor: the spectrum of M is sum_k M_k * spectra[:, k].
     """
+    count("greens", len(geometry))
     freqs, delays, arrivals, reason, path = _path_spectra(geometry, depth_km, contract, settings)
     comps = []
     for unit in basis_tensors():

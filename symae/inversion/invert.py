@@ -5,9 +5,16 @@ metadata, e.g. SymAE's virtual gathers: pass the event's geometry and the new tr
 Stored traces carry the event-level polarity flip of ``assemble_event``; it is undone
 (``undo_polarity``) so that each trace's sign is physical, as the radiation pattern
 in the Green's functions assumes.
+
+A ``WarmStart`` (an earlier revision's result of the same event) makes a cheaper,
+approximate inversion for previews of a growing event: the depth and mechanism found
+before are re-used (no search), the alternation starts from the earlier STF and runs
+``rounds`` rounds. A from-scratch inversion never takes one.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -16,7 +23,7 @@ from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData
 from symae.data.events import Origin
 from symae.inversion.band import highpass_of, window_taper
-from symae.inversion.greens import TraceGeometry, check_moment_tensor
+from symae.inversion.greens import TraceGeometry, check_moment_tensor, greens_spectra
 from symae.inversion.mechanism import SourceFit, refine_depth, search_mechanism
 from symae.inversion.onset import onset_lag
 from symae.inversion.result import InversionResult, TraceFit
@@ -26,6 +33,7 @@ from symae.inversion.solve import (
     common_lag,
     design,
     half_duration_s,
+    solve,
     support_samples,
 )
 from symae.inversion.uncertainty import (
@@ -36,6 +44,35 @@ from symae.inversion.uncertainty import (
     pixel_stfs,
     trace_grams,
 )
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """An earlier solution of the same event to start from (see the module docstring)."""
+
+    stf: np.ndarray  # (J,) its STF on the same support (any positive scale)
+    depth_km: float
+    mechanism: dict[str, float]  # MT_KEYS components (and strike, dip, rake if searched)
+    depth_source: str
+    mechanism_source: str
+    rounds: int = 1
+    onset_shift_s: float = 0.0  # where its support began before the catalogue time
+
+    @classmethod
+    def from_result(cls, result: InversionResult, rounds: int = 1) -> WarmStart:
+        return cls(
+            stf=np.asarray(result.stf, dtype=np.float64),
+            depth_km=float(result.depth_km),
+            mechanism={k: float(v) for k, v in result.mechanism.items()},
+            depth_source=result.depth_source,
+            mechanism_source=result.mechanism_source,
+            rounds=rounds,
+            onset_shift_s=float(result.onset_shift_s),
+        )
+
+    @property
+    def moment_tensor(self) -> dict[str, float]:
+        return {k: v for k, v in self.mechanism.items() if k.startswith("M")}
 
 
 def event_arrays(event: EventData) -> tuple[np.ndarray, TraceGeometry]:
@@ -101,13 +138,15 @@ def invert_traces(
     settings: InversionSettings | None = None,
     contract: DataContract | None = None,
     undo_polarity: bool = True,
+    warm: WarmStart | None = None,
 ) -> InversionResult:
-    """Positive STF, per-trace fit, band and apparent STFs from (n, nt) traces.
+    """Positive STF, per-trace fit, band and apparent STFs from (n, nt) traces
+    (``warm``: a preview's approximate inversion, see the module docstring).
 
     BLAS runs on one thread: the matrices are small, and BLAS threads spinning on shared
     cores cost several times the CPU of one (measured on 2 cores)."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return _invert(traces, geometry, origin, settings, contract, undo_polarity)
+        return _invert(traces, geometry, origin, settings, contract, undo_polarity, warm)
 
 
 def _invert(
@@ -117,6 +156,7 @@ def _invert(
     settings: InversionSettings | None,
     contract: DataContract | None,
     undo_polarity: bool,
+    warm: WarmStart | None = None,
 ) -> InversionResult:
     settings = settings or InversionSettings()
     contract = contract or DEFAULT_CONTRACT
@@ -166,13 +206,34 @@ def _invert(
     # the onset (module docstring of symae.inversion.onset): a large lead of the P
     # envelopes moves the support before the fit; a lead the fitted model cannot place
     # moves it once more, with a margin
-    n_pre = 0
-    if settings.onset_shift:
-        lead = -onset_lag(data, mw, contract, settings)
-        if lead >= settings.envelope_lead_s:
-            n_pre = int(np.ceil(lead / contract.dt))
-    fit = fit_with_onset(n_pre)
-    if settings.onset_shift:
+    n_pre = 0 if warm is None else int(round(warm.onset_shift_s / contract.dt))
+    warmed = warm is not None and len(warm.stf) == n_base + n_pre
+    if warmed:  # a preview: the earlier depth, mechanism and onset, a few rounds
+        assert warm is not None
+        frame = Frame(contract.t0 + n_pre * contract.dt, contract.dt, contract.nt, taper)
+        greens = greens_spectra(geometry, warm.depth_km, warm.moment_tensor, contract, settings)
+        start = warm.stf / max(float(warm.stf.sum() * contract.dt), 1e-30)
+        sol = solve(
+            data,
+            greens,
+            n_base + n_pre,
+            frame,
+            settings,
+            half_s=half,
+            rounds=warm.rounds,
+            start=start,
+        )
+        fit = SourceFit(
+            warm.depth_km, warm.moment_tensor, None, greens, sol, {warm.depth_km: sol.objective}
+        )
+    else:
+        n_pre = 0
+        if settings.onset_shift:
+            lead = -onset_lag(data, mw, contract, settings)
+            if lead >= settings.envelope_lead_s:
+                n_pre = int(np.ceil(lead / contract.dt))
+        fit = fit_with_onset(n_pre)
+    if settings.onset_shift and not warmed:
         frame = Frame(contract.t0 + n_pre * contract.dt, contract.dt, contract.nt, taper)
         early = -common_lag(data, fit.greens, fit.solution.m, frame, settings)
         m = fit.solution.m
@@ -217,6 +278,13 @@ def _invert(
     mechanism = dict(fit.moment_tensor)
     if fit.strike_dip_rake is not None:
         mechanism.update(zip(("strike", "dip", "rake"), fit.strike_dip_rake, strict=True))
+    if warmed:
+        assert warm is not None
+        mechanism = dict(warm.mechanism)
+        depth_source, mechanism_source = warm.depth_source, warm.mechanism_source
+    else:
+        depth_source = "catalogue" if fit.depth_km == float(origin.depth_km) else "estimated"
+        mechanism_source = "catalogue" if moment_tensor is not None else "estimated"
     return InversionResult(
         event_id=origin.event_id,
         times=times,
@@ -228,9 +296,9 @@ def _invert(
         duration_s=moment_duration(stf, dt),
         centroid_s=centroid(stf, times),
         depth_km=fit.depth_km,
-        depth_source="catalogue" if fit.depth_km == float(origin.depth_km) else "estimated",
+        depth_source=depth_source,
         mechanism=mechanism,
-        mechanism_source="catalogue" if moment_tensor is not None else "estimated",
+        mechanism_source=mechanism_source,
         t_star_s=settings.t_star_s,
         onset_shift_s=n_pre * contract.dt,
         window_limited=n_want > n_window,

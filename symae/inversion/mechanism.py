@@ -23,6 +23,7 @@ from symae.inversion.greens import GreensSet, TraceGeometry, basis_spectra, comb
 from symae.inversion.settings import InversionSettings
 from symae.inversion.solve import Frame, Solution, solve, triangle
 from symae.synth.radiation import MT_KEYS
+from symae.work import count
 
 
 @dataclass
@@ -95,6 +96,7 @@ def trace_moments(
     valid = basis.valid
     d = data[valid]
     n_valid = int(valid.sum())
+    count("inversion", n_valid)
     mf = np.fft.rfft(m, basis.nfft) * basis.dt
     phase = np.exp(2j * np.pi * basis.freqs * (frame.t0 - k * frame.dt))  # earliest sample
     full = np.fft.irfft(basis.spectra[valid] * (mf * phase), basis.nfft)  # (n, 6, nfft)

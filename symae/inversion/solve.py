@@ -31,6 +31,7 @@ from scipy.optimize import nnls
 
 from symae.inversion.greens import GreensSet
 from symae.inversion.settings import InversionSettings
+from symae.work import count
 
 NEGATIVE_SCALE = "negative_scale"
 LAG_AT_BOUND = "lag_at_bound"
@@ -199,8 +200,12 @@ def fit_traces(
     search: bool = True,
     lag: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
-    """(a, tau)-step: lags, scales, correlations, misfits and rejection reasons."""
+    """(a, tau)-step: lags, scales, correlations, misfits and rejection reasons.
+
+    Counted as one ``inversion`` work row per trace (``symae.work``): a round's design
+    matrices and normal equations are per trace too, so rows follow its CPU."""
     n = data.shape[0]
+    count("inversion", n)
     dnorm = np.linalg.norm(data, axis=1) + 1e-12
     if search:
         raw, reason = search_lags(data, greens, m, frame, settings)
@@ -293,9 +298,18 @@ def solve(
     half_s: float = 5.0,
     keep_design: bool = False,
     rounds: int | None = None,
+    start: np.ndarray | None = None,
 ) -> Solution:
-    """Alternate the (a, tau)-step, Huber weights and the NNLS m-step; return the fit."""
-    m = init.m.copy() if init is not None else triangle(n_support, half_s, frame.dt)
+    """Alternate the (a, tau)-step, Huber weights and the NNLS m-step; return the fit.
+
+    The first STF is ``init``'s, else ``start`` (an earlier revision's), else the
+    Mw-scaled triangle."""
+    if init is not None:
+        m = init.m.copy()
+    elif start is not None:
+        m = np.asarray(start, dtype=np.float64).copy()
+    else:
+        m = triangle(n_support, half_s, frame.dt)
     a_mat = None
     for _ in range(rounds or settings.n_rounds):
         scale, lag, cc, misfit, reason = fit_traces(data, greens, m, frame, settings)

@@ -14,6 +14,7 @@ import numpy as np
 
 from symae.inversion.settings import InversionSettings
 from symae.inversion.solve import Solution, solve_normal
+from symae.work import count
 
 
 class PixelSTF(NamedTuple):
@@ -49,6 +50,7 @@ def bootstrap(grams: TraceGrams, used: np.ndarray, settings: InversionSettings) 
     if settings.n_bootstrap < 1 or idx.size < 2:
         return np.zeros((0, grams.rhs.shape[1]))
     rng = np.random.default_rng(settings.bootstrap_seed)
+    count("bootstrap", settings.n_bootstrap * idx.size)
     draws = []
     for _ in range(settings.n_bootstrap):
         counts = np.bincount(rng.integers(0, idx.size, idx.size), minlength=idx.size).astype(float)

@@ -92,3 +92,17 @@ def test_event_rule_aligns_pixels_and_drops_incoherent_ones() -> None:
     assert list(combined.lags[:3]) == [0, -4, 3]
     assert np.allclose(combined.mean[20:160], stf[20:160] / stf.max(), atol=1e-6)
     assert np.all(combined.std[20:160] >= 0.05 / stf.max() - 1e-9)
+
+
+def test_vectorised_lags_and_shifts_match_the_per_trace_ones() -> None:
+    from symae.extract.stf import best_lag, best_lags, shift_rows, shift_zero_fill
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((40, 192))
+    reference = np.roll(x[0], 7) + 0.1 * rng.standard_normal(192)
+    lags = best_lags(x, reference, 20)
+    assert lags[0] == 7
+    assert lags.tolist() == [best_lag(t, reference, 20) for t in x]
+    shifts = rng.integers(-30, 30, len(x))
+    expected = np.array([shift_zero_fill(t, k) for t, k in zip(x, shifts, strict=True)])
+    assert np.array_equal(shift_rows(x, shifts), expected)

@@ -119,3 +119,33 @@ def test_bundle_of_another_contract_is_dead_lettered_and_the_rest_extracted() ->
         result_key("good", good.revision, "m", "7")
     ]
     assert proc.retained() == {}
+
+
+def test_previews_then_a_full_final_revision_with_the_real_extractor() -> None:
+    from symae.extract.extractor import ExtractionSettings, Extractor
+    from symae.extract.incremental import RevisionPolicy
+
+    model = Extractor.load("default", "cpu", settings=ExtractionSettings(allow_sparse=True))
+    proc = InferenceProcessor(
+        resolve=lambda: ModelRef("default", "1", "/m/1", "x"),
+        load=lambda ref: model,
+        revision_policy=RevisionPolicy(budget=1.0),
+    )
+    app = ServiceApp("inference", ServiceSettings(metrics_port=0), proc)
+    proc.start(app)
+    early = random_bundle("ev1", seed=1, per_pixel=4)
+    proc.handle(incoming(early, 0, 1))
+    (preview,) = proc.tick(0.0)
+    assert "preview" in preview.value.quality.flags and not preview.value.baselines
+    final = early.model_copy(update={"final": True})
+    proc.handle(incoming(final, 0, 2))
+    (last,) = proc.tick(0.0)
+    assert last.key == preview.key  # the same revision, now in full
+    assert "preview" not in last.value.quality.flags and last.value.baselines
+    exposition = app.metrics.exposition().decode()
+    line = next(
+        row
+        for row in exposition.splitlines()
+        if row.startswith("symae_extraction_work_total{") and 'stage="decode"' in row
+    )
+    assert float(line.split()[-1]) > 0

@@ -28,7 +28,9 @@ def event(pixels: list[int], first: float = 100.0) -> EventState:
     return state
 
 
-POLICY = ReadinessPolicy(min_traces=4, min_pixels=2, deadline_s=60.0, revision_interval_s=5.0)
+POLICY = ReadinessPolicy(
+    min_traces=4, min_pixels=2, deadline_s=60.0, quiet_s=0.5, revision_interval_s=5.0
+)
 
 
 def test_enough_traces_on_enough_pixels_is_ready() -> None:
@@ -49,8 +51,31 @@ def test_revisions_need_new_traces_and_the_interval() -> None:
     state.emitted_traces, state.emitted_at = 4, 104.0
     assert not POLICY.due(state, now=200.0)  # nothing new
     state.traces["XX.NEW.00.BHZ"] = trace("XX.NEW.00.BHZ", 3)
+    state.last_accepted_at = 104.5
     assert not POLICY.due(state, now=108.0)  # too soon after the last revision
     assert POLICY.due(state, now=109.0)
+
+
+def test_a_revision_waits_until_the_event_is_quiet() -> None:
+    state = event([1, 1, 2, 2])
+    clock = 104.0
+    state.last_accepted_at = clock  # the fourth trace was just accepted
+    assert not POLICY.due(state, now=clock + 0.4)
+    state.last_accepted_at = clock + 0.4  # another record keeps it busy
+    state.traces["XX.NEW.00.BHZ"] = trace("XX.NEW.00.BHZ", 3)
+    assert not POLICY.due(state, now=clock + 0.8)
+    assert POLICY.due(state, now=clock + 0.9)  # 0.5 s without a new trace
+
+
+def test_the_deadline_revision_does_not_wait_for_quiet() -> None:
+    few = event([3], first=100.0)
+    few.last_accepted_at = 160.0  # a record accepted right at the deadline
+    assert POLICY.due(few, now=160.0)
+    few.emitted_traces, few.emitted_at = 1, 160.0
+    few.traces["XX.NEW.00.BHZ"] = trace("XX.NEW.00.BHZ", 3)
+    few.last_accepted_at = 170.0
+    assert not POLICY.due(few, now=170.1)  # later revisions do wait for quiet
+    assert POLICY.due(few, now=170.5)
 
 
 def test_state_keeps_record_times_offsets_and_sorted_traces() -> None:

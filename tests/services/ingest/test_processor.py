@@ -42,10 +42,12 @@ def records(bfo_dir: Path) -> dict[str, RawRecord]:
     return out
 
 
-def make(**settings: object) -> tuple[IngestProcessor, ServiceApp]:
+def make(
+    clock=time.time, min_traces: int = 2, **settings: object
+) -> tuple[IngestProcessor, ServiceApp]:
     config = IngestSettings(
         kafka_bootstrap_servers="127.0.0.1:1",
-        min_traces=2,
+        min_traces=min_traces,
         min_pixels=1,
         ready_deadline_s=1e6,
         revision_interval_s=0,
@@ -53,7 +55,7 @@ def make(**settings: object) -> tuple[IngestProcessor, ServiceApp]:
         unknown_event_grace_s=30,
         **settings,
     )
-    processor = IngestProcessor(config, Inventories())
+    processor = IngestProcessor(config, Inventories(), clock=clock)
     app = ServiceApp("ingest", config, processor)
     processor.start(app)
     return processor, app
@@ -121,11 +123,27 @@ def test_closing_sends_unsent_traces_then_late_records_are_refused(
     assert processor.tick(now + 10) == []  # one trace, two needed, deadline far away
     out = processor.tick(now + 601)  # closing
     bundles = [o.value for o in out if isinstance(o.value, BundleMessage)]
-    assert [(b.event_id, b.revision) for b in bundles] == [("goa2018", 1)]
+    assert [(b.event_id, b.revision, b.final) for b in bundles] == [("goa2018", 1, True)]
     assert bundles[0].pixels[0].station_id == ["II.BFO.00.BHZ"]
     assert processor.events == {} and processor.retained() == {}
     late = processor.handle(msg("waveforms.raw", 2, records["BHE"], now + 602))
     assert reasons(late) == ["late"]
+
+
+def test_quiet_revision_then_a_final_one_when_the_event_closes(
+    records: dict[str, RawRecord],
+) -> None:
+    now = time.time()
+    clock = [now]
+    processor, _ = make(clock=lambda: clock[0], min_traces=1, revision_quiet_s=0.5)
+    processor.handle(msg("origins", 0, GOA, now))
+    processor.handle(msg("waveforms.raw", 1, records["BHZ"], now))  # accepted at `now`
+    assert processor.tick(now + 0.4) == []  # not quiet for 0.5 s yet
+    out = processor.tick(now + 0.5)
+    assert [(o.value.revision, o.value.final) for o in out] == [(1, False)]
+    assert processor.tick(now + 100) == []  # nothing new
+    out = processor.tick(now + 601)  # closing: the same traces again, marked final
+    assert [(o.value.revision, o.value.final) for o in out] == [(1, True)]
 
 
 SHORT = DataContract(cut_start=50, nt=96)
