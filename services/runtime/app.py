@@ -73,6 +73,7 @@ from services.runtime.health import HealthServer, HealthState
 from services.runtime.kafka import (
     BrokerUnavailable,
     BrokerWatch,
+    check_crc32c,
     connect_admin,
     ensure_topics,
     make_consumer,
@@ -214,6 +215,7 @@ class ServiceApp:
         self.health = HealthState(stale_after=max(30.0, settings.kafka_max_poll_interval_ms / 1e3))
         self.stop_event = threading.Event()
         self.metrics_port: int | None = None
+        self.crc32c_accelerated: bool | None = None  # checked when the service starts
         self._full_to_logical = {settings.topic(t): t for t in TOPICS}
         self._processed: dict[TopicPartition, int] = {}  # next offset handled (maybe unacked)
         self._acked: dict[TopicPartition, int] = {}  # next offset whose outputs are acked
@@ -263,6 +265,8 @@ class ServiceApp:
             log.error("cannot serve metrics on port %d: %s", self.settings.metrics_port, exc)
             return 2
         self.metrics_port = self._server.port
+        self.crc32c_accelerated = check_crc32c()
+        self.metrics.set_crc32c_accelerated(self.crc32c_accelerated)
         try:
             self._connect()
             if self.stop_event.is_set():
