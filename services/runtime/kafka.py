@@ -46,7 +46,7 @@ def crc32c_accelerated() -> bool:
     """
     from kafka.record import _crc32c, default_records
 
-    defaults = getattr(default_records.calc_crc32c, "__defaults__", None) or ()
+    defaults: tuple[object, ...] = getattr(default_records.calc_crc32c, "__defaults__", None) or ()
     return bool(defaults) and defaults[0] is not _crc32c.crc
 
 
