@@ -300,6 +300,7 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
             config.water_level,
             lowpass_hz=corner if corner < 0.5 * sr else None,
             highpass_hz=c.highpass_hz or None,
+            response_key=geom.channel.response_key,
         )
     except Rejected as err:
         if err.message.startswith(seed_id):
