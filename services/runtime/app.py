@@ -47,7 +47,11 @@ Guarantees the loop gives a handler (at-least-once, no transactions):
 - on SIGTERM/SIGINT the current batch finishes, outputs are flushed, offsets committed,
   and the consumer leaves its group; after a crash nothing more is committed;
 - partitions revoked in a rebalance are committed first, then
-  :meth:`Processor.on_revoked` drops their state.
+  :meth:`Processor.on_revoked` drops their state;
+- a consumer dropped from its group (a batch that outlasted
+  ``kafka_max_poll_interval_ms``) gets ``CommitFailedError`` on its next commit: logged,
+  never fatal; the next poll re-joins and the uncommitted messages come again (handlers
+  are idempotent: keys are identities).
 
 Keys are the deterministic identities of what a message describes (event id,
 revision, model version), so a re-delivery overwrites rather than duplicates.
@@ -64,7 +68,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
@@ -627,6 +631,19 @@ class ServiceApp:
         if offsets:
             try:
                 self._consumer.commit(offsets=offsets, timeout_ms=5000)
+            except CommitFailedError as exc:
+                # dropped from the group (e.g. a batch took longer than the poll interval):
+                # the next poll re-joins; what was not committed is delivered again
+                log.warning(
+                    "commit refused, this consumer was dropped from group %s (%s); "
+                    "re-joining, uncommitted messages will be delivered again "
+                    "(kafka_max_poll_interval_ms=%d)",
+                    self.settings.group_id(self.name),
+                    exc,
+                    self.settings.kafka_max_poll_interval_ms,
+                )
+                self._last_commit = now
+                return
             except KafkaError as exc:
                 # not committed: tried again later; a crash meanwhile re-delivers them
                 log.warning("commit failed (%s: %s); will retry", type(exc).__name__, exc)
