@@ -11,11 +11,17 @@ appears; a broken version is refused and the old one kept
 from __future__ import annotations
 
 import argparse
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
 from services.runtime.settings import ServedModelSettings, add_settings_arguments
+from symae.extract.ort_options import OrtOptions, Provider
+
+if TYPE_CHECKING:
+    from symae.extract.extractor import Extractor
+
+_ORT = OrtOptions()  # the defaults, one source for the settings below
 
 HELP = "serve inference: bundles -> STF extraction on ONNX Runtime -> results"
 
@@ -23,13 +29,48 @@ HELP = "serve inference: bundles -> STF extraction on ONNX Runtime -> results"
 class InferenceSettings(ServedModelSettings):
     """Settings of the inference service (each also ``SYMAE_<NAME>``)."""
 
-    ort_provider: Literal["auto", "cuda", "cpu"] = "auto"
+    ort_provider: Provider = Field(_ORT.provider, description="ONNX Runtime execution provider")
+    ort_intra_op_threads: int = Field(
+        _ORT.intra_op_threads, ge=0, description="ONNX Runtime threads per graph (0: one per core)"
+    )
+    ort_inter_op_threads: int = Field(
+        _ORT.inter_op_threads, ge=0, description="ONNX Runtime inter-op threads (0: its choice)"
+    )
+    ort_allow_spinning: bool = Field(
+        _ORT.allow_spinning,
+        description="let ONNX Runtime threads spin waiting for work (CPU burnt on shared cores)",
+    )
     expect_gpu: bool = Field(False, description="a GPU should be present (reported in metrics)")
     max_batch_events: int = Field(8, gt=0, description="events sharing one extraction batch")
     model_check_interval_s: float = Field(5.0, gt=0, description="registry check period")
     # extraction batches take seconds: fetch few bundles per poll, allow long batches
     kafka_max_poll_records: int = Field(8, gt=0)
     kafka_max_poll_interval_ms: int = Field(120000, gt=0)
+
+    def ort_options(self) -> OrtOptions:
+        """The ONNX Runtime session options these settings describe."""
+        return OrtOptions(
+            provider=self.ort_provider,
+            intra_op_threads=self.ort_intra_op_threads,
+            inter_op_threads=self.ort_inter_op_threads,
+            allow_spinning=self.ort_allow_spinning,
+        )
+
+
+def load_extractor(settings: InferenceSettings, path: str) -> Extractor:
+    """The extractor the service runs for the model directory ``path``: checksums
+    verified first, ONNX Runtime options from the settings, sparse events allowed (a
+    bundle made ready by its deadline may be sparse; its result is flagged)."""
+    from symae.artifacts.store import read_model_dir
+    from symae.extract.extractor import ExtractionSettings, Extractor
+
+    read_model_dir(path)  # every checksum, before any graph is opened
+    return Extractor.load(
+        path,
+        provider=None,
+        settings=ExtractionSettings(allow_sparse=True),
+        options=settings.ort_options(),
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from services.inference.model_watch import ModelRef, registry_resolver
     from services.inference.processor import InferenceProcessor
     from services.runtime import SettingsError, run_service, settings_from_args
-    from symae.artifacts.store import ArtifactError, read_model_dir
-    from symae.extract.extractor import ExtractionSettings, Extractor
+    from symae.artifacts.store import ArtifactError
 
     try:
         settings = settings_from_args(InferenceSettings, args)
@@ -50,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     def load(ref: ModelRef) -> Extractor:
-        read_model_dir(ref.path)  # every checksum, before any graph is opened
-        # a bundle made ready by its deadline may be sparse: extract it, flagged "sparse"
-        return Extractor.load(
-            ref.path, provider=settings.ort_provider, settings=ExtractionSettings(allow_sparse=True)
-        )
+        return load_extractor(settings, ref.path)
 
     try:
         resolve = registry_resolver(settings.model, settings.model_registry)

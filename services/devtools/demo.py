@@ -83,6 +83,10 @@ def event_rows(stack: Any, settled: dict[str, int], sent: dict[str, int]) -> lis
     for event_id, revision in sorted(settled.items()):
         with urllib.request.urlopen(f"{stack.http_url}/events/{event_id}", timeout=5) as resp:
             result = ExtractionResult.model_validate(json.loads(resp.read()))
+        # the figure is rendered on its first request: ask, as a browser would, so the
+        # products folder holds every file when the demo ends
+        with urllib.request.urlopen(f"{stack.http_url}/events/{event_id}/stf.png", timeout=60):
+            pass
         bundle = bundles[event_id]
         event = bundle.to_event_data()
         cc = (

@@ -5,7 +5,7 @@ Routes (all GET; documented in ``docs/streaming-products.md``):
 - ``/events``: JSON list, one entry per event, most recently updated first;
 - ``/events/{id}``: the latest result of the event (RESULT.json schema);
 - ``/events/{id}/{file}``: one product file (``result.json``, ``stf_scardec.txt``,
-  ``event.xml``, ``stf.png``);
+  ``event.xml``, ``stf.png``; the figure is rendered on its first request and kept);
 - ``/``: the events page of the explorer (table and map, live updates; without
   JavaScript, the plain list below in a ``<noscript>``);
 - ``/plain``: a plain HTML page listing recent events with their STF figures;
@@ -165,9 +165,18 @@ class _Handler(BoundedHandler):
                 return
             path = self.store.folder(entry.event_id) / name
             try:
-                body = path.read_bytes()
+                if name == PRODUCT_FILES["figure"]:
+                    body = self.store.figures.png(path.parent)  # rendered on first request
+                    if body is None:
+                        raise FileNotFoundError(path)
+                else:
+                    body = path.read_bytes()
             except OSError:
                 self._not_found(f"{name} of event {entry.event_id!r}")
+                return
+            except Exception:  # noqa: BLE001 - a figure that fails to render: say so, go on
+                log.exception("rendering the figure of %s failed", entry.event_id)
+                self._json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "figure not available"})
                 return
             self._send(HTTPStatus.OK, body, CONTENT_TYPES[path.suffix])
         else:

@@ -2,9 +2,11 @@
 
 For every result the store decides whether it changes the event's published state
 (``services.publish.store.Arrival``). New, newer and recomputed results rewrite the
-product files; every arrival but a stale one (re)sends the event's public STF message,
-which is built from the current result only, so a message lost to a crash between
-writing products and committing is sent again, identically, on re-delivery.
+product files (a few milliseconds: the figure is rendered later, on its first HTTP
+request, ``services.publish.figures``); every arrival but a stale one (re)sends the
+event's public STF message, which is built from the current result only, so a message
+lost to a crash between writing products and committing is sent again, identically, on
+re-delivery.
 """
 
 from __future__ import annotations
@@ -88,7 +90,12 @@ class PublishProcessor(Processor):
                 product = result.product()
             except ValueError as exc:
                 raise PoisonMessage(DeadLetterReason.UNPUBLISHABLE, str(exc)) from exc
-            write_products(product, result_bytes(result), self.store.folder(result.event_id))
+            write_products(
+                product,
+                result_bytes(result),
+                self.store.folder(result.event_id),
+                lock=self.store.figures.lock,
+            )
             self.store.record(result, arrival)
         url = f"/events/{quote(self.store.folder(current.event_id).name)}"
         out = Outgoing(STF, key=current.event_id, value=StfMessage.from_result(current, url))

@@ -1,13 +1,15 @@
-"""Product files written for every published event: SCARDEC-style text, QuakeML, PNG.
+"""Product files of every published event: SCARDEC-style text, QuakeML, result, PNG.
 
 The writers live in the library, ``symae.extract.products`` (documented there); this
 module writes their output into one folder per event. The result JSON itself is written
-as received; see ``docs/streaming-products.md``.
+as received; see ``docs/streaming-products.md``. The figure (``stf.png``) is not written
+here: it is rendered on its first request (``services.publish.figures``).
 """
 
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from symae.data.events import scalar_moment
@@ -48,15 +50,23 @@ def write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_products(product: StfProduct, result_json: bytes, folder: Path) -> dict[str, Path]:
-    """Write every product file of one event into ``folder``; result JSON last.
+def write_products(
+    product: StfProduct,
+    result_json: bytes,
+    folder: Path,
+    lock: AbstractContextManager[object] | None = None,
+) -> dict[str, Path]:
+    """Write the product files of one event into ``folder``; result JSON last.
 
-    The result JSON marks a complete set: a reader that finds it finds the rest.
+    The result JSON marks a complete set: a reader that finds it finds the rest. The
+    figure of the previous result is removed with it, under ``lock`` (the
+    :class:`~services.publish.figures.Figures` lock), and made again when asked for.
     """
     folder.mkdir(parents=True, exist_ok=True)
     paths = {kind: folder / name for kind, name in PRODUCT_FILES.items()}
     write_atomic(paths["scardec"], scardec_text(product).encode())
     write_atomic(paths["quakeml"], quakeml_bytes(product))
-    write_atomic(paths["figure"], figure_png(product))
-    write_atomic(paths["result"], result_json)
+    with lock if lock is not None else nullcontext():
+        paths["figure"].unlink(missing_ok=True)
+        write_atomic(paths["result"], result_json)
     return paths

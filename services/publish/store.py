@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from services.publish.figures import Figures
 from services.publish.products import PRODUCT_FILES
 from services.publish.summary import stf_sketch, summary_fields
 from symae.extract.result import ExtractionResult
@@ -194,6 +195,7 @@ class LatestStore:
         self._history: dict[str, list[dict[str, Any]]] = {}
         self._seq = 0
         self._changes: deque[tuple[int, str]] = deque(maxlen=CHANGES_KEPT)
+        self.figures = Figures()  # stf.png, rendered on first request
         self._load()
 
     def _load(self) -> None:

@@ -47,7 +47,11 @@ Guarantees the loop gives a handler (at-least-once, no transactions):
 - on SIGTERM/SIGINT the current batch finishes, outputs are flushed, offsets committed,
   and the consumer leaves its group; after a crash nothing more is committed;
 - partitions revoked in a rebalance are committed first, then
-  :meth:`Processor.on_revoked` drops their state.
+  :meth:`Processor.on_revoked` drops their state;
+- a consumer dropped from its group (a batch that outlasted
+  ``kafka_max_poll_interval_ms``) gets ``CommitFailedError`` on its next commit: logged,
+  never fatal; the next poll re-joins and the uncommitted messages come again (handlers
+  are idempotent: keys are identities).
 
 Keys are the deterministic identities of what a message describes (event id,
 revision, model version), so a re-delivery overwrites rather than duplicates.
@@ -64,7 +68,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.producer.future import FutureRecordMetadata
 from kafka.structs import OffsetAndMetadata
 from pydantic import BaseModel, ValidationError
@@ -73,6 +77,7 @@ from services.runtime.health import HealthServer, HealthState
 from services.runtime.kafka import (
     BrokerUnavailable,
     BrokerWatch,
+    check_crc32c,
     connect_admin,
     ensure_topics,
     make_consumer,
@@ -214,6 +219,7 @@ class ServiceApp:
         self.health = HealthState(stale_after=max(30.0, settings.kafka_max_poll_interval_ms / 1e3))
         self.stop_event = threading.Event()
         self.metrics_port: int | None = None
+        self.crc32c_accelerated: bool | None = None  # checked when the service starts
         self._full_to_logical = {settings.topic(t): t for t in TOPICS}
         self._processed: dict[TopicPartition, int] = {}  # next offset handled (maybe unacked)
         self._acked: dict[TopicPartition, int] = {}  # next offset whose outputs are acked
@@ -263,6 +269,8 @@ class ServiceApp:
             log.error("cannot serve metrics on port %d: %s", self.settings.metrics_port, exc)
             return 2
         self.metrics_port = self._server.port
+        self.crc32c_accelerated = check_crc32c()
+        self.metrics.set_crc32c_accelerated(self.crc32c_accelerated)
         try:
             self._connect()
             if self.stop_event.is_set():
@@ -623,6 +631,19 @@ class ServiceApp:
         if offsets:
             try:
                 self._consumer.commit(offsets=offsets, timeout_ms=5000)
+            except CommitFailedError as exc:
+                # dropped from the group (e.g. a batch took longer than the poll interval):
+                # the next poll re-joins; what was not committed is delivered again
+                log.warning(
+                    "commit refused, this consumer was dropped from group %s (%s); "
+                    "re-joining, uncommitted messages will be delivered again "
+                    "(kafka_max_poll_interval_ms=%d)",
+                    self.settings.group_id(self.name),
+                    exc,
+                    self.settings.kafka_max_poll_interval_ms,
+                )
+                self._last_commit = now
+                return
             except KafkaError as exc:
                 # not committed: tried again later; a crash meanwhile re-delivers them
                 log.warning("commit failed (%s: %s); will retry", type(exc).__name__, exc)

@@ -9,6 +9,10 @@
 - :func:`make_consumer`: manual offset commits, earliest reset, the range assignor (the
   same partition of every input topic goes to the same consumer, so an event's origin
   and its records, both keyed by event id, meet in one process).
+- :func:`crc32c_accelerated`: whether kafka-python checksums record batches with the C
+  ``crc32c`` package (a declared dependency). Without it every produced and consumed
+  batch is checksummed in pure Python, about 10 ms per 65 kB record on each side; the
+  runtime logs one warning and sets ``symae_kafka_crc32c_accelerated`` to 0.
 
 No transactions: they are not needed for at-least-once delivery and the embedded broker
 does not filter aborted records.
@@ -31,6 +35,30 @@ from services.runtime.settings import COMPACTED, ServiceSettings
 from symae.errors import SymaeError
 
 log = logging.getLogger(__name__)
+
+
+def crc32c_accelerated() -> bool:
+    """Whether kafka-python's record batches (format v2) use the C CRC32C.
+
+    kafka-python picks its checksum once, at import: the C ``crc32c`` package when it
+    imports, its pure-Python table otherwise. This looks at the function the record
+    batch code actually calls (bound as a default argument of ``calc_crc32c``).
+    """
+    from kafka.record import _crc32c, default_records
+
+    defaults: tuple[object, ...] = getattr(default_records.calc_crc32c, "__defaults__", None) or ()
+    return bool(defaults) and defaults[0] is not _crc32c.crc
+
+
+def check_crc32c() -> bool:
+    """:func:`crc32c_accelerated`, with one warning log line when it is not."""
+    accelerated = crc32c_accelerated()
+    if not accelerated:
+        log.warning(
+            "kafka-python checks CRC32C in pure Python (the crc32c package is missing): "
+            "about 10 ms of CPU per 65 kB record produced or consumed; pip install crc32c"
+        )
+    return accelerated
 
 
 class BrokerUnavailable(SymaeError, RuntimeError):

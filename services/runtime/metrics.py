@@ -69,6 +69,12 @@ class Metrics:
             ["service", "outcome"],
             registry=r,
         )
+        self._crc32c = Gauge(
+            "symae_kafka_crc32c_accelerated",
+            "1 when kafka-python checksums records with the C crc32c package, 0 in pure Python",
+            ["service"],
+            registry=r,
+        )
         self._batch = Histogram(
             "symae_batch_events",
             "Events per inference batch",
@@ -104,6 +110,9 @@ class Metrics:
 
     def set_gpu_expected(self, expected: bool) -> None:
         self._gpu_expected.labels(self.service).set(1 if expected else 0)
+
+    def set_crc32c_accelerated(self, accelerated: bool) -> None:
+        self._crc32c.labels(self.service).set(1 if accelerated else 0)
 
     def model_reload(self, ok: bool) -> None:
         self._reloads.labels(self.service, "ok" if ok else "failed").inc()

@@ -37,6 +37,7 @@ COMMANDS: dict[tuple[str, ...], str] = {
     ("bench", "train"): "symae.commands.bench_train",
     ("bench", "extract"): "symae.commands.bench_extract",
     ("bench", "stream"): "services.commands.bench_stream",
+    ("bench", "services"): "services.commands.bench_services",
     ("serve", "ingest"): "services.commands.serve_ingest",
     ("serve", "inference"): "services.commands.serve_inference",
     ("serve", "publish"): "services.commands.serve_publish",

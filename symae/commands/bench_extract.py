@@ -84,13 +84,16 @@ def run(args: argparse.Namespace) -> int:
     from symae.bench.record import median_time, median_times, record
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import ExtractionSettings, Extractor
+    from symae.extract.ort_options import OrtOptions
     from symae.extract.result import ModelInfo
     from symae.extract.runtime import OnnxModel
     from symae.inversion import invert_event
     from symae.model.latent import latent_step
     from symae.model.weights import load_model
 
-    onnx = OnnxModel.load(args.model, "cpu", threads=args.threads)
+    onnx = OnnxModel.load(
+        args.model, options=OrtOptions(provider="cpu", intra_op_threads=args.threads)
+    )
     settings = ExtractionSettings(latent=LatentSettings(steps=args.steps), allow_sparse=True)
     model_info = ModelInfo(name=onnx.info.name, version=onnx.info.version, provider=onnx.provider)
     extractor = Extractor(onnx, model_info, onnx.info.contract, settings)

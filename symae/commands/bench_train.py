@@ -72,6 +72,7 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
     from symae.bench.record import median_time
     from symae.contract import DataContract
     from symae.export.onnx import export_model_dir
+    from symae.extract.ort_options import OrtOptions
     from symae.extract.runtime import OnnxModel
     from symae.model import SymVAE
     from symae.model.weights import save_model_dir
@@ -110,7 +111,7 @@ def _forward_rates(repeats: int) -> list[tuple[str, int, float, float]]:
         model_dir = Path(tmp) / "bench"
         save_model_dir(model, model_dir, "bench", TrainConfig(), DataContract())
         export_model_dir(model_dir)
-        onnx = OnnxModel.load(model_dir, provider="cpu", threads=1)
+        onnx = OnnxModel.load(model_dir, options=OrtOptions(provider="cpu", intra_op_threads=1))
         ort_fn: dict[str, Callable[..., object]] = {
             "coherent": onnx.coherent,
             "decoder": onnx.decode,

@@ -15,7 +15,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from symae.cli.options import add_latent_arguments, existing_file, positive_int
+from symae.cli.options import add_latent_arguments, existing_file, nonnegative_int, positive_int
 from symae.errors import UsageError
 
 HELP = "extract per-pixel and event source time functions of one event into RESULT.json"
@@ -66,7 +66,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME_OR_DIR",
         help="'default', a model directory or a registry name[:version]",
     )
-    parser.add_argument("--provider", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument(
+        "--provider",
+        default=None,
+        choices=("auto", "cpu", "cuda"),
+        help="ONNX Runtime execution provider (default: SYMAE_ORT_PROVIDER, else auto)",
+    )
+    parser.add_argument(
+        "--intra-op-threads",
+        type=nonnegative_int,
+        default=None,
+        help="ONNX Runtime threads per graph, 0: one per core "
+        "(default: SYMAE_ORT_INTRA_OP_THREADS, else 1)",
+    )
+    parser.add_argument(
+        "--inter-op-threads",
+        type=nonnegative_int,
+        default=None,
+        help="ONNX Runtime inter-op threads (default: SYMAE_ORT_INTER_OP_THREADS, else 1)",
+    )
+    parser.add_argument(
+        "--allow-spinning",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="ONNX Runtime threads spin waiting for work (default: SYMAE_ORT_ALLOW_SPINNING, "
+        "else off)",
+    )
     add_latent_arguments(parser)
     parser.add_argument(
         "--min-traces",
@@ -124,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, source: str) -> int:
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import MIN_PIXELS, MIN_TRACES, ExtractionSettings, Extractor
+    from symae.extract.ort_options import OrtOptions
     from symae.extract.records import event_from_records
 
     settings = ExtractionSettings(
@@ -132,7 +158,13 @@ def _run(args: argparse.Namespace, source: str) -> int:
         min_pixels=args.min_pixels or MIN_PIXELS,
         allow_sparse=args.allow_sparse,
     )
-    extractor = Extractor.load(args.model, args.provider, settings)
+    options = OrtOptions.from_env(
+        provider=args.provider,
+        intra_op_threads=args.intra_op_threads,
+        inter_op_threads=args.inter_op_threads,
+        allow_spinning=args.allow_spinning,
+    )
+    extractor = Extractor.load(args.model, None, settings, options)
     if source == "dataset":
         from symae.data.dataset import Dataset
 

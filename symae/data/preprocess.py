@@ -369,6 +369,7 @@ def process(trace: Trace, geom: Geometry, config: PreprocessConfig) -> Preproces
             lowpass_hz=corner if corner < 0.5 * sr else None,
             highpass_hz=c.highpass_hz or None,
             integrate=RESPONSE_NOT_REMOVED in flags and config.no_response_units == "velocity",
+            response_key=geom.channel.response_key,
         )
     except Rejected as err:
         if err.message.startswith(seed_id):

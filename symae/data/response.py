@@ -3,8 +3,12 @@
 The deconvolution filter of a channel depends only on its response, the sampling
 interval, the FFT length, the pre-filter and the water level. Evaluating the response
 (evalresp) is about 80 % of the cost of ObsPy's ``Trace.remove_response``, so the
-filter is kept in a small cache keyed by those inputs: a streaming service that sees
-the same stations again pays for it once.
+filter is kept in a bounded (LRU) cache keyed by those inputs: a streaming service that
+sees the same stations again pays for it once. The response part of the key is
+the caller's :func:`response_identity` when it has one (``symae.data.stations`` computes it once
+per channel epoch: SEED id, epoch and a digest of the response's content), so a channel
+described again by a new StationXML document with the same response still hits;
+without one, the response object's identity.
 
 Pass-through: a channel whose response has input units ``M`` (metres), an overall
 sensitivity of exactly 1 and no frequency-dependent stage (no poles, zeros or FIR
@@ -14,8 +18,11 @@ coefficients) is taken to be displacement already; its samples are used as they 
 
 from __future__ import annotations
 
+import hashlib
+import pickle
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any
 
@@ -118,11 +125,23 @@ def classify(response: Response | None, seed_id: str) -> str:
     return DECONVOLVE
 
 
+def response_identity(
+    seed_id: str, start: float, end: float, response: Response | None
+) -> Hashable:
+    """The content identity of one channel epoch's response: SEED id, epoch (POSIX s)
+    and a SHA-1 of the pickled response (equal for equal StationXML content, whichever
+    document or parse it came from; a corrected response gives another key)."""
+    digest = None if response is None else hashlib.sha1(pickle.dumps(response, 4)).hexdigest()
+    return ("channel", seed_id, start, end, digest)
+
+
 class _FilterCache:
-    """Frequency-domain filters keyed by response identity and processing parameters.
+    """Frequency-domain filters keyed by response and processing parameters (LRU).
 
     Filters are stored up to their last non-zero frequency (the pre-filter's upper
     corner): about 40 kB each for ten-minute 20 Hz records, 40 MB for the default size.
+    The response is keyed by its :func:`response_identity` when given, else by the object's
+    identity (the object is then kept with its filter, so its id cannot be reused).
     """
 
     def __init__(self, size: int = 1024) -> None:
@@ -131,24 +150,41 @@ class _FilterCache:
             OrderedDict()
         )
         self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
 
-    def get(self, response: Response | None, dt: float, nfft: int, *params: Any) -> np.ndarray:
-        key = (id(response), round(dt, 12), nfft, *params)
+    def get(
+        self,
+        response: Response | None,
+        dt: float,
+        nfft: int,
+        *params: Any,
+        key: Hashable | None = None,
+    ) -> np.ndarray:
+        held = response if key is None else None
+        full = (("object", id(response)) if key is None else key, round(dt, 12), nfft, *params)
         with self._lock:
-            item = self._items.get(key)
-            if item is not None and item[0] is response:
-                self._items.move_to_end(key)
+            item = self._items.get(full)
+            if item is not None and item[0] is held:
+                self._items.move_to_end(full)
+                self.hits += 1
                 return item[1]
+            self.misses += 1
         filt = _frequency_filter(response, dt, nfft, *params)
         with self._lock:
-            self._items[key] = (response, filt)
+            self._items[full] = (held, filt)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return filt
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.hits = self.misses = 0
 
 
 FILTERS = _FilterCache()
@@ -264,6 +300,7 @@ def to_displacement(
     taper_fraction: float = 0.05,
     highpass_hz: float | None = None,
     integrate: bool = False,
+    response_key: Hashable | None = None,
 ) -> np.ndarray:
     """Deconvolve ``data`` (counts) to displacement in metres, float64.
 
@@ -272,10 +309,12 @@ def to_displacement(
     band, the optional zero-phase low-pass and the optional causal high-pass (the
     contract's ``highpass_hz``) apply either way, so both kinds of record end in the
     same band. The record is detrended and tapered (``detrend_taper``) first.
+    ``response_key`` (:func:`response_identity`) names the response in the filter cache.
     """
     x = detrend_taper(data, taper_fraction)
     nfft = fft_length(x.size)
-    filt = FILTERS.get(response, dt, nfft, pre_filt, water_level, lowpass_hz, highpass_hz)
+    key = None if response is None else response_key
+    filt = FILTERS.get(response, dt, nfft, pre_filt, water_level, lowpass_hz, highpass_hz, key=key)
     spec = rfft(x, nfft)
     spec[: filt.size] *= filt
     spec[filt.size :] = 0.0

@@ -2,20 +2,27 @@
 
 ``Inventory.get_coordinates`` walks every network, station and channel on each call;
 a build over thousands of records against a large inventory would spend its time
-there. ``channel_at`` indexes an inventory once (per inventory object, kept while it
-is in use) and answers in constant time.
+there. ``channel_at`` indexes an inventory once (per inventory object; the last
+``INDEXED_INVENTORIES`` are kept, enough for a streaming ingest that holds one parsed
+StationXML document per station) and answers in constant time. Indexing also gives each
+channel epoch its response identity (``symae.data.response.response_identity``), the
+key of the evaluated-response cache, so it is computed once per parsed document.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from obspy import UTCDateTime
 from obspy.core.inventory import Channel, Inventory, Response, Station
 
 from symae.data.rejections import Rejected, RejectReason
+from symae.data.response import response_identity
+
+INDEXED_INVENTORIES = 1024  # inventory indexes kept (LRU); as many as ingest's parsed documents
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,8 @@ class ChannelInfo:
     latitude: float
     longitude: float
     response: Response | None
+    # content identity of the response (cache key); None: the response object's identity
+    response_key: Hashable | None = None
 
 
 _Epoch = tuple[float, float, ChannelInfo]  # start, end (POSIX s), info
@@ -46,13 +55,14 @@ def _epoch(seed_id: str, station: Station, channel: Channel) -> _Epoch:
     lon = channel.longitude if channel.longitude is not None else station.longitude
     start = channel.start_date.timestamp if channel.start_date else float("-inf")
     end = channel.end_date.timestamp if channel.end_date else float("inf")
-    return start, end, ChannelInfo(seed_id, float(lat), float(lon), channel.response)
+    key = response_identity(seed_id, start, end, channel.response)
+    return start, end, ChannelInfo(seed_id, float(lat), float(lon), channel.response, key)
 
 
 class _IndexCache:
     """A few recent inventory indexes, keyed by object identity (the object is kept)."""
 
-    def __init__(self, size: int = 8) -> None:
+    def __init__(self, size: int = INDEXED_INVENTORIES) -> None:
         self._size = size
         self._items: OrderedDict[int, tuple[Inventory, dict[str, list[_Epoch]]]] = OrderedDict()
         self._lock = threading.Lock()

@@ -39,6 +39,7 @@ from symae.extract.coherent import (
     coherent_information_many,
 )
 from symae.extract.graph_cache import CachedGraphs, RowCache
+from symae.extract.ort_options import OrtOptions
 from symae.extract.result import (
     EventQuality,
     ExtractionResult,
@@ -145,13 +146,16 @@ class Extractor:
     def load(
         cls,
         model: str = "default",
-        provider: str = "auto",
+        provider: str | None = "auto",
         settings: ExtractionSettings | None = None,
+        options: OrtOptions | None = None,
     ) -> Extractor:
-        """Open ``model`` ("default", a model directory or a registry ``name[:version]``)."""
+        """Open ``model`` ("default", a model directory or a registry ``name[:version]``);
+        ONNX Runtime ``options`` default to ``OrtOptions.from_env()``, ``provider``
+        (unless None) replaces theirs."""
         from symae.extract.runtime import OnnxModel
 
-        onnx = OnnxModel.load(model, provider)
+        onnx = OnnxModel.load(model, provider, options=options)
         info = ModelInfo(name=onnx.info.name, version=onnx.info.version, provider=onnx.provider)
         return cls(onnx, info, onnx.info.contract, settings)
 

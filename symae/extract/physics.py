@@ -35,9 +35,8 @@ CANDIDATE_DIR = Path(__file__).resolve().parents[1] / "candidate_models"
 class PhysicsModel:
     """The four graphs of a symae-physics model directory as numpy functions."""
 
-    def __init__(
-        self, info: ModelInfo, provider: str | None = None, threads: int | None = None
-    ) -> None:
+    def __init__(self, info: ModelInfo, provider: str | None = None) -> None:
+        from symae.extract.ort_options import OrtOptions
         from symae.extract.runtime import open_session
 
         if info.model_config.architecture != "symae-physics":
@@ -47,10 +46,8 @@ class PhysicsModel:
             )
         self.info = info
         self.config = info.model_config
-        provider = provider or os.environ.get("SYMAE_ORT_PROVIDER", "auto")
-        self.sessions = {
-            g: open_session(p, provider, threads) for g, p in info.require_onnx().items()
-        }
+        options = OrtOptions.from_env(provider=provider)
+        self.sessions = {g: open_session(p, options) for g, p in info.require_onnx().items()}
         self.dt = self.config.contract.dt
 
     @classmethod

@@ -2,22 +2,23 @@
 
 ``OnnxModel.load(spec, provider)`` resolves a model (path, ``name[:version]``,
 ``default``, ``latest``), verifies its checksums, and opens one inference session per
-graph. Provider ``auto`` uses CUDA when ONNX Runtime can actually open a CUDA session
-and the CPU otherwise; ``cuda`` insists on CUDA (clear error when it is unavailable);
-``cpu`` forces the CPU. ``SYMAE_ORT_PROVIDER`` sets the default. Inputs are checked
-against the model's data contract (trace length, finiteness, non-empty).
+graph with the session options of :class:`~symae.extract.ort_options.OrtOptions`
+(threads, spinning, provider; from ``SYMAE_ORT_*`` unless given). Provider ``auto`` uses
+CUDA when ONNX Runtime can actually open a CUDA session and the CPU otherwise; ``cuda``
+insists on CUDA (clear error when it is unavailable); ``cpu`` forces the CPU. Inputs are
+checked against the model's data contract (trace length, finiteness, non-empty).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from symae.artifacts.store import ArtifactError, ModelInfo, load
+from symae.extract.ort_options import OrtOptions
 
 log = logging.getLogger(__name__)
 PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
@@ -27,19 +28,21 @@ _cuda_usable: bool | None = None
 ORT_DEFAULT_SEVERITY = 2  # ONNX Runtime's own default: warnings and above
 
 
-def _session_options(threads: int | None) -> ort.SessionOptions:
+def session_options(options: OrtOptions) -> ort.SessionOptions:
+    """ONNX Runtime's ``SessionOptions`` for ``options`` (0 threads: its own choice)."""
     opts = ort.SessionOptions()
     opts.log_severity_level = 3  # errors only: a missing GPU is reported by us, once
-    if threads:
-        opts.intra_op_num_threads = threads
+    opts.intra_op_num_threads = options.intra_op_threads
+    opts.inter_op_num_threads = options.inter_op_threads
+    for key, value in options.config_entries().items():
+        opts.add_session_config_entry(key, value)
     return opts
 
 
-def open_session(path: Path, provider: str, threads: int | None = None) -> ort.InferenceSession:
-    """Open one graph on ``provider`` (auto | cuda | cpu)."""
+def open_session(path: Path, options: OrtOptions) -> ort.InferenceSession:
+    """Open one graph with ``options`` (provider auto | cuda | cpu, threads, spinning)."""
     global _cuda_usable
-    if provider not in ("auto", *PROVIDERS):
-        raise ValueError(f"provider must be one of auto, cuda, cpu; got {provider!r}")
+    provider = options.provider
     try_cuda = provider == "cuda" or (provider == "auto" and _cuda_usable is not False)
     wanted = [PROVIDERS["cuda"], PROVIDERS["cpu"]] if try_cuda else [PROVIDERS["cpu"]]
     wanted = [p for p in wanted if p in ort.get_available_providers()]
@@ -47,7 +50,7 @@ def open_session(path: Path, provider: str, threads: int | None = None) -> ort.I
     if quiet_probe:  # a CPU-only machine fails to load the CUDA libraries: we report it below
         ort.set_default_logger_severity(4)
     try:
-        session = ort.InferenceSession(str(path), _session_options(threads), providers=wanted)
+        session = ort.InferenceSession(str(path), session_options(options), providers=wanted)
     finally:
         if quiet_probe:
             ort.set_default_logger_severity(ORT_DEFAULT_SEVERITY)
@@ -70,7 +73,10 @@ def _f32(array: np.ndarray) -> np.ndarray:
 class OnnxModel:
     """The exported graphs of one model, callable with numpy arrays."""
 
-    def __init__(self, info: ModelInfo, provider: str | None = None, threads: int | None = None):
+    def __init__(
+        self, info: ModelInfo, provider: str | None = None, options: OrtOptions | None = None
+    ):
+        """``options`` default to ``OrtOptions.from_env()``; ``provider`` replaces theirs."""
         self.info = info
         self.config = info.model_config
         if self.config.architecture != "symvae":
@@ -78,11 +84,12 @@ class OnnxModel:
                 f"{info.path}: a {self.config.architecture} model, not a SymVAE; "
                 "load it with symae.extract.physics.PhysicsModel"
             )
-        provider = provider or os.environ.get("SYMAE_ORT_PROVIDER", "auto")
+        options = options if options is not None else OrtOptions.from_env()
+        if provider is not None:
+            options = options.with_provider(provider)
+        self.options = options
         graphs = info.require_onnx()
-        self.sessions = {
-            name: open_session(path, provider, threads) for name, path in graphs.items()
-        }
+        self.sessions = {name: open_session(path, options) for name, path in graphs.items()}
         self.provider = self.sessions["coherent"].get_providers()[0]
         self._check_graph_nt()
         log.info("model %s:%s on %s", info.name, info.version, self.provider)
@@ -104,9 +111,9 @@ class OnnxModel:
         spec: str | Path = "default",
         provider: str | None = None,
         registry: Path | None = None,
-        threads: int | None = None,
+        options: OrtOptions | None = None,
     ) -> OnnxModel:
-        return cls(load(spec, registry), provider, threads)
+        return cls(load(spec, registry), provider, options)
 
     @property
     def uses_gpu(self) -> bool:

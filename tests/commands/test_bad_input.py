@@ -406,3 +406,10 @@ def test_extract_event_the_inversion_cannot_use(
     out = tmp_path / "RESULT.json"
     line = check(capsys, extract_args(files, out, **{"--event": str(qml)}), "extract", left=out)
     assert needle in line, line
+
+
+@pytest.mark.parametrize("option,value", [("--records", "0"), ("--repeats", "x")])
+def test_bench_services_nonsense_numbers(capsys, option, value) -> None:
+    run_exit(
+        capsys, ["bench", "services", "--no-record", option, value], "bench services", needle=option
+    )

@@ -14,6 +14,7 @@ import numpy as np
 import obspy
 import pytest
 
+from services.publish.figures import Figures
 from services.publish.http import ProductServer
 from services.publish.products import (
     StfProduct,
@@ -88,7 +89,8 @@ def publish(store: LatestStore, result: ExtractionResult) -> Arrival:
     """What the publish service does per message, without Kafka."""
     arrival = store.classify(result)
     if arrival.publishes:
-        write_products(result.product(), result_bytes(result), store.folder(result.event_id))
+        folder = store.folder(result.event_id)
+        write_products(result.product(), result_bytes(result), folder, store.figures.lock)
         store.record(result, arrival)
     return arrival
 
@@ -130,8 +132,11 @@ def test_quakeml_carries_the_sampled_stf_in_extra(tmp_path: Path) -> None:
     assert extra["model"]["value"] == "tiny:1"
     assert extra["revision"]["value"] == "3"
     assert TIME[int(np.argmax(rate))] == pytest.approx(10.0)
-    assert paths["figure"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(paths["result"].read_text())["revision"] == 3
+    assert not paths["figure"].exists()  # made when first asked for
+    png = Figures().png(tmp_path)
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert paths["figure"].read_bytes() == png
 
 
 def test_store_keeps_the_latest_revision_and_ignores_redeliveries(tmp_path: Path) -> None:
@@ -253,4 +258,5 @@ def test_products_of_an_inversion_result_whose_axis_differs_from_the_pixels(tmp_
     times = {p: len(t) for p, (t, _) in product.pixel_stfs.items()}
     assert times == {7: 40, 9: len(TIME)}  # an apparent STF where there is one
     paths = write_products(product, result_bytes(result), tmp_path)
+    assert Figures().png(tmp_path) is not None  # the figure, made on request
     assert all(path.stat().st_size > 0 for path in paths.values())
