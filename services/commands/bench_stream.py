@@ -19,7 +19,15 @@ generator's time is not counted):
    to the last result acknowledged; the share of it outside extraction is the
    service's own overhead (decoding, encoding, Kafka), the figure with the < 20 % target.
 
-Figures go to ``docs/benchmarks.md`` (section "Streaming pipeline").
+CPU time per raw record of every service process and of the broker (``/proc``) is
+reported for phase 1 beside the wall times.
+
+``--from-dir DIR`` benchmarks one recorded event instead (e.g. the 300-station Chile
+2010 set): phase A publishes its records as fast as the broker takes them, phase B at
+``--speed`` times real time (the spacing of their end times, from the first record on);
+for each, the time from the last record to the public STF that includes it, and CPU per
+record. Figures go to ``docs/benchmarks.md`` (sections "Streaming pipeline" and
+"Recorded event replay").
 """
 
 from __future__ import annotations
@@ -36,10 +44,13 @@ import numpy as np
 
 if TYPE_CHECKING:
     from services.devtools.local_stack import LocalStack
+    from services.devtools.replay import ReplayEvent
     from services.schemas import BundleMessage
 
 HELP = "streaming pipeline: events/min, records/s, latency p50/p99, time outside extraction"
 SECTION = "Streaming pipeline"
+RECORDED_SECTION = "Recorded event replay"
+CPU_ROLES = ("ingest", "inference", "publish", "broker")
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +72,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=5, help="generator seed")
     parser.add_argument("--timeout", type=float, default=600.0, help="s to wait per phase")
     parser.add_argument("--no-record", action="store_true", help="print only")
+    parser.add_argument(
+        "--from-dir",
+        type=Path,
+        metavar="DIR",
+        help="benchmark this recorded event folder (waveforms, StationXML, QuakeML) instead",
+    )
+    parser.add_argument(
+        "--speed", type=float, default=1.0, help="--from-dir: replay speed of phase B (x real time)"
+    )
 
 
 def extraction_seconds(metrics_text: str) -> float:
@@ -97,8 +117,82 @@ def final_bundles(stack: LocalStack, settled: dict[str, int]) -> dict[str, Bundl
     return found
 
 
+def cpu_rows(before: dict[str, float], after: dict[str, float], records: int) -> list[str]:
+    """Table rows: CPU ms per raw record of each process and in all."""
+    used = {k: after[k] - before.get(k, 0.0) for k in CPU_ROLES if k in after}
+    rows = [f"| CPU per raw record: {k} | {1e3 * v / records:.2f} ms |" for k, v in used.items()]
+    rows.append(
+        f"| CPU per raw record: all processes | {1e3 * sum(used.values()) / records:.2f} ms |"
+    )
+    return rows
+
+
+def renamed_event(event: ReplayEvent, event_id: str) -> ReplayEvent:
+    """``event`` (a ReplayEvent) under another id, its first record due at once."""
+    from services.devtools.replay import ReplayEvent
+
+    origin = event.origin.model_copy(update={"event_id": event_id})
+    records = [r.model_copy(update={"event_id": event_id}) for r in event.records]
+    first = min(event.ready_after_s, default=0.0)
+    return ReplayEvent(origin, records, [t - first for t in event.ready_after_s])
+
+
+def run_recorded(args: argparse.Namespace) -> int:
+    """Phases A (as fast as possible) and B (``--speed`` x real time) on a recorded event."""
+    from services.devtools.local_stack import LocalStack
+    from services.devtools.replay import directory_event, publish
+    from symae.bench.record import record
+
+    event = directory_event(args.from_dir)
+    body = [
+        f"Model `{model_label(args.model)}`, recorded event `{args.from_dir.name}` "
+        f"({len(event.records)} records), one broker and one process per service, all on "
+        "this machine; ingest settings at their defaults.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+    ]
+    with tempfile.TemporaryDirectory(prefix="symae-bench-recorded-") as tmp:
+        with LocalStack(Path(tmp), args.model) as stack:
+            settings = stack.settings()
+            for phase, speed in (("A, as fast as possible", None), ("B, real time", args.speed)):
+                copy = renamed_event(event, f"{event.origin.event_id}-{phase[0]}")
+                cpu_before = stack.cpu_seconds()
+                started = time.time()
+                summary = publish(settings, [copy], speed=speed)
+                settled = stack.wait_settled(set(summary.events), timeout=args.timeout)
+                cpu_after = stack.cpu_seconds()
+                stf_times = stack.stf_times()
+                bundle = final_bundles(stack, settled)[copy.origin.event_id]
+                revision = settled[copy.origin.event_id]
+                latency = stf_times[(copy.origin.event_id, revision)] - bundle.last_record_time
+                if speed is not None:
+                    phase = f"B, {speed:g} x real time"
+                body += [
+                    f"| {phase}: records sent | {summary.records} |",
+                    f"| {phase}: wall time, first record to final STF | "
+                    f"{stf_times[(copy.origin.event_id, revision)] - started:.1f} s |",
+                    f"| {phase}: revisions published | {revision + 1} |",
+                    f"| {phase}: last record to the final public STF | {latency:.2f} s |",
+                ]
+                body += [
+                    row.replace("| CPU", f"| {phase}: CPU")
+                    for row in cpu_rows(cpu_before, cpu_after, summary.records)
+                ]
+    command = (
+        f"symae bench stream --model {args.model} --from-dir {args.from_dir} --speed {args.speed:g}"
+    )
+    if args.no_record:
+        print("\n".join(body))
+    else:
+        record(RECORDED_SECTION, "\n".join(body), command)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     logging.getLogger("kafka").setLevel(logging.ERROR)
+    if args.from_dir is not None:
+        return run_recorded(args)
     from services.devtools.local_stack import LocalStack
     from services.devtools.replay import publish, synthetic_events
     from services.runtime.settings import BUNDLES
@@ -114,9 +208,11 @@ def run(args: argparse.Namespace) -> int:
             settings = stack.settings()
             # 1. saturation
             extraction_before = extraction_seconds(stack.services["inference"].metrics())
+            cpu_before = stack.cpu_seconds()
             started = time.time()
             summary = publish(settings, saturation)
             settled = stack.wait_settled(set(summary.events), timeout=args.timeout)
+            cpu_after = stack.cpu_seconds()
             stf_times = stack.stf_times()
             wall = max(stf_times[(e, r)] for e, r in settled.items()) - started
             extraction = (
@@ -166,6 +262,7 @@ def run(args: argparse.Namespace) -> int:
             f"| sustained raw records per second | {records_per_s:.1f} |",
             f"| inference time in extraction | {extraction:.1f} s |",
             f"| whole pipeline: share of wall time outside extraction | {100 * outside:.0f} % |",
+            *cpu_rows(cpu_before, cpu_after, summary.records),
             f"| inference alone, {len(copies)} waiting bundles: wall time | {inference_wall:.1f} s |",
             f"| inference alone: share of time outside extraction (target < 20 %) | "
             f"{100 * inference_outside:.0f} % |",

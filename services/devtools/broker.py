@@ -28,6 +28,15 @@ LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 9092
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` from ``/proc/<pid>/stat`` (0 if absent)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class BrokerError(SymaeError, RuntimeError):
     """The embedded broker could not be found, started or reached."""
 
@@ -90,6 +99,10 @@ class EmbeddedBroker:
     @property
     def bootstrap_servers(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds so far of the broker process (0 when not started)."""
+        return process_cpu_seconds(self._proc.pid) if self._proc is not None else 0.0
 
     @property
     def running(self) -> bool:

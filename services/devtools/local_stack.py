@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from services.devtools.broker import EmbeddedBroker, free_port
+from services.devtools.broker import EmbeddedBroker, free_port, process_cpu_seconds
 from services.runtime.settings import BUNDLES, RESULTS, STF, ServiceSettings
 from symae.errors import SymaeError
 
@@ -67,6 +67,10 @@ class ChildService:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.metrics_port}{path}"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process so far (Linux ``/proc``; 0 elsewhere)."""
+        return process_cpu_seconds(self.proc.pid) if self.proc is not None else 0.0
 
     def ready(self) -> bool:
         if self.proc is None or self.proc.poll() is not None:
@@ -289,6 +293,12 @@ class LocalStack:
             time.sleep(0.5)
         missing = sorted(event_ids - {e["event_id"] for e in self.events()})
         raise StackError(f"events not settled within {timeout:.0f} s (unpublished: {missing})")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of every service process and of the broker."""
+        cpu = {name: svc.cpu_seconds() for name, svc in self.services.items()}
+        cpu["broker"] = self.broker.cpu_seconds()
+        return cpu
 
     def stf_times(self) -> dict[tuple[str, int], float]:
         """(event id, revision) -> broker time (POSIX s) its public STF was first sent."""

@@ -5,8 +5,9 @@ batches of at most ``max_batch_events`` events sharing every ONNX call. Within w
 waiting, only the newest revision of an event is extracted (an older one is already
 superseded). With a :class:`symae.extract.Extractor`, revisions go through
 ``symae.extract.incremental.Revisions``: a bundle marked ``final`` is extracted in full,
-an earlier one as a preview within the event's work budget, or deferred (no result: a
-later revision supersedes it) when over it; the work is exported as
+an earlier one as a preview within the event's work budget, or deferred when over it:
+held for ``RevisionPolicy.settle_s`` and then settled (extracted in full) if no newer
+revision came and it has enough new traces, else left to the final revision; the work is exported as
 ``symae_extraction_work_total`` (units of ``symae.work``, by stage). The model is checked for a new registry version before each batch, so a
 swap always falls between events. A bundle made for another data contract than the
 model's (``BundleMessage.contract``) is dead-lettered as ``contract_mismatch``. Held bundles are not committed (``retained``): a
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -37,6 +39,8 @@ from symae.extract.extractor import Extractor
 from symae.extract.incremental import Plan, RevisionPolicy, Revisions
 from symae.extract.result import ExtractionResult, ModelInfo
 from symae.work import WEIGHTS
+
+NEWEST_MEMORY = 10_000  # events whose newest revision is remembered
 
 if TYPE_CHECKING:
     from services.runtime import ServiceApp
@@ -82,6 +86,7 @@ class Pending:
     event: EventData
     attempts: int = 0  # transient failures so far
     not_before: float = 0.0  # monotonic time of the next try
+    settle: bool = False  # a deferred revision offered again to be settled
 
     @property
     def contract(self) -> DataContract:
@@ -114,6 +119,7 @@ class InferenceProcessor(Processor):
         self.revision_policy = revision_policy or RevisionPolicy()
         self._revisions: Revisions | None = None  # of the current model, when an Extractor
         self._counted: dict[str, int] = {}  # work rows already exported, by stage
+        self._newest: OrderedDict[str, int] = OrderedDict()  # newest revision seen per event
         self._work: Counter | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -162,6 +168,11 @@ class InferenceProcessor(Processor):
         except ValueError as exc:
             raise PoisonMessage(DeadLetterReason.BAD_BUNDLE, str(exc)) from exc
         self._pending.append(Pending(msg, bundle, event))
+        newest = max(self._newest.get(bundle.event_id, -1), bundle.revision)
+        self._newest[bundle.event_id] = newest
+        self._newest.move_to_end(bundle.event_id)
+        while len(self._newest) > NEWEST_MEMORY:
+            self._newest.popitem(last=False)
         self._set_in_flight()
         return []
 
@@ -181,6 +192,12 @@ class InferenceProcessor(Processor):
                 held.bundle.final,
             ):
                 newest[p.bundle.event_id] = p
+        # a deferred revision offered again is settled only if it is still the newest
+        newest = {
+            e: p
+            for e, p in newest.items()
+            if not (p.settle and p.bundle.revision < self._newest.get(e, -1))
+        }
         todo = [p for p in newest.values() if p.attempts < 2]
         alone = [p for p in newest.values() if p.attempts >= 2]  # failed twice in a batch
         outputs: list[Outgoing] = []
@@ -218,23 +235,24 @@ class InferenceProcessor(Processor):
                 return refused
             return refused + self._extract(batch)
         revisions = self._revisions_of(model)
-        plans: list[Plan | None] = [
-            revisions.plan(p.event, p.bundle.final) if revisions is not None else None
-            for p in batch
-        ]
+        plans: list[Plan | None] = [None] * len(batch)
+        outputs: list[Outgoing] = []
         if revisions is not None:
+            plans = [revisions.plan(p.event, p.bundle.final, p.settle) for p in batch]
             deferred = [p for p, plan in zip(batch, plans, strict=True) if plan is None]
             for p in deferred:
-                log.info(
-                    "%s r%d deferred: over its work budget (a later revision supersedes it)",
-                    p.bundle.event_id,
-                    p.bundle.revision,
-                    extra={"event_id": p.bundle.event_id},
-                )
-            batch = [p for p, plan in zip(batch, plans, strict=True) if plan is not None]
-            plans = [plan for plan in plans if plan is not None]
+                self._defer(p)
+            for p, plan in zip(batch, plans, strict=True):
+                if plan is not None and plan.kind == "reuse":
+                    outputs.append(self._output(p, revisions.reuse(p.event, p.bundle.revision)))
+            keep = [
+                (p, plan)
+                for p, plan in zip(batch, plans, strict=True)
+                if plan is not None and plan.kind != "reuse"
+            ]
+            batch, plans = [p for p, _ in keep], [plan for _, plan in keep]
             if not batch:
-                return []
+                return outputs
         started = time.perf_counter()
         try:
             events = [p.event for p in batch]
@@ -250,7 +268,6 @@ class InferenceProcessor(Processor):
             log.warning("batch of %d failed (%s); extracting one by one", len(batch), exc)
             return [out for p in batch for out in self._extract([p])]
         self.app.metrics.observe_batch(len(batch))
-        outputs = []
         for p, info, plan in zip(batch, infos, plans, strict=True):
             try:
                 if revisions is not None and plan is not None:
@@ -297,6 +314,28 @@ class InferenceProcessor(Processor):
             if new > 0:
                 self._work.labels(self.app.name, stage).inc(WEIGHTS[stage] * new)
                 self._counted[key] = rows
+
+    def _defer(self, p: Pending) -> None:
+        """A revision over its event's budget: offered again after ``settle_s`` to be
+        settled if no newer one came (``symae.extract.incremental``); a settle with too
+        few new traces waits for the final revision."""
+        if p.settle:
+            log.info(
+                "%s r%d: too few new traces to settle again; the final revision will",
+                p.bundle.event_id,
+                p.bundle.revision,
+                extra={"event_id": p.bundle.event_id},
+            )
+            return
+        log.info(
+            "%s r%d deferred: over its work budget (settled in %.0f s unless superseded)",
+            p.bundle.event_id,
+            p.bundle.revision,
+            self.revision_policy.settle_s,
+            extra={"event_id": p.bundle.event_id},
+        )
+        later = time.monotonic() + self.revision_policy.settle_s
+        self._pending.append(replace(p, settle=True, not_before=later))
 
     def _later(self, batch: list[Pending], exc: BaseException) -> list[Outgoing]:
         """Hold a batch that failed transiently and try it again after a back-off; an

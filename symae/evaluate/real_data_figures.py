@@ -36,11 +36,12 @@ def validation_figure(report: RealValidation, result: ExtractionResult, path: Pa
     for delay, name in ((d.pp_delay_s, "pP"), (d.sp_delay_s, "sP")):
         ax.axvspan(delay - d.window_s, delay + d.window_s, color="0.85")
         ax.text(delay, 1.02, name, ha="center", fontsize=7)
-    ax.set(
-        xlabel="s after the origin time",
-        title=f"depth phases: {d.extended_pp:.0%} / {d.extended_sp:.0%} of the peak",
-        ylim=(0, 1.1),
+    title = (
+        f"depth phases: {d.extended_pp:.0%} / {d.extended_sp:.0%} of the peak"
+        if d.applicable
+        else "depth phases: not a test for this event"
     )
+    ax.set(xlabel="s after the origin time", title=title, ylim=(0, 1.1))
     ax = axes[2]
     for k, ex in enumerate(report.random_halves.examples):
         ax.plot(ex["times_a"], ex["stf_a"], color=f"C{k}", lw=1.0)

@@ -20,14 +20,22 @@ extracted), what the next revision can re-use, and holds every event to a work b
 - a preview runs only if the work spent on the event's previews so far plus an upper
   bound of its own stays within ``budget`` x ``one_pass_floor(n)``, a lower bound of a
   from-scratch pass over its ``n`` traces; otherwise the revision is **deferred** (no
-  result; a later revision or the final one supersedes it).
+  result; a later revision, a settle or the final one supersedes it);
+- a deferred revision that stays the event's newest for ``settle_s`` (the streaming
+  service re-offers it, ``settle=True``) is **settled**: extracted as the final one is,
+  if it has at least ``settle_growth`` times the traces of the event's last settle (any
+  number for the first). The final revision re-uses a settle with the same traces.
 
 Work is counted in ``symae.work`` units. Traces only ever grow between revisions and a
 pass's work grows with its traces, so ``one_pass_floor(n) <= one pass over the final
-traces``: an event costs at most ``(1 + budget)`` passes over its final traces however
-many revisions it has (the tests feed 15 revisions and check the counter). A revision
-with fewer traces than the last one seen (a re-delivery after a restart) starts the
-event's memory afresh.
+traces``: without settles an event costs at most ``(1 + budget)`` passes over its final
+traces however many revisions it has (the tests feed 15 revisions and check the
+counter). The usual streamed event settles once, when its records stop, and its final
+revision re-uses that: ``1 + budget`` again. Settles at sizes growing by
+``settle_growth`` = 2 add at most 2 passes in all, so the worst case is ``3 + budget``
+(an event whose records pause for ``settle_s`` several times, doubling in between, and
+grow again after the last pause). A revision with fewer traces than the last one seen
+(a re-delivery after a restart) starts the event's memory afresh.
 
 Results of previews depend on which revisions came before; the final revision's does not.
 """
@@ -64,10 +72,17 @@ class RevisionPolicy:
     preview_rounds: int = 1  # inversion rounds of a warm-started preview
     max_events: int = 64  # events remembered (least recently used forgotten first)
     max_rows: int = 200_000  # model-graph rows cached, all events together
+    settle_s: float = 10.0  # a deferred newest revision is settled after this long (s)
+    settle_growth: float = 2.0  # a later settle needs this many times the traces
 
     def __post_init__(self) -> None:
         if self.budget < 0:
             raise ValueError(f"budget must be >= 0, got {self.budget}")
+        if self.settle_s < 0 or self.settle_growth < 1:
+            raise ValueError(
+                f"settle_s must be >= 0 and settle_growth >= 1, got {self.settle_s}, "
+                f"{self.settle_growth}"
+            )
         if self.preview_steps < 0 or self.preview_rounds < 1 or self.max_events < 1:
             raise ValueError(
                 "preview_steps must be >= 0, preview_rounds and max_events >= 1, got "
@@ -84,13 +99,15 @@ class EventMemory:
     codes: np.ndarray | None = None  # the last preview's optimised codes
     reference_pixel: int | None = None
     inversion: InversionWarmStart | None = None  # from the last preview's raw-trace inversion
+    settled: ExtractionResult | None = None  # the last settle's result
+    settled_n: int = 0  # and its number of traces
 
 
 @dataclass
 class Plan:
     """How one revision is extracted."""
 
-    kind: Literal["final", "preview"]
+    kind: Literal["final", "preview", "settle", "reuse"]
     descent: WarmStart | None = None
     inversion_warm: InversionWarmStart | None = None
     inversion: bool = True
@@ -109,11 +126,16 @@ class Revisions:
             self.extractor.row_cache = RowCache(self.policy.max_rows)
 
     # ---- planning ------------------------------------------------------------------
-    def plan(self, event: EventData, final: bool) -> Plan | None:
-        """The plan of a revision, or None when it is deferred (over the budget)."""
+    def plan(self, event: EventData, final: bool, settle: bool = False) -> Plan | None:
+        """The plan of a revision, or None when it is deferred (over the budget, or a
+        settle with too few new traces)."""
         memory = self._memory(event)
         if final:
-            return Plan("final")
+            same = memory.settled is not None and memory.settled_n == event.n_traces
+            return Plan("reuse") if same else Plan("final")
+        if settle:
+            grown = event.n_traces >= self.policy.settle_growth * memory.settled_n
+            return Plan("settle") if memory.settled is None or grown else None
         floor = self.one_pass_floor(event)
         allowed = self.policy.budget * floor - memory.spent
         descent = self._descent_start(event, memory)
@@ -211,6 +233,8 @@ class Revisions:
     ) -> list[CoherentInformation]:
         """Coherent information of several planned revisions in one batch of graph calls."""
         warm = [p.descent if p.kind == "preview" else None for p in plans]
+        if any(p.kind == "reuse" for p in plans):
+            raise ValueError("a reused revision needs no coherent information")
         meter = WorkMeter()
         with metering(meter):
             infos = self.extractor.coherent_information(events, warm)
@@ -228,6 +252,11 @@ class Revisions:
         if plan.kind == "final":
             self.memory.pop(event.event_id, None)
             return self.extractor.assemble(event, info, revision)
+        if plan.kind == "settle":
+            result = self.extractor.assemble(event, info, revision)
+            memory = self._memory(event)
+            memory.settled, memory.settled_n = result, event.n_traces
+            return result
         meter = WorkMeter()
         with metering(meter):
             result = self.extractor.assemble(
@@ -263,13 +292,21 @@ class Revisions:
             rounds=self.policy.preview_rounds,
         )
 
+    def reuse(self, event: EventData, revision: int) -> ExtractionResult:
+        """The final revision of an event whose last settle had the same traces."""
+        memory = self.memory.pop(event.event_id)
+        assert memory.settled is not None
+        return memory.settled.model_copy(update={"revision": revision})
+
     def extract(
-        self, event: EventData, revision: int, final: bool = False
+        self, event: EventData, revision: int, final: bool = False, settle: bool = False
     ) -> ExtractionResult | None:
         """One revision, start to end; None when deferred."""
-        plan = self.plan(event, final)
+        plan = self.plan(event, final, settle)
         if plan is None:
             return None
+        if plan.kind == "reuse":
+            return self.reuse(event, revision)
         info = self.coherent_information([event], [plan])[0]
         return self.assemble(event, info, revision, plan)
 

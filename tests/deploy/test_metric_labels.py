@@ -35,6 +35,7 @@ SAMPLE_ARGS = {
     "expected": True,
     "ok": False,
     "n_events": 2,
+    "accelerated": True,
 }
 
 

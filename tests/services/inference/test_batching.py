@@ -149,3 +149,43 @@ def test_previews_then_a_full_final_revision_with_the_real_extractor() -> None:
         if row.startswith("symae_extraction_work_total{") and 'stage="decode"' in row
     )
     assert float(line.split()[-1]) > 0
+
+
+def test_a_deferred_newest_revision_is_settled_and_the_final_reuses_it() -> None:
+    """No budget for previews: the newest revision is extracted in full once it has stayed
+    the newest for settle_s; an older one offered again is dropped; the final revision
+    with the same traces re-uses the settle instead of a second pass."""
+    import time
+
+    from symae.extract.extractor import ExtractionSettings, Extractor
+    from symae.extract.incremental import RevisionPolicy
+
+    model = Extractor.load("default", "cpu", settings=ExtractionSettings(allow_sparse=True))
+    proc = InferenceProcessor(
+        resolve=lambda: ModelRef("default", "1", "/m/1", "x"),
+        load=lambda ref: model,
+        revision_policy=RevisionPolicy(budget=0.0, settle_s=0.2),
+    )
+    proc.start(ServiceApp("inference", ServiceSettings(metrics_port=0), proc))
+    bundle = random_bundle("ev1", seed=1, per_pixel=4)
+    origin = bundle.origin.model_copy(update={"event_id": "ev2"})
+    older = bundle.model_copy(update={"event_id": "ev2", "origin": origin})
+    proc.handle(incoming(older, 0, 1))
+    assert proc.tick(0.0) == []  # deferred
+    proc.handle(incoming(older.model_copy(update={"revision": older.revision + 1}), 0, 2))
+    proc.handle(incoming(bundle, 1, 1))
+    assert proc.tick(0.0) == []  # both newest deferred, nothing settled yet
+    assert proc.retained()  # and not committed
+    time.sleep(0.25)
+    settled = proc.tick(0.0)
+    assert sorted((o.value.event_id, o.value.revision) for o in settled) == [
+        ("ev1", bundle.revision),
+        ("ev2", older.revision + 1),
+    ]
+    assert all("preview" not in o.value.quality.flags for o in settled)
+    units = model.work.units
+    proc.handle(incoming(bundle.model_copy(update={"final": True}), 1, 2))
+    (final,) = proc.tick(0.0)
+    assert model.work.units == units  # re-used, no second pass
+    ev1 = next(o for o in settled if o.value.event_id == "ev1")
+    assert final.key == ev1.key and final.value.stf == ev1.value.stf
