@@ -165,6 +165,7 @@ def run_recorded(args: argparse.Namespace) -> int:
                 stf_times = stack.stf_times()
                 bundle = final_bundles(stack, settled)[copy.origin.event_id]
                 revision = settled[copy.origin.event_id]
+                published = sum(e == copy.origin.event_id for e, _ in stf_times)
                 latency = stf_times[(copy.origin.event_id, revision)] - bundle.last_record_time
                 if speed is not None:
                     phase = f"B, {speed:g} x real time"
@@ -172,7 +173,8 @@ def run_recorded(args: argparse.Namespace) -> int:
                     f"| {phase}: records sent | {summary.records} |",
                     f"| {phase}: wall time, first record to final STF | "
                     f"{stf_times[(copy.origin.event_id, revision)] - started:.1f} s |",
-                    f"| {phase}: revisions published | {revision + 1} |",
+                    f"| {phase}: revisions published (the last with {revision} traces) | "
+                    f"{published} |",
                     f"| {phase}: last record to the final public STF | {latency:.2f} s |",
                 ]
                 body += [

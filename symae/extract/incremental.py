@@ -72,7 +72,7 @@ class RevisionPolicy:
     preview_rounds: int = 1  # inversion rounds of a warm-started preview
     max_events: int = 64  # events remembered (least recently used forgotten first)
     max_rows: int = 200_000  # model-graph rows cached, all events together
-    settle_s: float = 10.0  # a deferred newest revision is settled after this long (s)
+    settle_s: float = 2.0  # a deferred newest revision is settled after this long (s)
     settle_growth: float = 2.0  # a later settle needs this many times the traces
 
     def __post_init__(self) -> None:
