@@ -1,11 +1,10 @@
 """The archiver's processor: the final bundle of every event into the archive.
 
-A bundle message does not say that it is an event's last revision (ingest emits
-revisions while stations arrive and stops at ``event_close_s`` after the origin). So the
-archiver keeps the latest revision of each event in memory and writes it once no newer
-revision has arrived for ``archive_quiet_s`` seconds (set it at or above ingest's
-revision spacing; a revision arriving after the write is archived again and replaces
-the earlier one, see :mod:`symae.data.archive`).
+Ingest marks the bundle it sends when it closes an event ``final``: that one is written at
+once. Until then the archiver keeps the latest revision of each event in memory and
+writes it once no newer revision has arrived for ``archive_quiet_s`` seconds (so an
+archive holds an event long before it closes; a revision arriving after the write is
+archived again and replaces the earlier one, see :mod:`symae.data.archive`).
 
 Ack-then-commit: held bundles are reported by :meth:`retained`, so the runtime never
 commits past a bundle that is not yet on disk; after a crash they are re-read, and an
@@ -90,6 +89,8 @@ class ArchiveProcessor(Processor):
         ):
             return []  # an older revision delivered late
         self.held[bundle.event_id] = Held(bundle, msg.partition, msg.offset, time.time())
+        if bundle.final:  # the event closed: nothing newer will come
+            self._write(self.held.pop(bundle.event_id))
         self._gauge()
         return []
 
