@@ -7,7 +7,7 @@ superseded). With a :class:`symae.extract.Extractor`, revisions go through
 ``symae.extract.incremental.Revisions``: a bundle marked ``final`` is extracted in full,
 an earlier one as a preview within the event's work budget, or deferred when over it:
 held for ``RevisionPolicy.settle_s`` and then settled (extracted in full) if no newer
-revision came and it has enough new traces, else left to the final revision; the work is exported as
+revision came and it has enough new traces, or after ``settle_last_s`` anyway; the work is exported as
 ``symae_extraction_work_total`` (units of ``symae.work``, by stage). The model is checked for a new registry version before each batch, so a
 swap always falls between events. A bundle made for another data contract than the
 model's (``BundleMessage.contract``) is dead-lettered as ``contract_mismatch``. Held bundles are not committed (``retained``): a
@@ -87,6 +87,7 @@ class Pending:
     attempts: int = 0  # transient failures so far
     not_before: float = 0.0  # monotonic time of the next try
     settle: bool = False  # a deferred revision offered again to be settled
+    last: bool = False  # offered again after settle_last_s: settled whatever its growth
 
     @property
     def contract(self) -> DataContract:
@@ -238,7 +239,7 @@ class InferenceProcessor(Processor):
         plans: list[Plan | None] = [None] * len(batch)
         outputs: list[Outgoing] = []
         if revisions is not None:
-            plans = [revisions.plan(p.event, p.bundle.final, p.settle) for p in batch]
+            plans = [revisions.plan(p.event, p.bundle.final, p.settle, p.last) for p in batch]
             deferred = [p for p, plan in zip(batch, plans, strict=True) if plan is None]
             for p in deferred:
                 self._defer(p)
@@ -317,25 +318,24 @@ class InferenceProcessor(Processor):
 
     def _defer(self, p: Pending) -> None:
         """A revision over its event's budget: offered again after ``settle_s`` to be
-        settled if no newer one came (``symae.extract.incremental``); a settle with too
-        few new traces waits for the final revision."""
-        if p.settle:
-            log.info(
-                "%s r%d: too few new traces to settle again; the final revision will",
-                p.bundle.event_id,
-                p.bundle.revision,
-                extra={"event_id": p.bundle.event_id},
-            )
-            return
+        settled if no newer one came and it has enough new traces, and once more after
+        ``settle_last_s`` to be settled anyway (``symae.extract.incremental``)."""
+        policy = self.revision_policy
+        wait, kind = (
+            (policy.settle_last_s - policy.settle_s, "last")
+            if p.settle
+            else (policy.settle_s, "settle")
+        )
         log.info(
-            "%s r%d deferred: over its work budget (settled in %.0f s unless superseded)",
+            "%s r%d deferred: over its work budget (%s offer in %.0f s unless superseded)",
             p.bundle.event_id,
             p.bundle.revision,
-            self.revision_policy.settle_s,
+            kind,
+            max(wait, 0.0),
             extra={"event_id": p.bundle.event_id},
         )
-        later = time.monotonic() + self.revision_policy.settle_s
-        self._pending.append(replace(p, settle=True, not_before=later))
+        later = time.monotonic() + max(wait, 0.0)
+        self._pending.append(replace(p, settle=True, last=p.settle, not_before=later))
 
     def _later(self, batch: list[Pending], exc: BaseException) -> list[Outgoing]:
         """Hold a batch that failed transiently and try it again after a back-off; an

@@ -24,17 +24,19 @@ extracted), what the next revision can re-use, and holds every event to a work b
 - a deferred revision that stays the event's newest for ``settle_s`` (the streaming
   service re-offers it, ``settle=True``) is **settled**: extracted as the final one is,
   if it has at least ``settle_growth`` times the traces of the event's last settle (any
-  number for the first). The final revision re-uses a settle with the same traces.
+  number for the first); one that stays the newest for ``settle_last_s`` is settled
+  whatever its growth (``last=True``: an event whose records have stopped). The final
+  revision re-uses a settle with the same traces.
 
 Work is counted in ``symae.work`` units. Traces only ever grow between revisions and a
 pass's work grows with its traces, so ``one_pass_floor(n) <= one pass over the final
 traces``: without settles an event costs at most ``(1 + budget)`` passes over its final
 traces however many revisions it has (the tests feed 15 revisions and check the
-counter). The usual streamed event settles once, when its records stop, and its final
-revision re-uses that: ``1 + budget`` again. Settles at sizes growing by
-``settle_growth`` = 2 add at most 2 passes in all, so the worst case is ``3 + budget``
-(an event whose records pause for ``settle_s`` several times, doubling in between, and
-grow again after the last pause). A revision with fewer traces than the last one seen
+counter). Settles at sizes growing by ``settle_growth`` = 2 add at most 2 passes in all,
+the one after ``settle_last_s`` at most one more, and the final revision re-uses a
+settle with its traces: ``3 + budget`` passes at worst (an event whose records pause
+several times, doubling in between); an event streamed at once settles once (``1 +
+budget``). A revision with fewer traces than the last one seen
 (a re-delivery after a restart) starts the event's memory afresh.
 
 Results of previews depend on which revisions came before; the final revision's does not.
@@ -74,6 +76,7 @@ class RevisionPolicy:
     max_rows: int = 200_000  # model-graph rows cached, all events together
     settle_s: float = 2.0  # a deferred newest revision is settled after this long (s)
     settle_growth: float = 2.0  # a later settle needs this many times the traces
+    settle_last_s: float = 10.0  # or the revision staying the newest this long (s)
 
     def __post_init__(self) -> None:
         if self.budget < 0:
@@ -126,16 +129,18 @@ class Revisions:
             self.extractor.row_cache = RowCache(self.policy.max_rows)
 
     # ---- planning ------------------------------------------------------------------
-    def plan(self, event: EventData, final: bool, settle: bool = False) -> Plan | None:
+    def plan(
+        self, event: EventData, final: bool, settle: bool = False, last: bool = False
+    ) -> Plan | None:
         """The plan of a revision, or None when it is deferred (over the budget, or a
-        settle with too few new traces)."""
+        settle with too few new traces that is not ``last``)."""
         memory = self._memory(event)
         if final:
             same = memory.settled is not None and memory.settled_n == event.n_traces
             return Plan("reuse") if same else Plan("final")
         if settle:
             grown = event.n_traces >= self.policy.settle_growth * memory.settled_n
-            return Plan("settle") if memory.settled is None or grown else None
+            return Plan("settle") if memory.settled is None or grown or last else None
         floor = self.one_pass_floor(event)
         allowed = self.policy.budget * floor - memory.spent
         descent = self._descent_start(event, memory)

@@ -189,3 +189,32 @@ def test_a_deferred_newest_revision_is_settled_and_the_final_reuses_it() -> None
     assert model.work.units == units  # re-used, no second pass
     ev1 = next(o for o in settled if o.value.event_id == "ev1")
     assert final.key == ev1.key and final.value.stf == ev1.value.stf
+
+
+def test_a_revision_with_few_new_traces_is_settled_at_the_last_offer() -> None:
+    import time
+
+    from symae.extract.extractor import ExtractionSettings, Extractor
+    from symae.extract.incremental import RevisionPolicy
+
+    model = Extractor.load("default", "cpu", settings=ExtractionSettings(allow_sparse=True))
+    proc = InferenceProcessor(
+        resolve=lambda: ModelRef("default", "1", "/m/1", "x"),
+        load=lambda ref: model,
+        revision_policy=RevisionPolicy(budget=0.0, settle_s=0.1, settle_last_s=0.4),
+    )
+    proc.start(ServiceApp("inference", ServiceSettings(metrics_port=0), proc))
+    first = random_bundle("ev1", seed=1, per_pixel=4)  # 12 traces
+    proc.handle(incoming(first, 0, 1))
+    proc.tick(0.0)
+    time.sleep(0.15)
+    assert [o.value.revision for o in proc.tick(0.0)] == [first.revision]  # first settle
+    more = random_bundle("ev1", seed=1, per_pixel=5)  # 15 traces: not twice as many
+    more = more.model_copy(update={"revision": first.revision + 3})
+    proc.handle(incoming(more, 0, 2))
+    assert proc.tick(0.0) == []
+    time.sleep(0.15)
+    assert proc.tick(0.0) == []  # the settle offer declines: too few new traces
+    time.sleep(0.45)
+    (last,) = proc.tick(0.0)  # the last offer settles it anyway
+    assert last.value.revision == more.revision and "preview" not in last.value.quality.flags
