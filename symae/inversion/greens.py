@@ -167,3 +167,18 @@ def combine(basis: GreensSet, mt_vector: np.ndarray) -> GreensSet:
     """Green's spectra of the moment tensor ``mt_vector`` (6,) from a basis set."""
     spec = np.einsum("k,nkf->nf", np.asarray(mt_vector, dtype=np.float64), basis.spectra)
     return GreensSet(spec, basis.freqs, basis.nfft, basis.dt, basis.depth_km, list(basis.reason))
+
+
+def spectra_on_grid(spectra: np.ndarray, nfft: int, contract: DataContract) -> np.ndarray:
+    """(n, nf) spectra with time zero at P -> (n, nt) samples at t0 + k dt."""
+    freqs = np.fft.rfftfreq(nfft, contract.dt)
+    phase = np.exp(2j * np.pi * freqs * contract.t0)
+    return np.fft.irfft(spectra * phase[None, :], nfft)[:, : contract.nt]
+
+
+def p_only_greens(n: int, contract: DataContract, settings: InversionSettings) -> np.ndarray:
+    """(n, nt) depth-phase-free P-only Green's functions: a unit P through t* and the band."""
+    freqs = np.fft.rfftfreq(settings.nfft, contract.dt)
+    path = attenuation_spectrum(freqs, settings.t_star_s) * processing_band(contract, freqs)
+    one = spectra_on_grid(path[None, :], settings.nfft, contract)
+    return np.repeat(one, n, axis=0)

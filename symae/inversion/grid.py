@@ -32,11 +32,15 @@ import numpy as np
 
 from symae.contract import DEFAULT_CONTRACT, DataContract
 from symae.data.dataset import EventData
-from symae.inversion.band import processing_band
-from symae.inversion.greens import TraceGeometry, check_moment_tensor, greens_spectra
+from symae.inversion.greens import (
+    TraceGeometry,
+    check_moment_tensor,
+    greens_spectra,
+    p_only_greens,
+    spectra_on_grid,
+)
 from symae.inversion.settings import InversionSettings
 from symae.inversion.solve import half_duration_s
-from symae.synth.paths import attenuation_spectrum
 
 MECHANISM_MODES = ("catalogue", "estimated")
 
@@ -49,21 +53,6 @@ def support_s(
     return np.minimum(np.maximum(factor * 2.0 * half_duration_s(mw), minimum_s), limit_s).astype(
         np.float32
     )
-
-
-def spectra_on_grid(spectra: np.ndarray, nfft: int, contract: DataContract) -> np.ndarray:
-    """(n, nf) spectra with time zero at P -> (n, nt) samples at t0 + k dt."""
-    freqs = np.fft.rfftfreq(nfft, contract.dt)
-    phase = np.exp(2j * np.pi * freqs * contract.t0)
-    return np.fft.irfft(spectra * phase[None, :], nfft)[:, : contract.nt]
-
-
-def p_only_greens(n: int, contract: DataContract, settings: InversionSettings) -> np.ndarray:
-    """(n, nt) depth-phase-free P-only Green's functions: a unit P through t* and the band."""
-    freqs = np.fft.rfftfreq(settings.nfft, contract.dt)
-    path = attenuation_spectrum(freqs, settings.t_star_s) * processing_band(contract, freqs)
-    one = spectra_on_grid(path[None, :], settings.nfft, contract)
-    return np.repeat(one, n, axis=0)
 
 
 def trace_greens(

@@ -24,7 +24,7 @@ from scipy.signal import hilbert
 
 from symae.contract import DataContract
 from symae.inversion.band import window_taper
-from symae.inversion.grid import p_only_greens
+from symae.inversion.greens import p_only_greens
 from symae.inversion.settings import InversionSettings
 from symae.inversion.solve import half_duration_s
 
