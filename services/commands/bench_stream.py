@@ -26,8 +26,8 @@ reported for phase 1 beside the wall times.
 2010 set): phase A publishes its records as fast as the broker takes them, phase B at
 ``--speed`` times real time (the spacing of their end times, from the first record on);
 for each, the time from the last record to the public STF that includes it, and CPU per
-record. Figures go to ``docs/benchmarks.md`` (sections "Streaming pipeline" and
-"Recorded event replay").
+record. Figures go to ``docs/benchmarks.md`` (sections "Streaming pipeline, N stations
+per event" and "Recorded event replay").
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from services.schemas import BundleMessage
 
 HELP = "streaming pipeline: events/min, records/s, latency p50/p99, time outside extraction"
-SECTION = "Streaming pipeline"
+SECTION = "Streaming pipeline, {stations} stations per event"
 RECORDED_SECTION = "Recorded event replay"
 CPU_ROLES = ("ingest", "inference", "publish", "broker")
 
@@ -281,5 +281,5 @@ def run(args: argparse.Namespace) -> int:
     if args.no_record:
         print(body)
     else:
-        record(SECTION, body, command)
+        record(SECTION.format(stations=args.stations), body, command)
     return 0
