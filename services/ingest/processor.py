@@ -34,7 +34,10 @@ partition has no backlog. An event opens at the stream time its origin is read (
 stamped hours ago lives ``event_close_s`` from then) and closes ``event_close_s`` of
 stream time later, so an ingest outage longer than ``event_close_s`` closes nothing early
 (the backlog is read at the stream times it was written), and a timestamp in the future
-cannot keep an event, and its offsets, open forever.
+cannot keep an event, and its offsets, open forever. A due event closes only once none of
+its records has come for ``close_quiet_s`` of wall time: a consumer that catches up with a
+producer stamping its records hours in the past (its stream time then jumps to now) would
+otherwise close the event between two of its records.
 
 Records waiting for their origin are bounded: at most ``max_pending_bytes_per_event``
 per event and ``max_pending_bytes`` in all; past either, a record is dead-lettered
@@ -119,6 +122,9 @@ class IngestProcessor(Processor):
         self.pending: dict[str, list[tuple[float, Incoming]]] = {}  # event id -> (arrival, msg)
         self.closed: OrderedDict[str, None] = OrderedDict()
         self.clock: dict[int, float] = {}  # partition -> stream time (see module docstring)
+        # partition -> newest message timestamp read (the stream time without the jumps
+        # to the wall clock when the partition has no backlog)
+        self.read_clock: dict[int, float] = {}
         self.pending_bytes: dict[str, int] = {}  # event id -> bytes waiting for its origin
         self.app: ServiceApp | None = None
 
@@ -143,6 +149,8 @@ class IngestProcessor(Processor):
         t = min(msg.timestamp, time.time() + self.settings.clock_skew_s)
         if t > self.clock.get(msg.partition, float("-inf")):
             self.clock[msg.partition] = t
+        if t > self.read_clock.get(msg.partition, float("-inf")):
+            self.read_clock[msg.partition] = t
         return t
 
     def _open_time(self, msg: Incoming) -> float:
@@ -194,8 +202,10 @@ class IngestProcessor(Processor):
                 return [
                     self._reject(msg, DeadLetterReason.LATE, f"event {record.event_id} is closed")
                 ]
-            if self._stale(msg):
+            if self._stale(msg, self.read_clock):
                 # re-read after a restart: its event was closed (or dead-lettered) before
+                # (judged against the messages read, not the wall clock: records stamped
+                # hours in the past, read live before their origin, are not re-reads)
                 log.debug("%s belongs to an event closed before a restart; skipped", msg.where)
                 return []
             size = len(msg.raw)
@@ -228,6 +238,7 @@ class IngestProcessor(Processor):
                 self.app.metrics.rejection("duplicate")
             return []
         note = event.note_record(msg.partition, msg.offset, msg.timestamp, record.seed_id)
+        event.last_record_at = self.now()
         try:
             if event.n_records > self.settings.max_records_per_event:
                 raise PoisonMessage(
@@ -254,9 +265,11 @@ class IngestProcessor(Processor):
         event.last_accepted_at = self.now()
         return []
 
-    def _stale(self, msg: Incoming) -> bool:
-        """A record older than ``event_close_s`` of its partition's stream time."""
-        age = self.stream_time(msg.partition) - msg.timestamp
+    def _stale(self, msg: Incoming, clock: dict[int, float] | None = None) -> bool:
+        """A record older than ``event_close_s`` of its partition's stream time (or of
+        another per-partition ``clock``)."""
+        times = self.clock if clock is None else clock
+        age = times.get(msg.partition, time.time()) - msg.timestamp
         return age > self.settings.event_close_s
 
     def _reject(self, msg: Incoming, reason: DeadLetterReason, detail: str) -> Outgoing:
@@ -294,7 +307,12 @@ class IngestProcessor(Processor):
                 outputs.append(self._reject(m, DeadLetterReason.UNKNOWN_EVENT, reason))
         for event in list(self.events.values()):
             age = self.stream_time(event.origin_partition) - event.origin_time
-            closing = age >= self.settings.event_close_s
+            # and only once its records have paused: a partition that catches up with a
+            # producer stamping hours in the past must not close the event mid-send
+            closing = (
+                age >= self.settings.event_close_s
+                and now - event.last_record_at >= self.settings.close_quiet_s
+            )
             # a closing event sends its final revision, whatever the policy says
             if closing and event.traces:
                 outputs.append(self._bundle(event, now, final=True))
@@ -402,4 +420,5 @@ class IngestProcessor(Processor):
                 self.pending_bytes.pop(event_id, None)
         for p in {p for t, p in gone}:
             self.clock.pop(p, None)
+            self.read_clock.pop(p, None)
         self._gauge()

@@ -36,6 +36,11 @@ class IngestSettings(ServedModelSettings):
     unknown_event_grace_s: float = Field(
         30.0, ge=0, description="how long a record waits for its origin before the DLQ"
     )
+    close_quiet_s: float = Field(
+        5.0,
+        ge=0,
+        description="an event due to close waits until none of its records came for this long",
+    )
     clock_skew_s: float = Field(
         300.0, ge=0, description="message timestamps are trusted at most this far in the future"
     )

@@ -91,6 +91,38 @@ def test_a_back_dated_origin_is_not_closed_at_once(records) -> None:
     assert "goa2018" not in processor.events and out  # closed, its trace sent
 
 
+def test_back_dated_records_read_before_their_origin_are_kept(records) -> None:
+    """Records stamped 2 h ago, read live before their origin on a partition whose stream
+    time has caught up with the wall clock, are not taken for re-reads of a closed event:
+    they wait for the origin and end in its bundle (none skipped)."""
+    processor, _ = make(min_traces=1)
+    now = time.time()
+    stamp = now - 7200
+    processor.handle(msg("waveforms.raw", 1, records["BHZ"], stamp))
+    processor.tick(now)  # no backlog: the partition's stream time is now
+    assert processor.handle(msg("waveforms.raw", 2, records["BHE"], stamp)) == []  # waits
+    attached = processor.handle(msg("origins", 3, GOA, stamp))
+    # the vertical record is the event's trace, the horizontal one a dead letter: both seen
+    assert [o.value.reason.value for o in attached] == ["wrong_component"]
+    (bundle,) = processor.tick(now + 1)
+    assert bundle.value.n_traces == 1
+
+
+def test_an_event_due_to_close_waits_while_its_records_still_come(records) -> None:
+    """An event closes once its close time has passed and none of its records came for
+    close_quiet_s of wall time, with every record in its final bundle."""
+    wall = [time.time()]
+    processor, _ = make(clock=lambda: wall[0], close_quiet_s=5.0)
+    processor.handle(msg("origins", 0, GOA, wall[0]))
+    wall[0] += 600  # the close time, and a record still comes
+    processor.handle(msg("waveforms.raw", 1, records["BHZ"], wall[0]))
+    assert not any(o.value.final for o in processor.tick(wall[0] + 1))
+    assert "goa2018" in processor.events
+    (final,) = [o for o in processor.tick(wall[0] + 5) if o.value.final]
+    assert final.value.provenance["ingest"]["records"] == 1
+    assert "goa2018" not in processor.events
+
+
 def test_a_future_timestamp_cannot_keep_an_event_open(records) -> None:
     processor, _ = make(clock_skew_s=60)
     now = time.time()
