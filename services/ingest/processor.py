@@ -34,10 +34,10 @@ partition has no backlog. An event opens at the stream time its origin is read (
 stamped hours ago lives ``event_close_s`` from then) and closes ``event_close_s`` of
 stream time later, so an ingest outage longer than ``event_close_s`` closes nothing early
 (the backlog is read at the stream times it was written), and a timestamp in the future
-cannot keep an event, and its offsets, open forever. A due event closes only once none of
-its records has come for ``close_quiet_s`` of wall time: a consumer that catches up with a
-producer stamping its records hours in the past (its stream time then jumps to now) would
-otherwise close the event between two of its records.
+cannot keep an event, and its offsets, open forever. A due event closes only once neither
+its origin nor any of its records has come for ``close_quiet_s`` of wall time: a consumer
+that catches up with a producer stamping its messages hours in the past (its stream time
+then jumps to now) would otherwise close the event before or between its records.
 
 Records waiting for their origin are bounded: at most ``max_pending_bytes_per_event``
 per event and ``max_pending_bytes`` in all; past either, a record is dead-lettered
@@ -184,6 +184,7 @@ class IngestProcessor(Processor):
             origin_partition=msg.partition,
             origin_offset=msg.offset,
             origin_time=self._open_time(msg),
+            last_record_at=self.now(),  # it waits close_quiet_s for its first records too
         )
         log.info("event %s opened", event_id, extra={"event_id": event_id, "where": msg.where})
         outputs: list[Outgoing] = []

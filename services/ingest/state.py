@@ -97,7 +97,7 @@ class EventState:
     emitted_traces: int = 0  # traces in the last emitted revision
     emitted_at: float | None = None  # wall time of the last emission
     last_accepted_at: float = float("-inf")  # wall time the last trace was accepted
-    last_record_at: float = float("-inf")  # wall time its last record (any outcome) was read
+    last_record_at: float = float("-inf")  # wall time its origin or last record was read
 
     @property
     def event_id(self) -> str:
