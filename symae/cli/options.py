@@ -114,3 +114,29 @@ def add_latent_arguments(
         parser.add_argument(
             flag, dest=name, type=kind, default=default, help=f"{text} (default {default})"
         )
+
+
+def add_record_options(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--no-response``, ``--no-response-units`` and ``--pad-short``: what a command does
+    with real records it would otherwise refuse (``docs/real-data.md``)."""
+    parser.add_argument(
+        "--no-response",
+        action="store_true",
+        help="records whose channel has no response (e.g. processed SAC) are used in "
+        "the units at hand and the result is flagged response_not_removed; "
+        "without it they are rejected (no_response)",
+    )
+    parser.add_argument(
+        "--no-response-units",
+        choices=("displacement", "velocity"),
+        default="displacement",
+        help="what records without a response hold (with --no-response): displacement "
+        "(used as they are, the default) or velocity (integrated to displacement)",
+    )
+    parser.add_argument(
+        "--pad-short",
+        action="store_true",
+        help="records shorter than the model's window that cover P -30 .. +50 s are "
+        "zero-padded and the result is flagged padded; without it they are rejected "
+        "(too_short)",
+    )

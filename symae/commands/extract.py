@@ -14,9 +14,20 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from symae.cli.options import add_latent_arguments, existing_file, nonnegative_int, positive_int
+from symae.cli.options import (
+    add_latent_arguments,
+    add_record_options,
+    existing_file,
+    nonnegative_int,
+    positive_int,
+)
 from symae.errors import UsageError
+
+if TYPE_CHECKING:
+    from symae.contract import DataContract
+    from symae.data.dataset import EventData
 
 HELP = "extract per-pixel and event source time functions of one event into RESULT.json"
 
@@ -38,27 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID",
         help="event to extract: required with --dataset, picks one of several in --event",
     )
-    src.add_argument(
-        "--no-response",
-        action="store_true",
-        help="records whose channel has no response (e.g. processed SAC) are used in "
-        "the units at hand and the result is flagged response_not_removed; "
-        "without it they are rejected (no_response)",
-    )
-    src.add_argument(
-        "--no-response-units",
-        choices=("displacement", "velocity"),
-        default="displacement",
-        help="what records without a response hold (with --no-response): displacement "
-        "(used as they are, the default) or velocity (integrated to displacement)",
-    )
-    src.add_argument(
-        "--pad-short",
-        action="store_true",
-        help="records shorter than the model's window that cover P -30 .. +50 s are "
-        "zero-padded and the result is flagged padded; without it they are rejected "
-        "(too_short)",
-    )
+    add_record_options(src)
     parser.add_argument("--out", type=Path, required=True, metavar="RESULT.json")
     parser.add_argument(
         "--model",
@@ -139,6 +130,23 @@ def check_units(args: argparse.Namespace) -> None:
         raise UsageError("--no-response-units applies to records taken with --no-response")
 
 
+def records_event(args: argparse.Namespace, contract: DataContract) -> EventData:
+    """The event of ``--waveforms --inventory --event [--event-id]`` under ``contract``,
+    with the options of ``add_record_options``."""
+    from symae.extract.records import event_from_records
+
+    return event_from_records(
+        args.waveforms,
+        args.inventory,
+        args.event,
+        contract,
+        args.event_id,
+        allow_no_response=args.no_response,
+        pad_short=args.pad_short,
+        no_response_units=args.no_response_units,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Extract; bad input raises (the CLI prints it as one line); nothing is left half-written."""
     check_units(args)
@@ -150,7 +158,6 @@ def _run(args: argparse.Namespace, source: str) -> int:
     from symae.extract.coherent import LatentSettings
     from symae.extract.extractor import MIN_PIXELS, MIN_TRACES, ExtractionSettings, Extractor
     from symae.extract.ort_options import OrtOptions
-    from symae.extract.records import event_from_records
 
     settings = ExtractionSettings(
         latent=LatentSettings(n_codes=args.n_codes, steps=args.steps, lr=args.lr, alpha=args.alpha),
@@ -178,16 +185,7 @@ def _run(args: argparse.Namespace, source: str) -> int:
             except KeyError as exc:
                 raise UsageError(f"{args.dataset}: {exc.args[0]}") from exc
     else:
-        event = event_from_records(
-            args.waveforms,
-            args.inventory,
-            args.event,
-            extractor.contract,
-            args.event_id,
-            allow_no_response=args.no_response,
-            pad_short=args.pad_short,
-            no_response_units=args.no_response_units,
-        )
+        event = records_event(args, extractor.contract)
     info = extractor.coherent_information([event])[0]
     result = extractor.assemble(event, info)
     args.out.parent.mkdir(parents=True, exist_ok=True)

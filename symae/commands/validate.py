@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from symae.cli.options import existing_file, positive_float, positive_int
+from symae.cli.options import add_record_options, existing_file, positive_float, positive_int
 
 if TYPE_CHECKING:
     from symae.evaluate.real_data import RealValidation
@@ -30,23 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inventory", type=existing_file, required=True, metavar="FILE")
     parser.add_argument("--event", type=existing_file, required=True, metavar="FILE")
     parser.add_argument("--event-id", metavar="ID", help="picks one of several in --event")
-    parser.add_argument(
-        "--no-response",
-        action="store_true",
-        help="use records without a response in the units at hand (flagged)",
-    )
-    parser.add_argument(
-        "--no-response-units",
-        choices=("displacement", "velocity"),
-        default="displacement",
-        help="what records without a response hold (with --no-response): displacement "
-        "(used as they are, the default) or velocity (integrated to displacement)",
-    )
-    parser.add_argument(
-        "--pad-short",
-        action="store_true",
-        help="zero-pad records shorter than the window that cover P -30 .. +50 s (flagged)",
-    )
+    add_record_options(parser)
     parser.add_argument(
         "--model", default="default", help="'default', a directory or name[:version]"
     )
@@ -62,25 +46,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from symae.commands.extract import check_units
+    from symae.commands.extract import check_units, records_event
     from symae.evaluate.real_data import validate_event
     from symae.evaluate.real_data_figures import validation_figure
     from symae.extract.extractor import Extractor
-    from symae.extract.records import event_from_records
     from symae.inversion import invert_event
 
     check_units(args)
     extractor = Extractor.load(args.model)
-    event = event_from_records(
-        args.waveforms,
-        args.inventory,
-        args.event,
-        extractor.contract,
-        args.event_id,
-        allow_no_response=args.no_response,
-        pad_short=args.pad_short,
-        no_response_units=args.no_response_units,
-    )
+    event = records_event(args, extractor.contract)
     result = extractor.extract(event)
     raw = invert_event(event, extractor.settings.inversion, contract=extractor.contract)
     report = validate_event(
