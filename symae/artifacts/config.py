@@ -191,6 +191,9 @@ class TrainConfig:
     test_batches: int = 4  # batches drawn from the held-out traces per epoch
     seed: int = 0
     max_cached_traces: int = 2_000_000  # group cache bound when streaming from HDF5
+    # symae-physics only: weight of the supervised STF shape term on synthetic training
+    # events (symae.model.losses.stf_shape_misfit), per trace sample of a group
+    stf_weight: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -205,6 +208,8 @@ class TrainConfig:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
         if not 0.0 < self.lr_decay <= 1.0:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay}")
+        if self.stf_weight < 0.0:
+            raise ValueError(f"stf_weight must be >= 0, got {self.stf_weight}")
 
     @property
     def total_epochs(self) -> int:

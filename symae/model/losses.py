@@ -81,3 +81,25 @@ def symvae_loss(
         mse=sq.mean(),
         n_traces=x.shape[0] * x.shape[1],
     )
+
+
+def stf_shape_misfit(stf: torch.Tensor, truth: torch.Tensor, max_lag: int) -> torch.Tensor:
+    """Relative squared L2 misfit of unit-area STFs at their best lag, per group.
+
+    ``stf`` and ``truth`` (B, J) on the same grid; both are scaled to unit area (the
+    physics forward model standardises every trace, so only the STF's shape is known),
+    the estimate is delayed by the lag within +-``max_lag`` samples of highest
+    cross-correlation (chosen without gradient, as ``symae.evaluate.metrics`` does: the
+    catalogue origin time is uncertain) and |a - b|^2 / |b|^2 is returned (B,).
+    """
+    a = stf / (stf.sum(dim=-1, keepdim=True) + 1e-12)
+    b = truth / (truth.sum(dim=-1, keepdim=True) + 1e-12)
+    n = 2 * stf.shape[-1]
+    fa, fb = torch.fft.rfft(a, n), torch.fft.rfft(b, n)
+    corr = torch.fft.irfft(fa * fb.conj(), n)  # corr[k] = sum_j a[j + k] b[j]
+    lags = torch.arange(-max_lag, max_lag + 1, device=stf.device)
+    best = lags[corr.detach()[..., lags % n].argmax(dim=-1)]  # (B,)
+    freq = torch.fft.rfftfreq(n, device=stf.device)
+    phase = torch.exp(2j * torch.pi * freq * best[:, None].to(freq.dtype))
+    shifted = torch.fft.irfft(fa * phase, n)[..., : stf.shape[-1]]  # a[j + best]
+    return ((shifted - b) ** 2).sum(dim=-1) / ((b**2).sum(dim=-1) + 1e-12)

@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 from symae.artifacts.config import ModelConfig, TrainConfig
 from symae.artifacts.store import MODEL_JSON, sha256_file
 from symae.data.dataset import Dataset
-from symae.model.losses import symvae_loss
+from symae.model.losses import stf_shape_misfit, symvae_loss
 from symae.model.physics import PhysicsSymAE
 from symae.train import distributed
 from symae.train import figures as model_figures
@@ -36,6 +37,8 @@ from symae.train.checkpoints import TrainState, checkpoint_dir, load_checkpoint,
 from symae.train.trainer import METRICS, TEST_STREAM, Trainer, _generator, _metric_sums, _per_trace
 
 log = logging.getLogger(__name__)
+
+STF_MAX_LAG_S = 10.0  # lag search of the STF shape term, as symae.evaluate.metrics.compare
 
 
 @dataclass
@@ -51,6 +54,20 @@ class EventBlock:
     test: np.ndarray
     pixel_train: list[np.ndarray]  # train indices of each pixel with >= min_traces of them
     pixel_test: list[np.ndarray]
+    truth: np.ndarray | None  # (J,) the true STF on the STF head's grid (j dt after P)
+
+
+def truth_on_head_grid(event, dt: float, t0: float, n_samples: int) -> np.ndarray | None:
+    """The event's true STF (model time axis, first sample at ``t0`` s after P) as
+    ``n_samples`` values at j dt, j >= 0 (the STF head's grid), zero beyond the window."""
+    if event.truth_stf is None:
+        return None
+    truth = np.asarray(event.truth_stf, dtype=np.float32)
+    k0 = int(round(-t0 / dt))
+    out = np.zeros(n_samples, dtype=np.float32)
+    part = truth[k0 : k0 + n_samples]
+    out[: len(part)] = part
+    return out if out.sum() > 0 else None
 
 
 def load_events(
@@ -60,6 +77,8 @@ def load_events(
     from symae.inversion.grid import event_greens, support_s
 
     ds = Dataset(paths)
+    dt, t0 = ds.contract.dt, ds.contract.t0
+    n_stf = int(np.floor(limit_s / dt)) + 1
     blocks = []
     for e, event_id in enumerate(ds.event_ids()):
         event = ds.event(event_id)
@@ -82,8 +101,9 @@ def load_events(
                 pix_train.append(tr)
                 pix_test.append(te)
         t_max = float(support_s(event.origin.magnitude, limit_s))
+        truth = truth_on_head_grid(event, dt, t0, n_stf)
         blocks.append(
-            EventBlock(event_id, t_max, traces, g, pixel, train, test, pix_train, pix_test)
+            EventBlock(event_id, t_max, traces, g, pixel, train, test, pix_train, pix_test, truth)
         )
     if not blocks:
         raise ValueError(f"no event with >= {2 * min_traces} traces in {paths}")
@@ -96,9 +116,10 @@ def draw_batch(
     ntau: int,
     rng: np.random.Generator,
     part: str = "train",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(B, ntau, nt) traces and Green's functions, (B,) supports: pixel or event groups."""
-    xs, gs, ts = [], [], []
+) -> tuple[np.ndarray, ...]:
+    """(B, ntau, nt) traces and Green's functions, (B,) supports and (B, J) true STFs
+    (zeros where unknown): pixel or event groups."""
+    xs, gs, ts, truths = [], [], [], []
     for e in rng.integers(0, len(blocks), size=n_groups):
         b = blocks[e]
         pixels = b.pixel_train if part == "train" else b.pixel_test
@@ -112,7 +133,10 @@ def draw_batch(
         xs.append(b.traces[chosen])
         gs.append(b.greens[chosen])
         ts.append(b.t_max)
-    return np.stack(xs), np.stack(gs), np.asarray(ts, dtype=np.float32)
+        truths.append(b.truth)
+    n_stf = next((len(t) for t in truths if t is not None), 1)
+    truth = np.stack([np.zeros(n_stf, np.float32) if t is None else t for t in truths])
+    return np.stack(xs), np.stack(gs), np.asarray(ts, dtype=np.float32), truth
 
 
 class PhysicsTrainer(Trainer):
@@ -132,8 +156,6 @@ class PhysicsTrainer(Trainer):
         self.out_dir = Path(out_dir)
         self.progress = progress
         self.runtime = distributed.start(device)
-        if self.runtime.distributed:
-            raise ValueError("symae-physics trains in one process (no torchrun)")
         data = [str(Path(p).resolve()) for p in data]
         if resume:
             self.state = read_state(self.out_dir)
@@ -148,7 +170,12 @@ class PhysicsTrainer(Trainer):
                 name, created, model_config.to_dict(), train_config.to_dict(), data
             )
         self.tcfg = train_config
-        self.groups_per_rank = train_config.batch_groups
+        world = self.runtime.world_size
+        if train_config.batch_groups % world:
+            raise ValueError(
+                f"batch_groups={train_config.batch_groups} not divisible by {world} processes"
+            )
+        self.groups_per_rank = train_config.batch_groups // world
         self.blocks, self.dataset = load_events(
             data,
             train_config.min_traces,
@@ -157,6 +184,12 @@ class PhysicsTrainer(Trainer):
             model_config.stf_support_s,
         )
         contract = self.dataset.contract
+        self.has_truth = all(b.truth is not None for b in self.blocks)
+        if train_config.stf_weight > 0 and not self.has_truth:
+            raise ValueError(
+                "stf_weight > 0 needs every training event's true STF (synthetic data); "
+                f"{sum(b.truth is None for b in self.blocks)} events have none"
+            )
         if contract.nt != model_config.nt:
             raise ValueError(
                 f"data traces have nt={contract.nt}, the model config expects nt={model_config.nt}"
@@ -168,41 +201,63 @@ class PhysicsTrainer(Trainer):
         if resume:
             self.optimizer_state = load_checkpoint(self.out_dir, self.model)
         self.model.to(self.runtime.device)
-        self.net = self.model
+        self.net: torch.nn.Module = self.model
+        if self.runtime.distributed:
+            ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids)
 
     def _batch(self, rng: np.random.Generator, part: str) -> tuple[torch.Tensor, ...]:
         arrays = draw_batch(self.blocks, self.groups_per_rank, self.tcfg.ntau, rng, part)
         return tuple(torch.from_numpy(a).to(self.runtime.device) for a in arrays)
 
+    def _loss(self, net: torch.nn.Module, batch: tuple[torch.Tensor, ...], gen: torch.Generator):
+        """Loss terms of one batch and the mean STF shape misfit of its groups."""
+        x, g, t, truth = batch
+        out = net(x, g, t, sample=True, generator=gen)
+        terms = symvae_loss(x, out, self.model.decoder_logvar, self.tcfg)
+        if not self.has_truth:
+            return terms, torch.full((), float("nan"), device=x.device)
+        max_lag = int(round(STF_MAX_LAG_S / self.mcfg.contract.dt))
+        per_group = stf_shape_misfit(out.stf, truth, max_lag)
+        if self.tcfg.stf_weight > 0:
+            scale = self.tcfg.stf_weight * x.shape[1] * x.shape[2]
+            terms.total = terms.total + scale * per_group.sum()
+        return terms, per_group.mean().detach()
+
     def _train_epoch(self, plan, optimizer, bar) -> dict[str, float]:
-        cfg = self.tcfg
-        rng = epoch_rng(cfg.seed, plan.stage, plan.epoch_in_stage, 0, 0)
-        gen = _generator(rng, self.runtime.device)
-        self.model.train()
-        sums = torch.zeros(len(METRICS) + 1, device=self.runtime.device)
+        rt, cfg = self.runtime, self.tcfg
+        rng = epoch_rng(cfg.seed, plan.stage, plan.epoch_in_stage, rt.rank, 0)
+        gen = _generator(rng, rt.device)
+        self.net.train()
+        sums = torch.zeros(len(METRICS) + 1, device=rt.device)
+        misfit = torch.zeros((), device=rt.device)
         for _ in range(cfg.steps_per_epoch):
-            x, g, t = self._batch(rng, "train")
-            out = self.model(x, g, t, sample=True, generator=gen)
-            terms = symvae_loss(x, out, self.model.decoder_logvar, cfg)
+            terms, m = self._loss(self.net, self._batch(rng, "train"), gen)
             optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
+            # DDP averages gradients over processes; scaling restores the summed loss
+            (terms.total * rt.world_size).backward()
             optimizer.step()
             sums += _metric_sums(terms)
+            misfit += m / (cfg.steps_per_epoch * rt.world_size)
             bar.update(1)
-        return _per_trace(sums)
+        return {**_per_trace(distributed.all_sum(rt, sums)), "stf_misfit": self._sum(misfit)}
+
+    def _sum(self, value: torch.Tensor) -> float:
+        return float(distributed.all_sum(self.runtime, value.reshape(1))[0])
 
     @torch.no_grad()
     def _test_epoch(self) -> dict[str, float]:
-        cfg = self.tcfg
-        rng = epoch_rng(cfg.seed, 0, 0, 0, TEST_STREAM)
-        gen = _generator(rng, self.runtime.device)
+        rt, cfg = self.runtime, self.tcfg
+        rng = epoch_rng(cfg.seed, 0, 0, rt.rank, TEST_STREAM)
+        gen = _generator(rng, rt.device)
         self.model.eval()
-        sums = torch.zeros(len(METRICS) + 1, device=self.runtime.device)
+        sums = torch.zeros(len(METRICS) + 1, device=rt.device)
+        misfit = torch.zeros((), device=rt.device)
         for _ in range(cfg.test_batches):
-            x, g, t = self._batch(rng, "test")
-            out = self.model(x, g, t, sample=True, generator=gen)
-            sums += _metric_sums(symvae_loss(x, out, self.model.decoder_logvar, cfg))
-        return _per_trace(sums)
+            terms, m = self._loss(self.model, self._batch(rng, "test"), gen)
+            sums += _metric_sums(terms)
+            misfit += m / (cfg.test_batches * rt.world_size)
+        return {**_per_trace(distributed.all_sum(rt, sums)), "stf_misfit": self._sum(misfit)}
 
     def _data_provenance(self):
         files = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -253,6 +254,74 @@ def test_tiny_training_run(tmp_path) -> None:
     # resume refuses to run twice into one directory
     with pytest.raises(FileExistsError):
         train(CONFIG, replace(tcfg, seed=1), [path], tmp_path / "m", device="cpu", progress=False)
+
+
+def test_stf_shape_misfit_is_zero_for_a_shifted_copy_and_scale_free() -> None:
+    from symae.model.losses import stf_shape_misfit
+
+    truth = torch.zeros(3, 60)
+    truth[:, 10:16] = torch.tensor([1.0, 3.0, 4.0, 3.0, 2.0, 1.0])
+    est = torch.zeros(3, 60, requires_grad=False)
+    est[0] = 5.0 * torch.roll(truth[0], 4)  # delayed, 5x the moment: same shape
+    est[1, 40:52] = 1.0  # longer, and 30 samples late: outside the lag window
+    est[2, 11:15] = torch.tensor([1.0, 4.0, 4.0, 1.0])  # shorter
+    est.requires_grad_(True)
+    misfit = stf_shape_misfit(est, truth, max_lag=8)
+    assert misfit[0].item() < 1e-10
+    assert misfit[1].item() > 1.0 > misfit[2].item() > 0.05
+    misfit.sum().backward()
+    assert est.grad is not None and float(est.grad[1:].abs().sum()) > 0
+
+
+def test_training_with_the_stf_term(tmp_path) -> None:
+    """stf_weight > 0 adds the supervised STF term: logged, under torchrun too, and refused
+    without truth."""
+    from symae.data.dataset import DatasetWriter
+    from symae.train.physics_trainer import truth_on_head_grid
+    from symae.train.run import train
+
+    event = _event()
+    head = truth_on_head_grid(event, CONTRACT.dt, CONTRACT.t0, 81)
+    assert head is not None and head.shape == (81,) and head.sum() > 0
+    path = tmp_path / "train.h5"
+    with DatasetWriter(path, CONTRACT) as out:
+        out.write_event(event)
+    tcfg = TrainConfig(
+        ntau=4,
+        batch_groups=4,
+        steps_per_epoch=2,
+        stages=({"epochs": 1, "lr": 1e-3},),
+        min_traces=3,
+        test_batches=1,
+        stf_weight=1.0,
+    )
+    train(CONFIG, tcfg, [path], tmp_path / "m", device="cpu", progress=False)
+    record = json.loads((tmp_path / "m" / "model.json").read_text())["history"][0]
+    assert 0 < record["train"]["stf_misfit"] < 10 and 0 < record["test"]["stf_misfit"] < 10
+    train_rec = record["train"]
+    extra = train_rec["loss"] - train_rec["neg_elbo"] - tcfg.gamma * train_rec["shift_norm"]
+    assert extra == pytest.approx(tcfg.stf_weight * NT * train_rec["stf_misfit"], rel=1e-3)
+
+    # two processes (torchrun, gloo): each draws half the groups, the history is summed
+    config = tmp_path / "ddp.json"
+    config.write_text(json.dumps({"model": CONFIG.to_dict(), "train": tcfg.to_dict()}))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    cmd += ["-m", "symae.cli", "train", "--config", str(config), "--data", str(path)]
+    cmd += ["--out", str(tmp_path / "ddp"), "--device", "cpu", "--no-progress"]
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(cmd, env=env, cwd=repo, timeout=300, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    meta = json.loads((tmp_path / "ddp" / "model.json").read_text())
+    assert meta["training"]["processes"] == 2
+    assert 0 < meta["history"][0]["train"]["stf_misfit"] < 10
+
+    event.truth_stf = None
+    bare = tmp_path / "bare.h5"
+    with DatasetWriter(bare, CONTRACT) as out:
+        out.write_event(event)
+    with pytest.raises(ValueError, match="true STF"):
+        train(CONFIG, tcfg, [bare], tmp_path / "m2", device="cpu", progress=False)
 
 
 def test_symvae_loader_refuses_a_physics_model(exported) -> None:
