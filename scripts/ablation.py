@@ -8,6 +8,12 @@ prints the paired table when several score files are given.
         --set validation --out runs/physics/val_cd.json [--stations 30] [--broken-share 0.5]
     python scripts/ablation.py table runs/physics/val_ab/scores.json runs/physics/val_cd.json \
         --baseline inversion --methods inversion inversion-virtual symae-physics symae-physics-refined
+
+``cache --design factorial`` writes every benchmark (or validation) event once under one
+cell of a stations x broken-share design, assigned by the event's index i:
+``FACTORIAL_STATIONS[i % 3]`` stations and ``FACTORIAL_BROKEN[(i // 3) % 4]`` broken
+stations, so each of the 12 cells holds about 1/12 of the events and every event is run
+once (the breakdowns by station count and broken share are then over disjoint events).
 """
 
 from __future__ import annotations
@@ -20,14 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-
-def _refined(weight: float):
-    def method(event):
-        from symae.extract.physics import physics_refined_stf
-
-        return physics_refined_stf(event, prior_weight=weight)
-
-    return method
+FACTORIAL_STATIONS = (10, 30, 100)
+FACTORIAL_BROKEN = (0.0, 0.1, 0.3, 0.5)
 
 
 def score(args: argparse.Namespace) -> None:
@@ -37,8 +37,6 @@ def score(args: argparse.Namespace) -> None:
     from symae.evaluate.scardec_benchmark import score_result
 
     methods = {k: v for k, v in available_methods().items() if k in args.methods}
-    for w in args.refined_weights:  # the refined variant at other prior weights (choosing it)
-        methods[f"symae-physics-refined-w{w:g}"] = _refined(w)
     ns = argparse.Namespace(
         seed=None,
         limit=args.limit,
@@ -59,7 +57,8 @@ def score(args: argparse.Namespace) -> None:
         from symae.data.dataset import Dataset
 
         ds = Dataset(args.dataset)
-        source = (ds.event(i) for i in ds.event_ids()[: args.limit])
+        ids = ds.event_ids()[: args.limit]
+        source = (ds.event(i) for k, i in enumerate(ids) if k % args.shard[1] == args.shard[0])
     out = []
     for event in source:
         start = time.perf_counter()
@@ -67,7 +66,7 @@ def score(args: argparse.Namespace) -> None:
         d = s.to_dict()
         snr = np.concatenate([np.asarray(g.fields["snr"]) for g in event.groups.values()])
         d["median_snr"] = float(np.median(snr))
-        d["n_stations"] = args.stations
+        d["n_stations"] = int(event.truth_attrs.get("n_stations_design", args.stations))
         out.append(d)
         logging.info(
             "%s: %s (%.1f s)",
@@ -101,16 +100,34 @@ def cache(args: argparse.Namespace) -> None:
         scardec=None,
     )
     contract = DataContract()
-    source = (
-        validation_events(ns, contract)
-        if args.set == "validation"
-        else synthetic_scardec_events(ns, contract)
-    )
+    if args.design == "factorial":
+        source = factorial_events(args, ns, contract)
+    else:
+        source = (
+            validation_events(ns, contract)
+            if args.set == "validation"
+            else synthetic_scardec_events(ns, contract)
+        )
     with DatasetWriter(
         args.out, contract, {"generator": "scripts/ablation.py cache", **vars(ns)}
     ) as out:
         for event in source:
             out.write_event(event)
+
+
+def factorial_cell(i: int) -> dict[str, float]:
+    """The stations x broken-share cell of the i-th event."""
+    return {"stations": FACTORIAL_STATIONS[i % 3], "broken_share": FACTORIAL_BROKEN[(i // 3) % 4]}
+
+
+def factorial_events(args: argparse.Namespace, ns: argparse.Namespace, contract):
+    """Every event of the set once, under the stations x broken-share cell of its index."""
+    from symae.commands.evaluate import synthetic_scardec_events, validation_events
+
+    make = validation_events if args.set == "validation" else synthetic_scardec_events
+    for i, event in enumerate(make(ns, contract, cell=factorial_cell)):
+        event.truth_attrs["n_stations_design"] = factorial_cell(i)["stations"]
+        yield event
 
 
 def table(args: argparse.Namespace) -> None:
@@ -130,9 +147,16 @@ def main() -> None:
     p.add_argument("--stations", type=int, default=100)
     p.add_argument("--broken-share", type=float, default=None)
     p.add_argument("--limit", type=int, default=None)
-    p.add_argument("--refined-weights", type=float, nargs="*", default=[])
     p.add_argument(
         "--dataset", default=None, help="score the events of this HDF5 file (from `cache`)"
+    )
+    p.add_argument(
+        "--shard",
+        type=int,
+        nargs=2,
+        default=(0, 1),
+        metavar=("I", "N"),
+        help="score only the events k of --dataset with k %% N == I (parallel runs)",
     )
     p.add_argument("--out", required=True)
     p.set_defaults(func=score)
@@ -141,6 +165,7 @@ def main() -> None:
     c.add_argument("--stations", type=int, default=100)
     c.add_argument("--broken-share", type=float, default=None)
     c.add_argument("--limit", type=int, default=None)
+    c.add_argument("--design", choices=("fixed", "factorial"), default="fixed")
     c.add_argument("--out", required=True)
     c.set_defaults(func=cache)
     t = sub.add_parser("table")

@@ -40,6 +40,13 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="default", help="model directory or name[:version]")
+    parser.add_argument(
+        "--physics-model",
+        default="default",
+        metavar="NAME_OR_DIR",
+        help="physics-informed SymAE of the extraction's symae-physics methods "
+        "('default': shipped, a directory, or 'none')",
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmark/scardec"), help="output folder")
     parser.add_argument(
         "--dataset", type=existing_file, help="score the events of this HDF5 set instead"
@@ -94,8 +101,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def synthetic_scardec_events(args: argparse.Namespace, contract):
-    """Yield (EventData) for every SCARDEC event and directivity setting asked for."""
+def _cell_args(args: argparse.Namespace, cell, k: int) -> argparse.Namespace:
+    """``args`` with the overrides ``cell(k)`` of the k-th event (a designed ablation)."""
+    return args if cell is None else argparse.Namespace(**{**vars(args), **cell(k)})
+
+
+def synthetic_scardec_events(args: argparse.Namespace, contract, cell=None):
+    """Yield (EventData) for every SCARDEC event and directivity setting asked for.
+
+    ``cell``, if given, maps the running event index to overrides of ``args`` (e.g.
+    ``{"stations": 10, "broken_share": 0.5}``) for that event alone.
+    """
     import numpy as np
 
     from symae.data.reference import scardec_dir
@@ -107,9 +123,11 @@ def synthetic_scardec_events(args: argparse.Namespace, contract):
     settings = {"off": [False], "on": [True], "both": [False, True]}[args.directivity]
     scardec = list_events(args.scardec or scardec_dir(), limit=args.limit)
     seed = 2024 if args.seed is None else args.seed
-    for flag in settings:
+    for f, flag in enumerate(settings):
         config = synth_config(args, contract, flag)
         for i, ev in enumerate(scardec):
+            if cell is not None:
+                config = synth_config(_cell_args(args, cell, f * len(scardec) + i), contract, flag)
             rng = np.random.default_rng([seed, i, int(flag)])
             source = scardec_source(ev, config.raw_dt, rng, flag)
             synth = synthesize_event(rng, source, config)
@@ -142,8 +160,9 @@ def synth_config(args: argparse.Namespace, contract, directivity: bool):
     )
 
 
-def validation_events(args: argparse.Namespace, contract):
-    """Hard-mode (``--mode``) events from parametric sources: the set for choosing settings."""
+def validation_events(args: argparse.Namespace, contract, cell=None):
+    """Hard-mode (``--mode``) events from parametric sources: the set for choosing settings
+    (``cell`` as in ``synthetic_scardec_events``)."""
     from datetime import UTC, datetime
 
     import numpy as np
@@ -154,7 +173,7 @@ def validation_events(args: argparse.Namespace, contract):
     seed = VALIDATION_SEED if args.seed is None else args.seed
     for i in range(args.limit or VALIDATION_EVENTS):
         flag = bool(i % 2)
-        config = synth_config(args, contract, flag)
+        config = synth_config(_cell_args(args, cell, i), contract, flag)
         rng = np.random.default_rng([seed, i])
         source = parametric_source(
             rng,
@@ -212,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
                 latent=LatentSettings(steps=args.steps, lr=args.lr, alpha=args.alpha),
                 allow_sparse=True,
             ),
+            physics_model=None if args.physics_model == "none" else args.physics_model,
         )
     contract = extractor.contract if extractor is not None else DataContract()
     if args.dataset:

@@ -3,10 +3,11 @@
 Input: one or several ``scores.json`` files (``symae evaluate`` or ``scripts/ablation.py``)
 scoring the same events (matched by event id); each event's metrics are merged. For a
 pair (method, baseline) and a metric, the difference per event is method - baseline;
-the table gives the mean and median difference and a percentile bootstrap interval of
-the mean (events resampled with replacement, seeded), per subset: all events, depth
-class (true depth), SNR band (median trace SNR, when recorded), share of broken
-stations, number of stations.
+the table gives the median and mean difference, each with its 95 % percentile bootstrap
+interval (events resampled with replacement, 2,000 draws, seeded), per subset: all
+events, depth class (true depth), SNR band (median trace SNR, when recorded), share of
+broken stations, number of stations, and the hard cases (>= 30 % broken stations or
+<= 20 stations).
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ import numpy as np
 DEPTHS = (("depth < 70 km", 0, 70), ("depth 70-300 km", 70, 300), ("depth > 300 km", 300, 1e9))
 SNRS = (("median SNR < 7.5", 0, 7.5), ("median SNR 7.5-9", 7.5, 9), ("median SNR >= 9", 9, 1e9))
 BROKEN = (
-    ("broken 0 %", -1, 1e-9),
-    ("broken 0-10 %", 1e-9, 0.1),
-    ("broken 10-30 %", 0.1, 0.3),
-    ("broken >= 30 %", 0.3, 2),
+    ("broken < 5 %", -1, 0.05),
+    ("broken 5-20 %", 0.05, 0.2),
+    ("broken 20-40 %", 0.2, 0.4),
+    ("broken >= 40 %", 0.4, 2),
+)
+STATIONS = (
+    ("10 stations", 0, 20),
+    ("30 stations", 20, 60),
+    ("100 stations", 60, 1e9),
 )
 
 
@@ -41,13 +47,15 @@ def load_events(paths: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
     return events
 
 
-def bootstrap_mean(d: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """5-95 % percentile interval of the mean of ``d``."""
+def bootstrap(
+    d: np.ndarray, statistic=np.mean, draws: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """2.5-97.5 % percentile bootstrap interval of ``statistic`` (mean or median) of ``d``."""
     if d.size < 2:
         return float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, d.size, (draws, d.size))].mean(axis=1)
-    lo, hi = np.percentile(means, (5.0, 95.0))
+    values = statistic(d[rng.integers(0, d.size, (draws, d.size))], axis=1)
+    lo, hi = np.percentile(values, (2.5, 97.5))
     return float(lo), float(hi)
 
 
@@ -65,6 +73,15 @@ def subsets(events: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
         add(name, "median_snr", lo, hi)
     for name, lo, hi in BROKEN:
         add(name, "broken_share", lo, hi)
+    for name, lo, hi in STATIONS:
+        add(name, "n_stations", lo, hi)
+    hard = [
+        i
+        for i, e in events.items()
+        if float(e.get("broken_share", 0.0)) >= 0.3 or float(e.get("n_stations", 1e9)) <= 20
+    ]
+    if hard and len(hard) != len(events):
+        out[">= 30 % broken or <= 20 stations"] = sorted(hard)
     return out
 
 
@@ -75,7 +92,7 @@ def paired(
     baseline: str,
     metric: str = "skill",
 ) -> dict[str, float]:
-    """Mean, median and 90 % bootstrap interval of method - baseline over ``ids``."""
+    """Median and mean of method - baseline over ``ids``, each with its 95 % interval."""
     d = np.array(
         [
             events[i]["metrics"][method][metric] - events[i]["metrics"][baseline][metric]
@@ -84,13 +101,17 @@ def paired(
         ]
     )
     d = d[np.isfinite(d)]
-    lo, hi = bootstrap_mean(d)
+    lo, hi = bootstrap(d, np.mean)
+    median_lo, median_hi = bootstrap(d, np.median)
     return {
         "n": int(d.size),
         "mean": float(d.mean()) if d.size else float("nan"),
         "median": float(np.median(d)) if d.size else float("nan"),
         "lo": lo,
         "hi": hi,
+        "median_lo": median_lo,
+        "median_hi": median_hi,
+        "higher": float(np.mean(d > 0)) if d.size else float("nan"),
     }
 
 
@@ -116,7 +137,7 @@ def table(
             "| method | n | "
             + " | ".join(f"median {m}" for m in metrics)
             + " | "
-            + " | ".join(f"{m} - {baseline}: mean [90 % CI], median" for m in metrics)
+            + " | ".join(f"{m} - {baseline}: median [95 % CI]; mean [95 % CI]" for m in metrics)
             + " |",
             "|---|---|" + "---|" * (2 * len(metrics)),
         ]
@@ -129,7 +150,8 @@ def table(
                     continue
                 p = paired(events, ids, method, baseline, m)
                 cells.append(
-                    f"{p['mean']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}], {p['median']:+.3f}"
+                    f"{p['median']:+.3f} [{p['median_lo']:+.3f}, {p['median_hi']:+.3f}]; "
+                    f"{p['mean']:+.3f} [{p['lo']:+.3f}, {p['hi']:+.3f}]"
                 )
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from symae.evaluate.ablation import bootstrap_mean, load_events, paired, subsets, table
+from symae.evaluate.ablation import bootstrap, load_events, paired, subsets, table
 
 
 def _write(path, method, values, depths):
@@ -16,6 +16,7 @@ def _write(path, method, values, depths):
             "true_depth_km": d,
             "broken_share": 0.1 * (i % 2),
             "median_snr": 5.0 + i,
+            "n_stations": (10, 100)[i % 2],
             "metrics": {method: {"skill": v, "cc": v}},
         }
         for i, (v, d) in enumerate(zip(values, depths, strict=True))
@@ -35,8 +36,19 @@ def test_paired_difference_and_interval(tmp_path) -> None:
         and np.isclose(p["mean"], 0.2)
         and np.isclose(p["lo"], 0.2)
         and np.isclose(p["hi"], 0.2)
+        and np.isclose(p["median_lo"], 0.2)
+        and p["higher"] == 1.0
     )
-    assert set(subsets(events)) >= {"all", "depth < 70 km", "depth 70-300 km", "depth > 300 km"}
+    found = subsets(events)
+    assert set(found) >= {"all", "depth < 70 km", "depth 70-300 km", "depth > 300 km"}
+    assert found["10 stations"] == ["e0", "e2", "e4"] and found["100 stations"] == [
+        "e1",
+        "e3",
+        "e5",
+    ]
+    assert found[">= 30 % broken or <= 20 stations"] == ["e0", "e2", "e4"]
     assert "| c |" in table(events, ["a", "c"], "a")
-    lo, hi = bootstrap_mean(np.array([0.0, 1.0, 2.0, 3.0]))
+    lo, hi = bootstrap(np.array([0.0, 1.0, 2.0, 3.0]))
     assert lo < 1.5 < hi
+    lo, hi = bootstrap(np.array([0.0, 0.0, 0.0, 5.0, 5.0]), np.median)
+    assert lo == 0.0 and hi == 5.0
