@@ -42,6 +42,12 @@ class InferenceSettings(ServedModelSettings):
     )
     expect_gpu: bool = Field(False, description="a GPU should be present (reported in metrics)")
     max_batch_events: int = Field(8, gt=0, description="events sharing one extraction batch")
+    physics_model: str | None = Field(
+        None,
+        description="the physics-informed SymAE ('default': shipped, or a directory) whose "
+        "STF and refined inversion join final and settled results (about one more warm "
+        "inversion each); none by default",
+    )
     model_check_interval_s: float = Field(5.0, gt=0, description="registry check period")
     # extraction batches take seconds: fetch few bundles per poll, allow long batches
     kafka_max_poll_records: int = Field(8, gt=0)
@@ -70,6 +76,7 @@ def load_extractor(settings: InferenceSettings, path: str) -> Extractor:
         provider=None,
         settings=ExtractionSettings(allow_sparse=True),
         options=settings.ort_options(),
+        physics_model=settings.physics_model,
     )
 
 

@@ -15,7 +15,8 @@ the default contract with that ``nt`` is assumed). Loading verifies the sha256 o
 listed file and refuses a mismatch. A registry is a
 directory ``<registry>/<name>/<version>/``; the registry location is ``SYMAE_MODEL_REGISTRY``
 (default ``~/.local/share/symae/models``). The model shipped with the package lives in
-``symae/default_model/<name>/<version>/`` and is what ``"default"`` resolves to.
+``symae/default_model/<name>/<version>/``: the newest SymVAE there is what ``"default"``
+resolves to; the physics-informed SymAE shipped beside it is found by ``shipped_model``.
 """
 
 from __future__ import annotations
@@ -301,10 +302,7 @@ def resolve(spec: str | Path, registry: Path | None = None) -> Path:
         return path
     spec = str(spec)
     if spec == "default":
-        shipped = _scan(DEFAULT_MODEL_DIR)
-        if not shipped:
-            raise ArtifactError(f"no default model shipped in {DEFAULT_MODEL_DIR}")
-        return _newest(shipped).path
+        return shipped_model("symvae")
     root = Path(registry) if registry else registry_dir()
     in_registry = _scan(root)
     if spec == "latest":
@@ -319,6 +317,16 @@ def resolve(spec: str | Path, registry: Path | None = None) -> Path:
         known = sorted({f"{m.name}:{m.version}" for m in list_models(root)})
         raise ArtifactError(f"no model {spec!r} in {root} or the shipped models; known: {known}")
     return _newest(candidates).path
+
+
+def shipped_model(architecture: str) -> Path:
+    """The newest model of ``architecture`` shipped in ``symae/default_model``: ``"symvae"``
+    is what ``"default"`` names (the extractor's model), ``"symae-physics"`` the
+    physics-informed SymAE's default (``symae.extract.physics``)."""
+    shipped = [m for m in _scan(DEFAULT_MODEL_DIR) if m.model_config.architecture == architecture]
+    if not shipped:
+        raise ArtifactError(f"no {architecture} model shipped in {DEFAULT_MODEL_DIR}")
+    return _newest(shipped).path
 
 
 def load(spec: str | Path = "default", registry: Path | None = None) -> ModelInfo:

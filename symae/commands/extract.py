@@ -58,6 +58,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="'default', a model directory or a registry name[:version]",
     )
     parser.add_argument(
+        "--physics-model",
+        default="default",
+        metavar="NAME_OR_DIR",
+        help="the physics-informed SymAE whose STF (symae-physics) and refined inversion "
+        "(symae-physics-refined) join the alternatives: 'default' (shipped) or a directory",
+    )
+    parser.add_argument(
+        "--no-physics",
+        dest="physics_model",
+        action="store_const",
+        const=None,
+        help="leave the symae-physics methods out",
+    )
+    parser.add_argument(
         "--provider",
         default=None,
         choices=("auto", "cpu", "cuda"),
@@ -171,7 +185,7 @@ def _run(args: argparse.Namespace, source: str) -> int:
         inter_op_threads=args.inter_op_threads,
         allow_spinning=args.allow_spinning,
     )
-    extractor = Extractor.load(args.model, None, settings, options)
+    extractor = Extractor.load(args.model, None, settings, options, args.physics_model)
     if source == "dataset":
         from symae.data.dataset import Dataset
 

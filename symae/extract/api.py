@@ -26,6 +26,7 @@ def extract_stf(
     pad_short: bool = False,
     no_response_units: str = "displacement",
     revision: int = 0,
+    physics_model: str | None = "default",
 ) -> ExtractionResult:
     """Extract the source time function of one earthquake from its teleseismic records.
 
@@ -40,7 +41,9 @@ def extract_stf(
     ``allow_no_response``: use records without a response in the units at hand, flagged
     ``response_not_removed`` (``no_response_units``: ``"displacement"`` or
     ``"velocity"``, then integrated); ``pad_short``: zero-pad records shorter than the window
-    that cover P -30 .. +50 s, flagged ``padded``.
+    that cover P -30 .. +50 s, flagged ``padded``; ``physics_model``: the
+    physics-informed SymAE (``"default"``: the shipped one, a directory, or None for none)
+    whose STF and refined inversion join the alternatives.
 
     Returns an :class:`ExtractionResult`: ``times``/``values``/``lower``/``upper``
     (the preferred method's event STF, s after the predicted P arrival, peak 1, with its
@@ -63,7 +66,7 @@ def extract_stf(
     back to SymAE's envelope; the inversions stay beside it:
 
     >>> result.stf.method, sorted(result.alternatives)
-    ('envelope', ['inversion', 'inversion-virtual'])
+    ('envelope', ['inversion', 'inversion-virtual', 'symae-physics', 'symae-physics-refined'])
     >>> result.times.shape == result.values.shape, float(result.values.max())
     (True, 1.0)
     >>> print(result.to_scardec().splitlines()[0])
@@ -82,7 +85,7 @@ def extract_stf(
 
     if allow_sparse:
         settings = replace(settings or ExtractionSettings(), allow_sparse=True)
-    extractor = Extractor.load(model, provider, settings)
+    extractor = Extractor.load(model, provider, settings, physics_model=physics_model)
     origin = event if isinstance(event, Origin) else origin_from_obspy(event, event_id)
     data = event_from_obspy(
         stream,

@@ -40,6 +40,7 @@ from symae.extract.coherent import (
 )
 from symae.extract.graph_cache import CachedGraphs, RowCache
 from symae.extract.ort_options import OrtOptions
+from symae.extract.physics import PhysicsModel, physics_method_stfs
 from symae.extract.result import (
     EventQuality,
     ExtractionResult,
@@ -141,6 +142,9 @@ class Extractor:
         self.settings = settings or ExtractionSettings()
         self.work = WorkMeter()  # everything this extractor computed (symae.work)
         self.row_cache: RowCache | None = None  # rows re-used between calls when set
+        # a symae-physics model (symae.extract.physics): its STF and the inversion
+        # restarted from it join the alternatives of every full (not preview) result
+        self.physics: PhysicsModel | None = None
 
     @classmethod
     def load(
@@ -149,15 +153,21 @@ class Extractor:
         provider: str | None = "auto",
         settings: ExtractionSettings | None = None,
         options: OrtOptions | None = None,
+        physics_model: str | None = None,
     ) -> Extractor:
         """Open ``model`` ("default", a model directory or a registry ``name[:version]``);
         ONNX Runtime ``options`` default to ``OrtOptions.from_env()``, ``provider``
-        (unless None) replaces theirs."""
+        (unless None) replaces theirs. ``physics_model`` ("default": the shipped
+        symae-physics model, or a directory) adds the ``symae-physics`` methods."""
+        from symae.extract.physics import PhysicsModel
         from symae.extract.runtime import OnnxModel
 
         onnx = OnnxModel.load(model, provider, options=options)
         info = ModelInfo(name=onnx.info.name, version=onnx.info.version, provider=onnx.provider)
-        return cls(onnx, info, onnx.info.contract, settings)
+        extractor = cls(onnx, info, onnx.info.contract, settings)
+        if physics_model is not None:
+            extractor.physics = PhysicsModel.load(physics_model, provider)
+        return extractor
 
     # ---- checks -------------------------------------------------------------------
     def _groups_of(self, event: EventData) -> list[TraceGroup]:
@@ -291,6 +301,10 @@ class Extractor:
             else methods.Inversions(None, None, ["preview_without_inversion"])
         )
         stfs.update(self._inversion_stfs(inversions))
+        if self.physics is not None and not preview:
+            stfs.update(
+                physics_method_stfs(event, self.physics, inversions.raw, self.settings.inversion)
+            )
         _add_apparent_stfs(pixels, inversions)
         chosen = methods.preferred(stfs, inversions)
         quality = self._event_quality(event, groups, pixels, rel_err, info)

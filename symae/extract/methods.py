@@ -8,6 +8,11 @@ benchmark tables:
   trace per focal-sphere pixel, at the pixel's mean geometry), with the depth and
   mechanism the raw-trace inversion used;
 - ``envelope``: the Hilbert envelope of SymAE's virtual gathers combined over pixels;
+- ``symae-physics``: the physics-informed SymAE's decoded coherent posterior (its STF
+  head, band from posterior samples; ``symae.extract.physics``), when the extractor has
+  a physics model;
+- ``symae-physics-refined``: the raw-trace inversion restarted from ``symae-physics``,
+  kept where it fits the data better (``symae.extract.physics_refine.refine_from_start``);
 - the stack baselines by their own names (``symae.extract.baselines``).
 
 ``PREFERENCE`` is the order in which a method is preferred when it produced an STF from
@@ -44,7 +49,9 @@ log = logging.getLogger(__name__)
 INVERSION = "inversion"
 INVERSION_VIRTUAL = "inversion-virtual"
 ENVELOPE = "envelope"
-PREFERENCE = (INVERSION, INVERSION_VIRTUAL, ENVELOPE)
+SYMAE_PHYSICS = "symae-physics"
+SYMAE_PHYSICS_REFINED = "symae-physics-refined"
+PREFERENCE = (SYMAE_PHYSICS_REFINED, INVERSION, INVERSION_VIRTUAL, ENVELOPE)
 MIN_USED_TRACES = 5  # an inversion resting on fewer traces is not preferred
 
 
@@ -172,8 +179,10 @@ def _moment_tensor(result: InversionResult) -> dict[str, float]:
 
 def preferred(stfs: dict[str, Stf], inversions: Inversions) -> str:
     """The first method of ``PREFERENCE`` that produced a usable STF."""
+    raw_usable = inversions.raw is not None and inversions.raw.n_used >= MIN_USED_TRACES
     usable = {
-        INVERSION: inversions.raw is not None and inversions.raw.n_used >= MIN_USED_TRACES,
+        SYMAE_PHYSICS_REFINED: raw_usable,  # the raw inversion, restarted
+        INVERSION: raw_usable,
         INVERSION_VIRTUAL: inversions.virtual is not None and inversions.virtual.n_used >= 1,
         ENVELOPE: True,
     }

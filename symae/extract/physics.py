@@ -9,9 +9,10 @@ STFs decoded from posterior samples. No latent descent. ``physics_extract`` also
 the apparent STF of every pixel and each trace's informativeness
 KL(Q_event || Q_trace) (Q_trace: the trace alone as a group of one; low = informative).
 
-``physics_refined_stf(event, model)``: the SCARDEC-style inversion
-(``symae.inversion``) started from the SymAE STF (``symae-physics-refined``;
-``prior_weight > 0`` also pulls every m-step toward it, which lost on validation).
+``physics_refined_stf(event, model)``: the raw-trace inversion (``symae.inversion``)
+restarted from the SymAE STF, kept where it fits the data better
+(``symae-physics-refined``, ``symae.extract.physics_refine``).
+``physics_method_stfs`` gives both as RESULT.json alternatives (``Extractor``).
 
 Times are in seconds after the predicted P (the STF starts at 0); STFs have unit area.
 """
@@ -21,15 +22,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from symae.artifacts.store import ArtifactError, ModelInfo, load
+from symae.artifacts.store import ArtifactError, ModelInfo, load, shipped_model
 from symae.data.dataset import EventData
 
+if TYPE_CHECKING:
+    from symae.extract.result import Stf
+    from symae.inversion.result import InversionResult
+    from symae.inversion.settings import InversionSettings
+
 MODEL_ENV = "SYMAE_PHYSICS_MODEL"
-# the trained candidate shipped beside (not as) the default model
-CANDIDATE_DIR = Path(__file__).resolve().parents[1] / "candidate_models"
 
 
 class PhysicsModel:
@@ -54,11 +59,15 @@ class PhysicsModel:
     def load(cls, spec: str | Path | None = None, provider: str | None = None) -> PhysicsModel:
         return cls(load(resolve_physics_model(spec)), provider)
 
-    def coherent(self, traces: np.ndarray, greens: np.ndarray, mask: np.ndarray):
+    def coherent(
+        self, traces: np.ndarray, greens: np.ndarray, mask: np.ndarray
+    ) -> list[np.ndarray]:
+        """Groups (G, n, nt), their Green's functions and mask -> [mu, logvar, shift]."""
         feed = {"traces": _f32(traces), "greens": _f32(greens), "mask": _f32(mask)}
         return self.sessions["coherent"].run(None, feed)
 
-    def nuisance(self, traces: np.ndarray):
+    def nuisance(self, traces: np.ndarray) -> list[np.ndarray]:
+        """Traces (T, nt) -> [mu, log_sigma, shift]."""
         return self.sessions["nuisance"].run(None, {"traces": _f32(traces)})
 
     def decode(self, codes: np.ndarray, greens: np.ndarray, t_max: np.ndarray) -> np.ndarray:
@@ -75,14 +84,10 @@ def _f32(a: np.ndarray) -> np.ndarray:
 
 
 def resolve_physics_model(spec: str | Path | None) -> str | Path:
-    """``spec``, else ``$SYMAE_PHYSICS_MODEL``, else the newest shipped candidate."""
+    """``spec``, else ``$SYMAE_PHYSICS_MODEL``, else (or for ``"default"``) the shipped
+    symae-physics model."""
     spec = spec or os.environ.get(MODEL_ENV)
-    if spec:
-        return spec
-    found = sorted(CANDIDATE_DIR.glob("symae-physics/*/model.json"))
-    if not found:
-        raise ArtifactError(f"no symae-physics model: pass one or set {MODEL_ENV}")
-    return found[-1].parent
+    return shipped_model("symae-physics") if spec in (None, "", "default") else spec
 
 
 @dataclass
@@ -200,10 +205,31 @@ def physics_stf(
 
 
 def physics_refined_stf(
-    event: EventData, model: str | Path | PhysicsModel | None = None, prior_weight: float = 0.0
+    event: EventData, model: str | Path | PhysicsModel | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The inversion started from and pulled toward the SymAE STF: ``(times, stf)``."""
-    from symae.extract.physics_refine import refine
+    """``(times, stf)`` of the inversion restarted from the SymAE STF (``symae-physics-refined``)."""
+    from symae.extract.physics_refine import refine_from_start
 
     r = physics_extract(event, model, n_samples=0)
-    return refine(event, r.stf, _model(model).dt, prior_weight)
+    refined = refine_from_start(event, r.times, r.stf)
+    return refined.times, refined.stf
+
+
+def physics_method_stfs(
+    event: EventData,
+    model: PhysicsModel,
+    raw: InversionResult | None,
+    settings: InversionSettings | None = None,
+) -> dict[str, Stf]:
+    """The ``symae-physics`` STF of ``event`` (band: 5-95 % of the posterior samples) and,
+    with the event's raw-trace inversion ``raw``, ``symae-physics-refined``."""
+    from symae.extract.methods import SYMAE_PHYSICS, SYMAE_PHYSICS_REFINED, inversion_stf
+    from symae.extract.physics_refine import refine_from_start
+    from symae.extract.result import Stf
+
+    r = physics_extract(event, model)
+    out = {SYMAE_PHYSICS: Stf.from_band(r.stf, r.lower, r.upper, model.dt, 0.0, SYMAE_PHYSICS)}
+    if raw is not None:
+        refined = refine_from_start(event, r.times, r.stf, raw, settings)
+        out[SYMAE_PHYSICS_REFINED] = inversion_stf(refined, SYMAE_PHYSICS_REFINED)
+    return out

@@ -1,91 +1,55 @@
-"""``symae-physics-refined``: the SCARDEC-style inversion with the SymAE STF as start and prior.
+"""``symae-physics-refined``: the raw-trace inversion restarted from the SymAE STF.
 
-Same physics, settings, robust weights and rejections as ``symae.inversion.invert_traces``;
-two differences: the alternation starts from the SymAE STF instead of the Mw triangle,
-and every m-step may add ``prior_weight`` x ||m - a m_prior||^2 (``solve_normal``'s prior
-pull, ``a`` matching the prior's area to the current STF's). The shipped method uses
-``prior_weight = 0`` (start only): chosen on the validation set, where 0.3 and 1 lost
-skill (docs/evaluation.md, "Ablation"). When the origin has no
-moment tensor the inversion's own depth and double-couple search picks the mechanism
-first (``search_mechanism``), then the final solve is the prior-pulled one.
+The inversion's alternation (``symae.inversion``) is non-convex: started from the Mw
+triangle it can settle in a poor local optimum (a split or a too-long STF). The
+physics-informed SymAE's STF is a second, data-driven start. The restart re-uses the
+first inversion's depth, mechanism and onset (``WarmStart``, no second search) and runs
+the full number of rounds; of the two solutions the one with the lower data misfit is
+kept. Chosen on the validation set over a prior pull toward the SymAE STF in every
+m-step (weights 0, 0.3, 1: docs/evaluation.md, "Ablation").
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from symae.contract import DEFAULT_CONTRACT
 from symae.data.dataset import EventData
-from symae.inversion.band import window_taper
-from symae.inversion.greens import greens_spectra
-from symae.inversion.invert import check_origin, event_arrays
-from symae.inversion.mechanism import search_mechanism
+from symae.inversion.invert import event_arrays
+from symae.inversion.result import InversionResult
 from symae.inversion.settings import InversionSettings
-from symae.inversion.solve import (
-    Frame,
-    design,
-    fit_traces,
-    half_duration_s,
-    huber_weights,
-    normal_equations,
-    solve_normal,
-    support_samples,
-)
 
 
-def _on_support(stf: np.ndarray, dt_stf: float, n: int, dt: float) -> np.ndarray:
-    t = dt * np.arange(n)
-    m = np.interp(t, dt_stf * np.arange(stf.size), stf, right=0.0)
-    return np.clip(m, 0.0, None) / max(m.sum() * dt, 1e-12)
-
-
-def refine(
+def refine_from_start(
     event: EventData,
-    prior_stf: np.ndarray,
-    prior_dt: float,
-    prior_weight: float = 0.0,
+    start_times: np.ndarray,
+    start_stf: np.ndarray,
+    raw: InversionResult | None = None,
     settings: InversionSettings | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(times, stf)`` (unit area, s after P) of the prior-pulled inversion."""
-    settings = settings or InversionSettings(n_bootstrap=0)
-    contract = DEFAULT_CONTRACT
-    mt = check_origin(event.origin)
+) -> InversionResult:
+    """The inversion restarted from a SymAE STF, kept where it fits the data better.
+
+    ``raw`` is the event's own inversion (``invert_event``; computed when not given). Its
+    depth, mechanism and onset are re-used (``WarmStart``: no second search); the
+    alternation starts from ``start_stf`` (``start_times`` s after P, any positive scale)
+    on the same support and runs the full ``n_rounds``. Two starts of one non-convex
+    problem: the one whose solution has the lower data misfit is returned.
+    """
+    from symae.inversion.invert import WarmStart, invert_event, invert_traces
+
+    settings = settings or InversionSettings()
+    raw = raw if raw is not None else invert_event(event, settings)
+    start = np.clip(np.interp(raw.times, start_times, start_stf, left=0.0, right=0.0), 0, None)
+    if start.sum() <= 0:
+        return raw
+    warm = WarmStart(
+        stf=start,
+        depth_km=raw.depth_km,
+        mechanism=raw.mechanism,
+        depth_source=raw.depth_source,
+        mechanism_source=raw.mechanism_source,
+        rounds=settings.n_rounds,
+        onset_shift_s=raw.onset_shift_s,
+    )
     traces, geometry = event_arrays(event)
-    data = traces * np.asarray(geometry.polarity, dtype=np.float64)[:, None]
-    mw = float(event.origin.magnitude)
-    frame = Frame(contract.t0, contract.dt, contract.nt, window_taper(contract))
-    n_support = support_samples(mw, settings, contract.dt)
-    prior = _on_support(prior_stf, prior_dt, n_support, contract.dt)
-    if mt is None:
-        greens = search_mechanism(
-            data,
-            geometry,
-            float(event.origin.depth_km),
-            n_support,
-            frame,
-            contract,
-            settings,
-            half_duration_s(mw),
-        ).greens
-    else:
-        greens = greens_spectra(geometry, float(event.origin.depth_km), mt, contract, settings)
-    m = prior.copy()
-    for _ in range(settings.n_rounds):
-        scale, lag, _, misfit, reason = fit_traces(data, greens, m, frame, settings)
-        used = np.array([r is None for r in reason])
-        w = huber_weights(misfit, used, settings.huber_k)
-        a = design(greens, lag, n_support, frame)
-        h, b = normal_equations(a, data, w * scale**2, w * scale)
-        target = prior * max(m.sum(), 1e-12) / max(prior.sum(), 1e-12)
-        m_new = solve_normal(
-            h,
-            b,
-            settings.smoothness,
-            prior=target,
-            prior_weight=prior_weight,
-            sparsity=settings.sparsity,
-        )
-        if m_new.sum() > 0:
-            m = m_new
-    times = contract.dt * np.arange(n_support)
-    return times, m / max(m.sum() * contract.dt, 1e-12)
+    restarted = invert_traces(traces, geometry, event.origin, settings, warm=warm)
+    return restarted if restarted.misfit < raw.misfit else raw

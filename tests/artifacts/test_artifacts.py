@@ -123,12 +123,14 @@ def test_default_resolves_to_the_shipped_model(tmp_path: Path, monkeypatch, caps
     shipped = tmp_path / "default_model"
     monkeypatch.setattr(artifacts, "DEFAULT_MODEL_DIR", shipped)
     monkeypatch.setenv("SYMAE_MODEL_REGISTRY", str(tmp_path / "registry"))
-    with pytest.raises(ArtifactError, match="no default model shipped"):
+    with pytest.raises(ArtifactError, match="no symvae model shipped"):
         resolve("default")
     _, info = _save(tmp_path / "staging", "shipped", datetime(2026, 5, 1, tzinfo=UTC))
     target = register(info.path, registry=shipped)
     assert resolve("default") == target
     assert resolve("shipped") == target  # a name falls back to the shipped models
+    with pytest.raises(ArtifactError, match="no symae-physics model shipped"):
+        artifacts.shipped_model("symae-physics")  # "default" is the SymVAE, never this one
     args = type("Args", (), {"registry": None, "add": None, "verify": True})()
     assert registry_command.run(args) == 0
     listing = capsys.readouterr().out
