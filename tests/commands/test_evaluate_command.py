@@ -57,6 +57,8 @@ def test_evaluate_scores_every_method_on_a_scardec_event(
         "inversion",
         "inversion-virtual",
         "envelope",
+        "symae-physics",
+        "symae-physics-refined",
         "mean_envelope",
         "aligned_stack",
         "deconvolved_stack",
@@ -69,7 +71,12 @@ def test_evaluate_scores_every_method_on_a_scardec_event(
         m = e["metrics"]
         assert all(-1.0 <= v["pearson"] <= 1.0 for v in m.values())
         assert m["triangle"]["skill"] == pytest.approx(0.0, abs=1e-9)
-        assert m["preferred"] in (m["inversion"], m["inversion-virtual"], m["envelope"])
+        assert m["preferred"] in (
+            m["symae-physics-refined"],
+            m["inversion"],
+            m["inversion-virtual"],
+            m["envelope"],
+        )
     assert set(data["summary"]) >= {"all", "without directivity", "with directivity"}
     assert (
         "median Pearson CC >= 0.90" in run.stdout

@@ -61,7 +61,7 @@ def test_symae_extract_flags_and_environment_reach_the_extractor(
 
     seen: list[OrtOptions] = []
 
-    def load(model, provider="auto", settings=None, options=None):  # noqa: ANN001, ANN202
+    def load(model, provider="auto", settings=None, options=None, physics_model=None):  # noqa: ANN001, ANN202
         seen.append(options if provider is None else options.with_provider(provider))
         raise UsageError("stop here: the options are what this test looks at")
 
