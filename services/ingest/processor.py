@@ -117,7 +117,9 @@ class IngestProcessor(Processor):
             config = replace(config, snr_min=settings.snr_min)
         self.config = config
         log.info("preprocessing for data contract %s", contract.to_dict())
-        self.inventories = inventories or Inventories.from_path(settings.inventory)
+        self.inventories = inventories or Inventories.from_path(
+            settings.inventory, settings.stationxml_cache_size
+        )
         self.events: dict[str, EventState] = {}
         self.pending: dict[str, list[tuple[float, Incoming]]] = {}  # event id -> (arrival, msg)
         self.closed: OrderedDict[str, None] = OrderedDict()

@@ -61,17 +61,17 @@ class Inventories:
     evaluated responses cached (``symae.data.stations``, ``symae.data.response``).
     """
 
-    def __init__(self, local: Inventory | None = None, cache_size: int = 1024) -> None:
+    def __init__(self, local: Inventory | None = None, cache_size: int = 4096) -> None:
         self.local = local
         self._cache: OrderedDict[str, Inventory] = OrderedDict()
         self._size = cache_size
         self.parsed = 0  # documents parsed (cache misses)
 
     @classmethod
-    def from_path(cls, path: Path | None) -> Inventories:
+    def from_path(cls, path: Path | None, cache_size: int = 4096) -> Inventories:
         """Load every StationXML file at ``path`` (a file or a folder of ``*.xml``)."""
         if path is None:
-            return cls()
+            return cls(cache_size=cache_size)
         files = sorted(path.glob("*.xml")) if path.is_dir() else [path]
         if not files:
             raise FileNotFoundError(f"no StationXML (*.xml) in {str(path)!r}")
@@ -79,7 +79,7 @@ class Inventories:
         for file in files:
             inventory.extend(read_inventory(str(file), format="STATIONXML").networks)
         log.info("local inventory: %d networks from %d files", len(inventory.networks), len(files))
-        return cls(local=inventory)
+        return cls(local=inventory, cache_size=cache_size)
 
     def for_record(self, record: RawRecord, max_bytes: int = 8 * 1024 * 1024) -> Inventory:
         if record.stationxml is None:

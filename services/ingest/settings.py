@@ -53,6 +53,12 @@ class IngestSettings(ServedModelSettings):
     max_stationxml_bytes: int = Field(
         8 * 1024 * 1024, gt=0, description="largest StationXML a record may inflate to"
     )
+    stationxml_cache_size: int = Field(
+        4096,
+        gt=0,
+        description="parsed StationXML documents kept (about 16 kB each); a network with "
+        "more stations than this parses documents again",
+    )
     max_records_per_event: int = Field(1000, ge=1)
     max_samples_per_record: int = Field(2_000_000, ge=1)
     snr_min: float | None = Field(None, description="override the preprocessing SNR threshold")

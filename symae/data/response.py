@@ -139,12 +139,13 @@ class _FilterCache:
     """Frequency-domain filters keyed by response and processing parameters (LRU).
 
     Filters are stored up to their last non-zero frequency (the pre-filter's upper
-    corner): about 40 kB each for ten-minute 20 Hz records, 40 MB for the default size.
+    corner): about 40 kB each for ten-minute 20 Hz records, 160 MB for the default size
+    (4096: a network's stations, as ingest keeps their parsed StationXML).
     The response is keyed by its :func:`response_identity` when given, else by the object's
     identity (the object is then kept with its filter, so its id cannot be reused).
     """
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 4096) -> None:
         self._size = size
         self._items: OrderedDict[tuple[object, ...], tuple[Response | None, np.ndarray]] = (
             OrderedDict()
