@@ -61,6 +61,9 @@ def test_extract_from_a_dataset_writes_a_valid_result(
     jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
     assert doc["quality"]["n_traces"] == small_event.event_data.n_traces
     assert doc["parameters"]["steps"] == 10
+    # the shipped physics-informed SymAE joins by default; its restarted inversion is preferred
+    assert doc["stf"]["method"] == "symae-physics-refined"
+    assert {"symae-physics", "inversion", "inversion-virtual"} <= set(doc["alternatives"])
     for name in (
         "pixels.png",
         "virtual_vs_raw.png",
@@ -139,8 +142,9 @@ def test_extraction_never_imports_torch(dataset_file, tiny_model, small_event) -
         "from symae.extract.extractor import ExtractionSettings, Extractor\n"
         "import symae.commands.extract, symae.commands.evaluate, symae.evaluate.scardec_benchmark\n"
         f"ev = Dataset({str(dataset_file)!r}).event({small_event.event_data.event_id!r})\n"
-        f"ex = Extractor.load({str(tiny_model)!r}, 'cpu', ExtractionSettings(LatentSettings(steps=2)))\n"
-        "ex.extract(ev)\n"
+        f"ex = Extractor.load({str(tiny_model)!r}, 'cpu', ExtractionSettings(LatentSettings(steps=2)),"
+        " physics_model='default')\n"
+        "assert 'symae-physics' in ex.extract(ev).alternatives\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     run = subprocess.run(
