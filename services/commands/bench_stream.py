@@ -315,8 +315,8 @@ def run(args: argparse.Namespace) -> int:
             f"| inference alone: share of time outside extraction (target < 20 %) | "
             f"{100 * inference_outside:.0f} % |",
             f"| low rate: events, one every {args.interval:g} s | {len(latencies)} |",
-            f"| end-to-end latency p50, last record to public STF | {p50:.1f} s |",
-            f"| end-to-end latency p99 | {p99:.1f} s |",
+            f"| end-to-end latency p50, last record to public STF | {p50:.2f} s |",
+            f"| end-to-end latency p99 | {p99:.2f} s |",
         ]
     )
     command = (

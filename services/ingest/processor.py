@@ -326,6 +326,12 @@ class IngestProcessor(Processor):
         self._gauge()
         return outputs
 
+    def next_tick_at(self) -> float | None:
+        """The earliest revision the readiness policy will make due (closing an event and
+        the origin grace are checked at the loop's usual pace: seconds, not deadlines)."""
+        due = [t for e in self.events.values() if (t := self.policy.due_at(e)) is not None]
+        return min(due, default=None)
+
     def _advance_clocks(self, now: float) -> None:
         """A partition without backlog is at the present: its stream time follows ``now``."""
         partitions = set(self.clock) | {e.origin_partition for e in self.events.values()}

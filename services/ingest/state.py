@@ -60,6 +60,23 @@ class ReadinessPolicy:
             return False
         return now - event.last_accepted_at >= self.quiet_s
 
+    def due_at(self, event: EventState) -> float | None:
+        """The earliest time ``due`` turns true if no record comes before (None: never)."""
+        n = len(event.traces)
+        if n == 0 or n == event.emitted_traces:
+            return None
+        late_at = event.first_record_time + self.deadline_s
+        if not (n >= self.min_traces and event.n_pixels >= self.min_pixels):
+            return late_at if event.emitted_at is None else max(late_at, self._paced(event))
+        return self._paced(event)
+
+    def _paced(self, event: EventState) -> float:
+        """When the quiet time and the rate limit both allow a revision."""
+        at = event.last_accepted_at + self.quiet_s
+        if event.emitted_at is not None:
+            at = max(at, event.emitted_at + self.revision_interval_s)
+        return at
+
 
 @dataclass
 class RecordNote:

@@ -107,6 +107,7 @@ class TransientError(ServiceError):
 
 TRANSIENT = (TransientError, MemoryError)
 HANDLE_TRIES = 3  # tries of a message in one poll before its partition is rewound
+MIN_POLL_MS = 10  # the shortest poll a processor's next deadline makes (no busy loop)
 
 
 class _RetryLater(Exception):
@@ -165,6 +166,11 @@ class Processor:
     def tick(self, now: float) -> Sequence[Outgoing]:
         """Called after every poll with ``time.time()``; may return outputs."""
         return ()
+
+    def next_tick_at(self) -> float | None:
+        """When ``tick`` next has something to do (``time.time()`` scale; None: nothing
+        known): the loop polls no longer than until then."""
+        return None
 
     def retained(self) -> Mapping[tuple[str, int], int]:
         """(logical topic, partition) -> lowest offset still held in memory."""
@@ -375,6 +381,9 @@ class ServiceApp:
         self._after_broker_return()
         outputs: list[Outgoing] = []
         handled_to: dict[TopicPartition, int] = {}
+        due = self.processor.next_tick_at()
+        if due is not None:  # a deadline sooner than the poll timeout: wake up for it
+            poll_ms = int(min(poll_ms, max(MIN_POLL_MS, 1e3 * (due - time.time()))))
         if self._consumer is not None:
             batch = self._consumer.poll(timeout_ms=poll_ms, max_records=self._batch_size())
             started, handled = time.perf_counter(), 0

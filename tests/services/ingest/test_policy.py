@@ -96,3 +96,26 @@ def test_summary_covers_records_up_to_the_last_accepted_one() -> None:
     summary = state.summary()
     assert (summary.first_record_time, summary.last_record_time) == (300.0, 303.0)
     assert summary.n_records == 4 and summary.rejections == {"low_snr": 1}
+
+
+def _check_due_at(state: EventState) -> float:
+    """``due_at`` is exactly where ``due`` turns true (and it stays false before)."""
+    at = POLICY.due_at(state)
+    assert at is not None
+    assert not POLICY.due(state, now=at - 0.01) and POLICY.due(state, now=at)
+    return at
+
+
+def test_due_at_is_when_the_policy_turns_due() -> None:
+    assert POLICY.due_at(event([])) is None  # nothing to send
+    state = event([1, 1, 2, 2])
+    state.last_accepted_at = 104.0
+    assert _check_due_at(state) == 104.5  # complete: after the quiet time
+    state.emitted_traces, state.emitted_at = 4, 104.5
+    assert POLICY.due_at(state) is None  # nothing new since
+    state.traces["XX.NEW.00.BHZ"] = trace("XX.NEW.00.BHZ", 3)
+    state.last_accepted_at = 105.0
+    assert _check_due_at(state) == 109.5  # quiet since 105.5, but the rate limit holds it
+    few = event([3], first=100.0)
+    few.last_accepted_at = 100.0
+    assert _check_due_at(few) == 160.0  # incomplete: the deadline
