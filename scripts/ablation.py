@@ -30,14 +30,9 @@ FACTORIAL_STATIONS = (10, 30, 100)
 FACTORIAL_BROKEN = (0.0, 0.1, 0.3, 0.5)
 
 
-def score(args: argparse.Namespace) -> None:
-    from symae.commands.evaluate import synthetic_scardec_events, validation_events
-    from symae.contract import DataContract
-    from symae.evaluate.methods import available_methods
-    from symae.evaluate.scardec_benchmark import score_result
-
-    methods = {k: v for k, v in available_methods().items() if k in args.methods}
-    ns = argparse.Namespace(
+def generator_args(args: argparse.Namespace) -> argparse.Namespace:
+    """The arguments of ``symae evaluate``'s event generators for this script's options."""
+    return argparse.Namespace(
         seed=None,
         limit=args.limit,
         stations=args.stations,
@@ -47,6 +42,16 @@ def score(args: argparse.Namespace) -> None:
         directivity="both",
         scardec=None,
     )
+
+
+def score(args: argparse.Namespace) -> None:
+    from symae.commands.evaluate import synthetic_scardec_events, validation_events
+    from symae.contract import DataContract
+    from symae.evaluate.methods import available_methods
+    from symae.evaluate.scardec_benchmark import score_result
+
+    methods = {k: v for k, v in available_methods().items() if k in args.methods}
+    ns = generator_args(args)
     contract = DataContract()
     source = (
         validation_events(ns, contract)
@@ -89,16 +94,7 @@ def cache(args: argparse.Namespace) -> None:
     from symae.contract import DataContract
     from symae.data.dataset import DatasetWriter
 
-    ns = argparse.Namespace(
-        seed=None,
-        limit=args.limit,
-        stations=args.stations,
-        snr=(3.0, 30.0),
-        mode="hard",
-        broken_share=args.broken_share,
-        directivity="both",
-        scardec=None,
-    )
+    ns = generator_args(args)
     contract = DataContract()
     if args.design == "factorial":
         source = factorial_events(args, ns, contract)

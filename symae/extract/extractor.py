@@ -159,7 +159,6 @@ class Extractor:
         ONNX Runtime ``options`` default to ``OrtOptions.from_env()``, ``provider``
         (unless None) replaces theirs. ``physics_model`` ("default": the shipped
         symae-physics model, or a directory) adds the ``symae-physics`` methods."""
-        from symae.extract.physics import PhysicsModel
         from symae.extract.runtime import OnnxModel
 
         onnx = OnnxModel.load(model, provider, options=options)

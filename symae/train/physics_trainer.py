@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn.parallel import DistributedDataParallel
 
 from symae.artifacts.config import ModelConfig, TrainConfig
 from symae.artifacts.store import MODEL_JSON, sha256_file
@@ -34,7 +33,16 @@ from symae.train import distributed
 from symae.train import figures as model_figures
 from symae.train.batching import epoch_rng
 from symae.train.checkpoints import TrainState, checkpoint_dir, load_checkpoint, read_state
-from symae.train.trainer import METRICS, TEST_STREAM, Trainer, _generator, _metric_sums, _per_trace
+from symae.train.trainer import (
+    METRICS,
+    TEST_STREAM,
+    Trainer,
+    _generator,
+    _metric_sums,
+    _per_trace,
+    data_parallel,
+    groups_per_process,
+)
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +178,7 @@ class PhysicsTrainer(Trainer):
                 name, created, model_config.to_dict(), train_config.to_dict(), data
             )
         self.tcfg = train_config
-        world = self.runtime.world_size
-        if train_config.batch_groups % world:
-            raise ValueError(
-                f"batch_groups={train_config.batch_groups} not divisible by {world} processes"
-            )
-        self.groups_per_rank = train_config.batch_groups // world
+        self.groups_per_rank = groups_per_process(train_config.batch_groups, self.runtime)
         self.blocks, self.dataset = load_events(
             data,
             train_config.min_traces,
@@ -201,10 +204,7 @@ class PhysicsTrainer(Trainer):
         if resume:
             self.optimizer_state = load_checkpoint(self.out_dir, self.model)
         self.model.to(self.runtime.device)
-        self.net: torch.nn.Module = self.model
-        if self.runtime.distributed:
-            ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
-            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        self.net = data_parallel(self.model, self.runtime)
 
     def _batch(self, rng: np.random.Generator, part: str) -> tuple[torch.Tensor, ...]:
         arrays = draw_batch(self.blocks, self.groups_per_rank, self.tcfg.ntau, rng, part)

@@ -73,6 +73,22 @@ def _metric_sums(terms: LossTerms) -> torch.Tensor:
     ).detach()
 
 
+def groups_per_process(batch_groups: int, runtime: distributed.Runtime) -> int:
+    """Each process's share of a batch's groups (the batch must divide evenly)."""
+    world = runtime.world_size
+    if batch_groups % world:
+        raise ValueError(f"batch_groups={batch_groups} not divisible by {world} processes")
+    return batch_groups // world
+
+
+def data_parallel(model: torch.nn.Module, runtime: distributed.Runtime) -> torch.nn.Module:
+    """``model`` wrapped in DistributedDataParallel under torchrun, else itself."""
+    if not runtime.distributed:
+        return model
+    ids = [runtime.device.index] if runtime.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
 def _per_trace(sums: torch.Tensor) -> dict[str, float]:
     n = float(sums[-1])
     return {name: float(v) / n for name, v in zip(METRICS, sums[:-1].tolist(), strict=True)}
@@ -115,12 +131,7 @@ class Trainer:
                 name, created, model_config.to_dict(), train_config.to_dict(), paths
             )
         self.mcfg, self.tcfg = model_config, train_config
-        world = self.runtime.world_size
-        if self.tcfg.batch_groups % world:
-            raise ValueError(
-                f"batch_groups={self.tcfg.batch_groups} not divisible by {world} processes"
-            )
-        self.groups_per_rank = self.tcfg.batch_groups // world
+        self.groups_per_rank = groups_per_process(self.tcfg.batch_groups, self.runtime)
 
         self.store = GroupStore(paths, train_config.max_cached_traces)
         if self.store.contract.nt != model_config.nt:
@@ -142,10 +153,7 @@ class Trainer:
         if resume:
             self.optimizer_state = load_checkpoint(self.out_dir, self.model)
         self.model.to(self.runtime.device)
-        self.net: torch.nn.Module = self.model
-        if self.runtime.distributed:
-            ids = [self.runtime.device.index] if self.runtime.device.type == "cuda" else None
-            self.net = DistributedDataParallel(self.model, device_ids=ids)
+        self.net = data_parallel(self.model, self.runtime)
 
     def _check_resume(self, mcfg: ModelConfig, tcfg: TrainConfig, data: list[str]) -> None:
         # a checkpoint from before the config held its contract states only nt

@@ -230,6 +230,12 @@ def test_refined_runs_on_the_prior(exported) -> None:
     assert (stf >= 0).all() and stf.sum() > 0 and times[0] == 0
 
 
+def _tiny_schedule(**changes) -> TrainConfig:
+    """One epoch of two steps on groups of 4 traces."""
+    base = {"ntau": 4, "steps_per_epoch": 2, "min_traces": 3, "test_batches": 1}
+    return TrainConfig(**base, stages=({"epochs": 1, "lr": 1e-3},), **changes)
+
+
 def test_tiny_training_run(tmp_path) -> None:
     from symae.data.dataset import DatasetWriter
     from symae.train.run import train
@@ -237,14 +243,7 @@ def test_tiny_training_run(tmp_path) -> None:
     path = tmp_path / "train.h5"
     with DatasetWriter(path, CONTRACT) as out:
         out.write_event(_event())
-    tcfg = TrainConfig(
-        ntau=4,
-        batch_groups=3,
-        steps_per_epoch=2,
-        stages=({"epochs": 1, "lr": 1e-3},),
-        min_traces=3,
-        test_batches=1,
-    )
+    tcfg = _tiny_schedule(batch_groups=3)
     result = train(
         CONFIG, tcfg, [path], tmp_path / "m", name="symae-physics", device="cpu", progress=False
     )
@@ -286,15 +285,7 @@ def test_training_with_the_stf_term(tmp_path) -> None:
     path = tmp_path / "train.h5"
     with DatasetWriter(path, CONTRACT) as out:
         out.write_event(event)
-    tcfg = TrainConfig(
-        ntau=4,
-        batch_groups=4,
-        steps_per_epoch=2,
-        stages=({"epochs": 1, "lr": 1e-3},),
-        min_traces=3,
-        test_batches=1,
-        stf_weight=1.0,
-    )
+    tcfg = _tiny_schedule(batch_groups=4, stf_weight=1.0)
     train(CONFIG, tcfg, [path], tmp_path / "m", device="cpu", progress=False)
     record = json.loads((tmp_path / "m" / "model.json").read_text())["history"][0]
     assert 0 < record["train"]["stf_misfit"] < 10 and 0 < record["test"]["stf_misfit"] < 10
