@@ -2,9 +2,10 @@
 as child processes, and the readers the demo and the stream benchmark need.
 
 ``LocalStack`` starts the broker on a free loopback port, then ``symae serve ingest``,
-``inference`` and ``publish`` (each its own process, metrics port and log file), waits
-until every ``/readyz`` answers, and on exit stops the services with SIGTERM (they
-drain and commit) and then the broker.
+``inference`` and ``publish`` (each its own process, metrics port and log file; with
+``replicas``, several processes of one service in its consumer group, named
+``inference``, ``inference-2``, ...), waits until every ``/readyz`` answers, and on exit
+stops the services with SIGTERM (they drain and commit) and then the broker.
 """
 
 from __future__ import annotations
@@ -32,15 +33,24 @@ log = logging.getLogger(__name__)
 SERVICES = ("ingest", "inference", "publish")
 
 
+def replica_names(service: str, n: int) -> list[str]:
+    """Process names of ``n`` replicas of ``service``: the service's name, then ``-2``..."""
+    if n < 1 or (service == "publish" and n > 1):
+        raise ValueError(f"{service}: replicas must be >= 1 (publish: 1, its HTTP port), got {n}")
+    return [service, *(f"{service}-{k}" for k in range(2, n + 1))]
+
+
 class StackError(SymaeError, RuntimeError):
     """A service of the local stack failed to start or died."""
 
 
 @dataclass
 class ChildService:
-    """One ``symae serve <name>`` process."""
+    """One ``symae serve <service>`` process (``name``: the service, ``-<k>`` for its k-th
+    replica)."""
 
     name: str
+    service: str
     args: list[str]
     log_path: Path
     metrics_port: int
@@ -55,7 +65,7 @@ class ChildService:
                 "-m",
                 "symae.cli",
                 "serve",
-                self.name,
+                self.service,
                 *self.args,
                 "--metrics-port",
                 str(self.metrics_port),
@@ -111,6 +121,7 @@ class LocalStack:
         prefix: str = "symae",
         service_args: dict[str, list[str]] | None = None,
         env: dict[str, str] | None = None,
+        replicas: dict[str, int] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.products_dir = self.workdir / "products"
@@ -133,11 +144,13 @@ class LocalStack:
         self.services = {
             name: ChildService(
                 name,
-                [*base, *own[name], *extra.get(name, [])],
+                service,
+                [*base, *own[service], *extra.get(service, [])],
                 self.logs_dir / f"{name}.log",
                 free_port(),
             )
-            for name in SERVICES
+            for service in SERVICES
+            for name in replica_names(service, (replicas or {}).get(service, 1))
         }
         self.env = {
             **os.environ,
@@ -180,8 +193,8 @@ class LocalStack:
         return self
 
     def stop(self) -> None:
-        for name in reversed(SERVICES):
-            self.services[name].stop()
+        for svc in reversed(list(self.services.values())):
+            svc.stop()
         self.broker.stop()
 
     def __enter__(self) -> LocalStack:
@@ -294,11 +307,41 @@ class LocalStack:
         missing = sorted(event_ids - {e["event_id"] for e in self.events()})
         raise StackError(f"events not settled within {timeout:.0f} s (unpublished: {missing})")
 
+    def replicas(self, service: str) -> list[ChildService]:
+        """The processes of one service."""
+        return [svc for svc in self.services.values() if svc.service == service]
+
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds so far of every service process and of the broker."""
-        cpu = {name: svc.cpu_seconds() for name, svc in self.services.items()}
+        """CPU seconds so far of every service (its replicas together) and of the broker."""
+        cpu = {name: sum(s.cpu_seconds() for s in self.replicas(name)) for name in SERVICES}
         cpu["broker"] = self.broker.cpu_seconds()
         return cpu
+
+    def full_stf_times(self) -> dict[str, float]:
+        """Event id -> broker time (POSIX s) of its first public STF that is not a preview:
+        its final revision, or a settle, extracted as the method is published."""
+        from services.publish.stf_message import StfMessage
+        from symae.extract.result import PREVIEW_FLAG
+
+        first: dict[str, float] = {}
+        for record in self.read(STF):
+            msg = StfMessage.model_validate_json(record.value)
+            if PREVIEW_FLAG not in msg.flags:
+                first.setdefault(msg.event_id, record.timestamp / 1e3)
+        return first
+
+    def wait_full(self, event_ids: set[str], timeout: float) -> dict[str, float]:
+        """Wait for a public STF that is not a preview of every event (``full_stf_times``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for svc in self.services.values():
+                if svc.proc is None or svc.proc.poll() is not None:
+                    raise StackError(f"{svc.name} died; see {svc.log_path}")
+            done = self.full_stf_times()
+            if event_ids <= set(done):
+                return {e: done[e] for e in event_ids}
+            time.sleep(0.5)
+        raise StackError(f"final STFs missing after {timeout:.0f} s")
 
     def stf_times(self) -> dict[tuple[str, int], float]:
         """(event id, revision) -> broker time (POSIX s) its public STF was first sent."""

@@ -16,7 +16,10 @@ The method doc's recipe, on the exported ONNX graphs (no torch):
 Several events go through the encoders and decoders together (``coherent_information_many``);
 only the descent loop runs per event, since each event has its own reference. A preview of
 a growing event may start the descent from an earlier revision's optimised codes with fewer
-steps (``WarmStart``); a from-scratch extraction never does.
+steps (``WarmStart``); a from-scratch extraction never does. An extraction of the same
+traces as such a preview whose descent began at the method's start may carry that descent
+on (``Continuation``): the remaining steps give the codes and histories of an
+uninterrupted descent, step for step.
 """
 
 from __future__ import annotations
@@ -89,6 +92,28 @@ class WarmStart:
     steps: int
 
 
+@dataclass(frozen=True)
+class Continuation:
+    """A descent of one event to carry on rather than restart: its codes (N, q) after its
+    first ``len(objective) - 1`` steps from the method's start, and its J, KL and L1 so far
+    (``CoherentInformation``'s, the last entries at those codes). Only for the same
+    traces: the start, the reference and the normalisation J1, J2 (the first KL and L1)
+    are those of the descent being continued."""
+
+    codes: np.ndarray
+    objective: np.ndarray
+    kl: np.ndarray
+    l1: np.ndarray
+
+    @classmethod
+    def of(cls, info: CoherentInformation) -> Continuation:
+        return cls(info.codes, info.objective, info.kl, info.l1)
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.objective) - 1
+
+
 @dataclass
 class CoherentInformation:
     """Everything the extraction learnt about one event, in group order."""
@@ -151,15 +176,27 @@ def _descend(
     ref_logvar: np.ndarray,
     s: LatentSettings,
     steps: int | None = None,
+    done: Continuation | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Run the exported step ``steps`` (default ``s.steps``) times; returns codes and the
-    J, KL, L1 histories."""
+    """Run the exported step ``steps`` (default ``s.steps``) times, or carry ``done`` on
+    to ``s.steps`` in all; returns codes and the J, KL, L1 histories."""
     codes = start.astype(np.float32)
-    _, _, kl0, l10 = graphs.latent_step(codes, ref_mu, ref_logvar, 1.0, 1.0, s.alpha, 0.0)
+    history: list[tuple[float, float, float]] = []  # (J, KL, L1) per step
+    if done is None:
+        _, _, kl0, l10 = graphs.latent_step(codes, ref_mu, ref_logvar, 1.0, 1.0, s.alpha, 0.0)
+        remaining = s.steps if steps is None else steps
+    else:
+        # J1, J2 are the first KL and L1 of the descent carried on (the step graph
+        # reports them at its input codes, the start, as the first call above does)
+        kl0, l10 = float(done.kl[0]), float(done.l1[0])
+        history = [
+            (float(j), float(kl), float(l1))
+            for j, kl, l1 in zip(done.objective[:-1], done.kl[:-1], done.l1[:-1], strict=True)
+        ]
+        remaining = s.steps - done.steps_done
     j1 = kl0 if kl0 > 0 else 1.0
     j2 = l10 if l10 > 0 else 1.0
-    history: list[tuple[float, float, float]] = []  # (J, KL, L1) per step
-    for _ in range(s.steps if steps is None else steps):
+    for _ in range(remaining):
         codes, j, kl, l1 = graphs.latent_step(codes, ref_mu, ref_logvar, j1, j2, s.alpha, s.lr)
         history.append((j, kl, l1))
     # the step graph reports J at its input codes: one more evaluation gives the final value
@@ -173,12 +210,14 @@ def coherent_information_many(
     graphs: ModelGraphs,
     events: Sequence[Sequence[np.ndarray]],
     settings: LatentSettings,
-    warm: Sequence[WarmStart | None] | None = None,
+    warm: Sequence[WarmStart | Continuation | None] | None = None,
 ) -> list[CoherentInformation]:
     """``get_coherent_information`` for several events, batching every encoder/decoder call.
 
     ``events`` holds, per event, its groups as (n_b, nt) float32 arrays; ``warm``, per
-    event, None (the method's start) or a :class:`WarmStart` with as many codes.
+    event, None (the method's start), a :class:`WarmStart` with as many codes, or a
+    :class:`Continuation` of a descent on the same traces (as many codes, at most
+    ``settings.steps`` steps done; else the method's start).
     """
     if not events:
         return []
@@ -224,14 +263,17 @@ def coherent_information_many(
         ev = slice(trace_start, trace_start + n_traces)
         ref = reference[e]
         order = np.argsort(scores[ev], kind="stable")[: settings.n_codes]
-        start, steps = n_mu[ev][order], None
+        start, steps, done = n_mu[ev][order], None, None
         w = warm[e]
-        if w is not None:
+        if isinstance(w, Continuation):
+            if w.codes.shape == start.shape and w.steps_done <= settings.steps:
+                start, done = w.codes, w
+        elif w is not None:
             steps = w.steps
             if w.codes.shape == start.shape:  # else: no codes to start from
                 start = w.codes
         codes, objective, kl, l1 = _descend(
-            graphs, start, g_mu[ref], g_logvar[ref], settings, steps
+            graphs, start, g_mu[ref], g_logvar[ref], settings, steps, done
         )
         optimised.append(codes)
         results.append(

@@ -33,6 +33,7 @@ from symae.extract import methods
 from symae.extract.baselines import all_baselines
 from symae.extract.coherent import (
     CoherentInformation,
+    Continuation,
     LatentSettings,
     ModelGraphs,
     WarmStart,
@@ -42,6 +43,7 @@ from symae.extract.graph_cache import CachedGraphs, RowCache
 from symae.extract.ort_options import OrtOptions
 from symae.extract.physics import PhysicsModel, physics_method_stfs
 from symae.extract.result import (
+    PREVIEW_FLAG,
     EventQuality,
     ExtractionResult,
     ModelInfo,
@@ -52,7 +54,7 @@ from symae.extract.result import (
     TraceScore,
 )
 from symae.extract.stf import CombinedStf, EnvelopeStf, combine_pixels, envelope_stf
-from symae.inversion import InversionSettings
+from symae.inversion import InversionResult, InversionSettings
 from symae.inversion.invert import WarmStart as InversionWarmStart
 from symae.version import __version__
 from symae.work import WorkMeter, metering
@@ -200,10 +202,13 @@ class Extractor:
 
     # ---- extraction ---------------------------------------------------------------
     def coherent_information(
-        self, events: Sequence[EventData], warm: Sequence[WarmStart | None] | None = None
+        self,
+        events: Sequence[EventData],
+        warm: Sequence[WarmStart | Continuation | None] | None = None,
     ) -> list[CoherentInformation]:
         """The raw coherent information of each event (virtual gathers, scores, history);
-        ``warm``: per event, a preview's descent start (``symae.extract.coherent``)."""
+        ``warm``: per event, a preview's descent start or a descent to carry on
+        (``symae.extract.coherent``)."""
         grouped = [[g.traces for g in self._groups_of(e)] for e in events]
         for e in events:
             self.check_coverage(e)
@@ -270,8 +275,26 @@ class Extractor:
         ``preview``: a cheaper provisional result of a growing event (no baselines, flag
         ``preview``), its raw-trace inversion started from ``warm`` or, with
         ``inversion=False``, left out (flag ``preview_without_inversion``)."""
+        return self.assemble_with_inversion(
+            event, info, revision, preview=preview, warm=warm, inversion=inversion
+        )[0]
+
+    def assemble_with_inversion(
+        self,
+        event: EventData,
+        info: CoherentInformation,
+        revision: int = 0,
+        *,
+        preview: bool = False,
+        warm: InversionWarmStart | None = None,
+        inversion: bool = True,
+        raw_inversion: InversionResult | None = None,
+    ) -> tuple[ExtractionResult, InversionResult | None]:
+        """:meth:`assemble`, and the raw-trace inversion it used (None: none ran);
+        ``raw_inversion``: that inversion of these very traces made before (by a preview
+        that ran it in full), re-used instead of run again."""
         with metering(self.work):
-            return self._assemble(event, info, revision, preview, warm, inversion)
+            return self._assemble(event, info, revision, preview, warm, inversion, raw_inversion)
 
     def _assemble(
         self,
@@ -281,7 +304,8 @@ class Extractor:
         preview: bool,
         warm: InversionWarmStart | None,
         inversion: bool,
-    ) -> ExtractionResult:
+        raw_inversion: InversionResult | None,
+    ) -> tuple[ExtractionResult, InversionResult | None]:
         groups = self._groups_of(event)
         slices = info.group_slices()
         rel_err = _relative_error(np.concatenate([g.traces for g in groups]), info.reconstruction)
@@ -295,7 +319,7 @@ class Extractor:
             )
         }
         inversions = (
-            self._inversions(event, groups, info, warm)
+            self._inversions(event, groups, info, warm, raw_inversion)
             if inversion
             else methods.Inversions(None, None, ["preview_without_inversion"])
         )
@@ -309,8 +333,8 @@ class Extractor:
         quality = self._event_quality(event, groups, pixels, rel_err, info)
         quality.flags.extend(inversions.flags)
         if preview:
-            quality.flags.append("preview")
-        return ExtractionResult(
+            quality.flags.append(PREVIEW_FLAG)
+        result = ExtractionResult(
             event_id=event.event_id,
             revision=revision,
             origin=_origin_info(event),
@@ -327,6 +351,7 @@ class Extractor:
             parameters=self.settings.as_parameters(),
             provenance=_provenance(event),
         )
+        return result, inversions.raw
 
     # ---- the steps of ``assemble`` --------------------------------------------------
     def _combine(
@@ -384,12 +409,14 @@ class Extractor:
         groups: list[TraceGroup],
         info: CoherentInformation,
         warm: InversionWarmStart | None = None,
+        raw: InversionResult | None = None,
     ) -> methods.Inversions:
-        """The inversions of the raw traces and of the virtual gathers (none when off)."""
+        """The inversions of the raw traces (``raw``: made before) and of the virtual
+        gathers (none when off)."""
         if self.settings.inversion is None:
             return methods.Inversions(None, None, [])
         return methods.run_inversions(
-            event, groups, info.virtual, self.contract, self.settings.inversion, warm
+            event, groups, info.virtual, self.contract, self.settings.inversion, warm, raw
         )
 
     @staticmethod

@@ -56,8 +56,9 @@ class RowCache:
         self._rows.clear()
 
 
-def _key(graph: str, *parts: np.ndarray) -> bytes:
-    h = hashlib.blake2b(graph.encode(), digest_size=20)
+def digest(label: str, *parts: np.ndarray) -> bytes:
+    """A 20-byte digest of ``label`` and the shapes and bytes of ``parts``."""
+    h = hashlib.blake2b(label.encode(), digest_size=20)
     for p in parts:
         a = np.ascontiguousarray(p)
         h.update(str(a.shape).encode())
@@ -115,7 +116,7 @@ class CachedGraphs:
 
     def coherent(self, traces: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         sizes = (np.asarray(mask) > 0).sum(axis=1)
-        keys = [_key("coherent", traces[g, : sizes[g]]) for g in range(len(traces))]
+        keys = [digest("coherent", traces[g, : sizes[g]]) for g in range(len(traces))]
 
         def run(idx: np.ndarray) -> Rows:
             # one call per bucket of similar sizes; outputs back in the order of idx
@@ -142,20 +143,20 @@ class CachedGraphs:
         return mu, logvar, shift
 
     def nuisance(self, traces: np.ndarray) -> tuple[np.ndarray, ...]:
-        keys = [_key("nuisance", t) for t in traces]
+        keys = [digest("nuisance", t) for t in traces]
         return self._stack(
             self._rowwise("nuisance", keys, lambda idx: self.graphs.nuisance(traces[idx]), len)
         )
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
         codes = np.asarray(codes, dtype=np.float32)
-        keys = [_key("decode", c) for c in codes]
+        keys = [digest("decode", c) for c in codes]
         rows = self._rowwise("decode", keys, lambda idx: (self.graphs.decode(codes[idx]),), len)
         return self._stack(rows)[0]
 
     def reencode(self, traces: np.ndarray) -> tuple[np.ndarray, ...]:
         traces = np.asarray(traces, dtype=np.float32)
-        keys = [_key("reencode", t) for t in traces]
+        keys = [digest("reencode", t) for t in traces]
         return self._stack(
             self._rowwise("reencode", keys, lambda idx: self.graphs.reencode(traces[idx]), len)
         )

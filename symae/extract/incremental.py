@@ -9,8 +9,9 @@ extracted), what the next revision can re-use, and holds every event to a work b
   method is published: cold descent of ``LatentSettings.steps`` steps, the full
   inversion (mechanism and depth search included), the baselines. Its rows of the model
   graphs that did not change (unchanged traces, pixels without a new trace) come from
-  the row cache (``symae.extract.graph_cache``); that and nothing else separates it from
-  a from-scratch extraction (the tests bound the difference);
+  the row cache (``symae.extract.graph_cache``), and the work of a last preview of the
+  very same traces is carried on, not repeated (below); that and nothing else separates
+  it from a from-scratch extraction (the tests bound the difference);
 - an earlier revision is a **preview** (quality flag ``preview``): the same graphs with
   the row cache, the descent warm-started from the previous preview's codes for
   ``preview_steps`` steps, the raw-trace inversion warm-started from the previous
@@ -39,6 +40,13 @@ several times, doubling in between); an event streamed at once settles once (``1
 budget``). A revision with fewer traces than the last one seen
 (a re-delivery after a restart) starts the event's memory afresh.
 
+A final or settle with the very traces (and origin) of the event's last preview carries
+that preview's work on instead of repeating it: its descent, when it began at the method's
+start, continues to ``LatentSettings.steps`` (``symae.extract.coherent.Continuation``: the
+codes and histories of an uninterrupted descent), and its raw-trace inversion, when it
+ran in full (no warm start), is re-used. An event streamed at once, previewed when it went
+quiet and closed later, so costs one pass and a little, not two.
+
 Results of previews depend on which revisions came before; the final revision's does not.
 """
 
@@ -53,11 +61,12 @@ from typing import Literal
 import numpy as np
 
 from symae.data.dataset import EventData, TraceGroup
-from symae.extract.coherent import CoherentInformation, WarmStart
+from symae.extract.coherent import CoherentInformation, Continuation, WarmStart
 from symae.extract.extractor import Extractor
-from symae.extract.graph_cache import RowCache
+from symae.extract.graph_cache import RowCache, digest
 from symae.extract.methods import INVERSION
 from symae.extract.result import ExtractionResult
+from symae.inversion import InversionResult
 from symae.inversion.invert import WarmStart as InversionWarmStart
 from symae.inversion.mechanism import depth_nodes
 from symae.work import WEIGHTS, WorkMeter, metering
@@ -104,6 +113,9 @@ class EventMemory:
     inversion: InversionWarmStart | None = None  # from the last preview's raw-trace inversion
     settled: ExtractionResult | None = None  # the last settle's result
     settled_n: int = 0  # and its number of traces
+    fingerprint: bytes | None = None  # the last preview's traces and origin (``fingerprint``)
+    continuation: Continuation | None = None  # its descent, if begun at the method's start
+    raw_inversion: InversionResult | None = None  # its raw-trace inversion, if run in full
 
 
 @dataclass
@@ -111,9 +123,10 @@ class Plan:
     """How one revision is extracted."""
 
     kind: Literal["final", "preview", "settle", "reuse"]
-    descent: WarmStart | None = None
+    descent: WarmStart | Continuation | None = None
     inversion_warm: InversionWarmStart | None = None
     inversion: bool = True
+    raw_inversion: InversionResult | None = None  # made before on these traces: re-used
 
 
 @dataclass
@@ -137,10 +150,12 @@ class Revisions:
         memory = self._memory(event)
         if final:
             same = memory.settled is not None and memory.settled_n == event.n_traces
-            return Plan("reuse") if same else Plan("final")
+            return Plan("reuse") if same else self._full_plan(event, memory, "final")
         if settle:
             grown = event.n_traces >= self.policy.settle_growth * memory.settled_n
-            return Plan("settle") if memory.settled is None or grown or last else None
+            if memory.settled is None or grown or last:
+                return self._full_plan(event, memory, "settle")
+            return None
         floor = self.one_pass_floor(event)
         allowed = self.policy.budget * floor - memory.spent
         descent = self._descent_start(event, memory)
@@ -152,6 +167,13 @@ class Revisions:
             if self.preview_bound(event, plan) <= allowed:
                 return plan
         return None
+
+    @staticmethod
+    def _full_plan(event: EventData, memory: EventMemory, kind: Literal["final", "settle"]) -> Plan:
+        """A final or settle: carrying the last preview's work on if it had these traces."""
+        if memory.fingerprint is not None and memory.fingerprint == fingerprint(event):
+            return Plan(kind, memory.continuation, raw_inversion=memory.raw_inversion)
+        return Plan(kind)
 
     def _memory(self, event: EventData) -> EventMemory:
         memory = self.memory.get(event.event_id)
@@ -237,7 +259,7 @@ class Revisions:
         self, events: Sequence[EventData], plans: Sequence[Plan]
     ) -> list[CoherentInformation]:
         """Coherent information of several planned revisions in one batch of graph calls."""
-        warm = [p.descent if p.kind == "preview" else None for p in plans]
+        warm = [p.descent for p in plans]
         if any(p.kind == "reuse" for p in plans):
             raise ValueError("a reused revision needs no coherent information")
         meter = WorkMeter()
@@ -254,17 +276,19 @@ class Revisions:
         self, event: EventData, info: CoherentInformation, revision: int, plan: Plan
     ) -> ExtractionResult:
         """RESULT.json of a planned revision; remembers what the next one re-uses."""
-        if plan.kind == "final":
-            self.memory.pop(event.event_id, None)
-            return self.extractor.assemble(event, info, revision)
-        if plan.kind == "settle":
-            result = self.extractor.assemble(event, info, revision)
-            memory = self._memory(event)
-            memory.settled, memory.settled_n = result, event.n_traces
+        if plan.kind in ("final", "settle"):
+            result, _ = self.extractor.assemble_with_inversion(
+                event, info, revision, raw_inversion=plan.raw_inversion
+            )
+            if plan.kind == "final":
+                self.memory.pop(event.event_id, None)
+            else:
+                memory = self._memory(event)
+                memory.settled, memory.settled_n = result, event.n_traces
             return result
         meter = WorkMeter()
         with metering(meter):
-            result = self.extractor.assemble(
+            result, raw = self.extractor.assemble_with_inversion(
                 event,
                 info,
                 revision,
@@ -277,6 +301,11 @@ class Revisions:
         memory.n_traces = event.n_traces
         memory.codes = info.codes
         memory.reference_pixel = int(result.quality.reference_pixel)
+        memory.fingerprint = fingerprint(event)
+        warmed = plan.descent is not None and plan.descent.codes.shape == info.codes.shape
+        memory.continuation = None if warmed else Continuation.of(info)
+        in_full = plan.inversion and plan.inversion_warm is None
+        memory.raw_inversion = raw if in_full else None
         warm = self._inversion_warm_start(result)
         if warm is not None:
             memory.inversion = warm
@@ -314,6 +343,17 @@ class Revisions:
             return self.reuse(event, revision)
         info = self.coherent_information([event], [plan])[0]
         return self.assemble(event, info, revision, plan)
+
+
+def fingerprint(event: EventData) -> bytes:
+    """A digest of what an extraction of ``event`` reads: its origin and, per pixel, the
+    stations, traces and per-trace fields."""
+    parts = [np.frombuffer(repr(event.origin).encode(), np.uint8)]
+    for p in sorted(event.groups):
+        g = event.groups[p]
+        parts += [np.asarray([p]), np.asarray(g.station_id), np.asarray(g.traces)]
+        parts += [np.asarray(g.fields[name]) for name in sorted(g.fields)]
+    return digest("event", *parts)
 
 
 def first_traces(event: EventData, k: int) -> EventData:

@@ -123,16 +123,18 @@ def run_inversions(
     contract: DataContract,
     settings: InversionSettings,
     warm: WarmStart | None = None,
+    raw: InversionResult | None = None,
 ) -> Inversions:
-    """Invert the raw traces (from ``warm``, an earlier revision's, in a preview), then the
-    virtual gathers with the depth and mechanism the
-    raw inversion used; a method that cannot run leaves a flag instead of an STF (a
-    streamed origin whose magnitude was dropped as out of range still gets the envelope;
-    files and ObsPy input are checked up front by ``symae.extract.records``)."""
+    """Invert the raw traces (from ``warm``, an earlier revision's, in a preview; ``raw``:
+    their inversion made before, re-used), then the virtual gathers with the depth and
+    mechanism the raw inversion used; a method that cannot run leaves a flag instead of an
+    STF (a streamed origin whose magnitude was dropped as out of range still gets the
+    envelope; files and ObsPy input are checked up front by ``symae.extract.records``)."""
     flags: list[str] = []
     try:
-        traces, geometry = event_arrays(event)
-        raw = invert_traces(traces, geometry, event.origin, settings, contract, warm=warm)
+        if raw is None:
+            traces, geometry = event_arrays(event)
+            raw = invert_traces(traces, geometry, event.origin, settings, contract, warm=warm)
     except InversionError as err:
         log.warning("%s: inversion not possible: %s", event.event_id, err)
         return Inversions(None, None, [f"inversion_failed: {err}"])

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 SCHEMA_PATH = SCHEMAS_DIR / "result.schema.json"
 SCHEMA_VERSION = 2
+# quality flag of a cheaper provisional result of a growing event (``symae.extract.incremental``)
+PREVIEW_FLAG = "preview"
 
 
 class _Strict(BaseModel):
@@ -181,7 +183,8 @@ class EventQuality(_Strict):
         "minimum, extracted because allowed), no_pixel_passed_gate, fewer_traces_than_codes, "
         "objective_not_decreased, response_not_removed, padded (records shorter than the "
         "window, zero-padded), window_limited (the source may outlast the P window), "
-        "inversion_few_traces, inversion_failed: ...",
+        "inversion_few_traces, inversion_failed: ..., preview (a cheaper provisional "
+        "result of a growing event)",
     )
 
 

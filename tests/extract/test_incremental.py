@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from symae.data.dataset import EventData
-from symae.extract.coherent import LatentSettings, WarmStart
+from symae.extract.coherent import Continuation, LatentSettings, WarmStart
 from symae.extract.extractor import ExtractionSettings, Extractor
 from symae.extract.graph_cache import CachedGraphs, RowCache
 from symae.extract.incremental import RevisionPolicy, Revisions, first_traces
@@ -128,3 +128,51 @@ def test_warm_descent_runs_the_steps_it_is_given(event) -> None:
     assert len(cold.objective) == 101 and len(warm.objective) == 6
     empty = ex.coherent_information([event], [WarmStart(np.empty((0, 0), np.float32), 3)])[0]
     assert len(empty.objective) == 4 and np.array_equal(empty.selected, cold.selected)
+
+
+def test_a_continued_descent_is_the_uninterrupted_one_step_for_step(event) -> None:
+    ex = Extractor.load("default", "cpu", settings=ExtractionSettings(latent=LatentSettings()))
+    cold = ex.coherent_information([event])[0]
+    first = ex.coherent_information([event], [WarmStart(np.empty((0, 0), np.float32), 10)])[0]
+    carried = ex.coherent_information([event], [Continuation.of(first)])[0]
+    assert len(first.objective) == 11 and len(carried.objective) == len(cold.objective) == 101
+    assert np.array_equal(carried.codes, cold.codes)
+    for name in ("objective", "kl", "l1"):
+        assert np.array_equal(getattr(carried, name), getattr(cold, name)), name
+    # codes of another shape (another number of traces) cannot be carried on: a fresh start
+    other = Continuation(first.codes[:3], first.objective, first.kl, first.l1)
+    fresh = ex.coherent_information([event], [other])[0]
+    assert np.array_equal(fresh.codes, cold.codes)
+
+
+def test_the_final_of_a_previewed_event_carries_the_preview_on_and_is_exact(event) -> None:
+    scratch = extractor()
+    reference = scratch.extract(event, revision=event.n_traces)
+    revisions = Revisions(extractor())
+    preview = revisions.extract(event, event.n_traces)
+    assert preview is not None and "preview" in preview.quality.flags
+    before = dict(revisions.extractor.work.rows)
+    final = revisions.extract(event, event.n_traces, final=True)
+    assert final is not None and "preview" not in final.quality.flags
+    spent = {k: v - before.get(k, 0) for k, v in revisions.extractor.work.rows.items()}
+    codes = revisions.extractor.settings.latent.n_codes
+    steps, done = revisions.extractor.settings.latent.steps, RevisionPolicy().preview_steps
+    assert spent["descent"] == codes * (steps - done + 1)  # the rest, and the last value
+    assert scratch.work.rows["descent"] == codes * (steps + 2)
+    # the raw traces were not inverted again: only the virtual gathers were
+    assert spent["inversion"] < scratch.work.rows["inversion"] / 2
+    assert final.stf.method == reference.stf.method
+    assert np.max(np.abs(np.subtract(final.stf.values, reference.stf.values))) <= FINAL_TOLERANCE
+    for name, stf in reference.alternatives.items():
+        diff = np.abs(np.subtract(final.alternatives[name].values, stf.values))
+        assert np.max(diff) <= FINAL_TOLERANCE, name
+    assert final.quality.kl_history == reference.quality.kl_history
+
+
+def test_a_final_with_other_traces_than_the_preview_starts_afresh(event) -> None:
+    revisions = Revisions(extractor())
+    part = first_traces(event, event.n_traces - 5)
+    assert revisions.extract(part, part.n_traces) is not None
+    plan = revisions.plan(event, final=True)
+    assert plan is not None and plan.kind == "final"
+    assert plan.descent is None and plan.raw_inversion is None
