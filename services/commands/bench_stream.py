@@ -265,8 +265,9 @@ def run_recorded(args: argparse.Namespace) -> int:
 
     event = directory_event(args.from_dir)
     span = max(event.ready_after_s, default=0.0) - min(event.ready_after_s, default=0.0)
-    # closed once every record is in, at either speed: its final revision is timed too
-    close_s = max(args.close_s, span / min(args.speed, 1.0) + 5.0)
+    # closed once every record is in, at either speed (phase B takes span / speed): its
+    # final revision is timed too
+    close_s = max(args.close_s, span / args.speed + 5.0)
     body = [
         f"Model `{model_label(args.model)}`, recorded event `{args.from_dir.name}` "
         f"({len(event.records)} records), {layout(args)}; ingest closes the event "
