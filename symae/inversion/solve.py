@@ -110,16 +110,28 @@ def predict(greens: GreensSet, m: np.ndarray, lag: np.ndarray, frame: Frame) -> 
     return _condition(full[:, : frame.nt], frame)
 
 
-def lagged_predictions(greens: GreensSet, m: np.ndarray, k: int, frame: Frame) -> np.ndarray:
-    """(n, 2k+1, nt) conditioned predictions at integer lags -k..k samples."""
+def lag_correlations(
+    data: np.ndarray, greens: GreensSet, m: np.ndarray, k: int, frame: Frame
+) -> np.ndarray:
+    """(n, 2k+1) correlation of each trace with its conditioned prediction at integer lags
+    -k..k samples, normalised by both norms, without forming the (n, 2k+1, nt) lagged
+    predictions: with x the prediction from ``k`` samples early, w the taper and
+    p_s = P(x[s : s + nt]) (taper, then demean), <d, p_s> = <d w, x_s> - sum(d) <w, x_s> / nt
+    and ||p_s||^2 = <w^2, x_s^2> - <w, x_s>^2 / nt: three sliding dot products."""
     f = greens.freqs
+    nt, w = frame.nt, frame.taper
     mf = np.fft.rfft(m, greens.nfft) * greens.dt
-    t_first = frame.t0 - k * frame.dt  # earliest sample any lag needs
-    phase = np.exp(2j * np.pi * f * t_first)
-    full = np.fft.irfft(greens.spectra * (mf * phase)[None, :], greens.nfft)
-    lags = np.arange(-k, k + 1)
-    idx = (k - lags)[:, None] + np.arange(frame.nt)[None, :]  # sample t0 + n dt - L dt
-    return _condition(full[:, idx], frame)
+    phase = np.exp(2j * np.pi * f * (frame.t0 - k * frame.dt))  # the earliest sample
+    x = np.fft.irfft(greens.spectra * (mf * phase)[None, :], greens.nfft)[:, : 2 * k + nt]
+    windows = np.lib.stride_tricks.sliding_window_view(x, nt, axis=1)  # (n, 2k+1, nt)
+    dw = np.einsum("nst,nt->ns", windows, data * w)
+    xw = windows @ w
+    x2w2 = np.lib.stride_tricks.sliding_window_view(x * x, nt, axis=1) @ (w * w)
+    dot = dw - data.sum(axis=1)[:, None] * xw / nt
+    pnorm = np.sqrt(np.clip(x2w2 - xw * xw / nt, 0.0, None))
+    dnorm = np.linalg.norm(data, axis=1) + 1e-12
+    # window s starts s samples after the earliest: lag k - s, so lags -k..k reversed
+    return (dot / (dnorm[:, None] * (pnorm + 1e-12)))[:, ::-1]
 
 
 def design(greens: GreensSet, lag: np.ndarray, n_support: int, frame: Frame) -> np.ndarray:
@@ -154,14 +166,10 @@ def search_lags(
     """Best lag of each trace within +-max_lag (s, not re-centred) and rejection reasons
     (``lag_at_bound``, ``negative_scale``) found by the search."""
     n = data.shape[0]
-    dnorm = np.linalg.norm(data, axis=1) + 1e-12
     reason: list[str | None] = list(greens.reason)
     k = int(np.floor(settings.max_lag_s / frame.dt))
     wide = int(np.floor(max(3.0 * settings.max_lag_s, 20.0) / frame.dt))
-    p = lagged_predictions(greens, m, wide, frame)
-    c_all = np.einsum("nt,nlt->nl", data, p) / (
-        dnorm[:, None] * (np.linalg.norm(p, axis=2) + 1e-12)
-    )
+    c_all = lag_correlations(data, greens, m, wide, frame)
     c = c_all[:, wide - k : wide + k + 1]  # the lags the fit may use
     outside = np.concatenate([c_all[:, : wide - k], c_all[:, wide + k + 1 :]], axis=1)
     best = np.argmax(c, axis=1)
