@@ -8,8 +8,8 @@ generator's time is not counted):
    closes every event ``--close-s`` after its origin (``SYMAE_EVENT_CLOSE_S``; its
    default is 30 minutes), so each event's final revision, extracted as the method is
    published (not a preview: ``symae.extract.incremental``), is part of the phase. Wall
-   time runs from the first record sent to the last event's first public STF that is
-   not a preview. Reported: events per minute, raw records per second, and the share of that
+   time runs from the first record sent to the last event's final STF (the first public
+   STF, not a preview, sent after ingest closed the event). Reported: events per minute, raw records per second, and the share of that
    wall time the inference service spent outside extraction
    (``1 - sum(symae_stage_latency_seconds{stage="extraction"}) / wall``): everything
    that is not the model running (Kafka, decoding, ingest and publish competing for the
@@ -32,11 +32,11 @@ N inference processes in one consumer group (the bundles are keyed by event, so 
 event's revisions go to one of them), as a deployment scales inference out.
 
 ``--from-dir DIR`` benchmarks one recorded event instead (e.g. the 300-station Chile
-2010 set): phase A publishes its records as fast as the broker takes them, phase B at
-``--speed`` times real time (the spacing of their end times, from the first record on);
-for each, the time from the last record to the first public STF that includes it, to the
-final one (ingest closes the event ``--close-s`` after its last record is due), and CPU per
-record. Figures go to ``docs/benchmarks.md`` (sections "Streaming pipeline, N stations
+2010 set), each phase on a new stack: phase A publishes its records as fast as the
+broker takes them, phase B at ``--speed`` times real time (the spacing of their end
+times, from the first record on); for each, the time from the last record to the first
+public STF that includes it, to the final one (ingest closes the event once every record
+is in: ``--close-s`` in A, 5 s after the last record is due in B), and CPU per record. Figures go to ``docs/benchmarks.md`` (sections "Streaming pipeline, N stations
 per event" and "Recorded event replay").
 """
 
@@ -194,12 +194,12 @@ def renamed_event(event: ReplayEvent, event_id: str) -> ReplayEvent:
 
 @dataclass
 class Saturation:
-    """One saturation phase: all events published at once, measured to the last full STF."""
+    """One saturation phase: all events published at once, measured to the last final STF."""
 
     events: set[str]
     summary: ReplaySummary
     first_stf_s: float  # first record to the last event's first public STF (any revision)
-    wall_s: float  # first record to the last event's first full (not preview) STF
+    wall_s: float  # first record to the last event's final STF
     extraction_s: float  # summed over the inference processes
     replicas: int
     cpu_before: dict[str, float]
@@ -239,7 +239,7 @@ def saturate(
     started = time.time()
     summary = publish(settings, events)
     ids = set(summary.events)
-    full = stack.wait_full(ids, timeout=timeout)
+    final = stack.wait_final(ids, timeout=timeout)
     cpu_after = stack.cpu_seconds()
     first: dict[str, float] = {}
     for (event_id, _), t in stack.stf_times().items():
@@ -249,7 +249,7 @@ def saturate(
         ids,
         summary,
         max(first.values()) - started,
-        max(full.values()) - started,
+        max(final.values()) - started,
         extraction_seconds(stack) - extraction_before,
         len(stack.replicas("inference")),
         cpu_before,
@@ -265,47 +265,48 @@ def run_recorded(args: argparse.Namespace) -> int:
 
     event = directory_event(args.from_dir)
     span = max(event.ready_after_s, default=0.0) - min(event.ready_after_s, default=0.0)
-    # closed once every record is in, at either speed (phase B takes span / speed): its
-    # final revision is timed too
-    close_s = max(args.close_s, span / args.speed + 5.0)
     body = [
         f"Model `{model_label(args.model)}`, recorded event `{args.from_dir.name}` "
-        f"({len(event.records)} records), {layout(args)}; ingest closes the event "
-        f"{close_s:.0f} s after its origin, its other settings at their defaults.",
+        f"({len(event.records)} records), {layout(args)}, a new stack for each phase (every "
+        "station new to ingest); ingest closes the event once every record is in (after "
+        f"{args.close_s:g} s in A, {span / args.speed + 5.0:.0f} s in B), its other "
+        "settings at their defaults.",
         "",
         "| figure | value |",
         "|---|---|",
     ]
-    with tempfile.TemporaryDirectory(prefix="symae-bench-recorded-") as tmp:
-        with LocalStack(Path(tmp), args.model, **stack_options(args, close_s)) as stack:
-            settings = stack.settings()
-            for phase, speed in (("A, as fast as possible", None), ("B, real time", args.speed)):
-                copy = renamed_event(event, f"{event.origin.event_id}-{phase[0]}")
-                event_id = copy.origin.event_id
-                cpu_before = stack.cpu_seconds()
-                started = time.time()
-                summary = publish(settings, [copy], speed=speed)
-                full = stack.wait_full({event_id}, timeout=args.timeout)[event_id]
-                cpu_after = stack.cpu_seconds()
-                stf_times = stack.stf_times()
-                bundle = final_bundles(stack, {event_id})[event_id]
-                published = sum(e == event_id for e, _ in stf_times)
-                latency = stf_times[(event_id, bundle.revision)] - bundle.last_record_time
-                if speed is not None:
-                    phase = f"B, {speed:g} x real time"
-                body += [
-                    f"| {phase}: records sent | {summary.records} |",
-                    f"| {phase}: revisions published (the last with {bundle.revision} traces) | "
-                    f"{published} |",
-                    f"| {phase}: last record to the first public STF holding it | "
-                    f"{latency:.2f} s |",
-                    f"| {phase}: wall time, first record to the final STF (after the close) | "
-                    f"{full - started:.1f} s |",
-                ]
-                body += [
-                    row.replace("| CPU", f"| {phase}: CPU")
-                    for row in cpu_rows(cpu_before, cpu_after, summary.records)
-                ]
+    for phase, speed in (("A, as fast as possible", None), ("B, real time", args.speed)):
+        # closed once every record is in (B takes span / speed): its final revision is timed
+        close_s = args.close_s if speed is None else max(args.close_s, span / speed + 5.0)
+        with (
+            tempfile.TemporaryDirectory(prefix="symae-bench-recorded-") as tmp,
+            LocalStack(Path(tmp), args.model, **stack_options(args, close_s)) as stack,
+        ):
+            copy = renamed_event(event, f"{event.origin.event_id}-{phase[0]}")
+            event_id = copy.origin.event_id
+            cpu_before = stack.cpu_seconds()
+            started = time.time()
+            summary = publish(stack.settings(), [copy], speed=speed)
+            final = stack.wait_final({event_id}, timeout=args.timeout)[event_id]
+            cpu_after = stack.cpu_seconds()
+            stf_times = stack.stf_times()
+            bundle = final_bundles(stack, {event_id})[event_id]
+        published = sum(e == event_id for e, _ in stf_times)
+        latency = stf_times[(event_id, bundle.revision)] - bundle.last_record_time
+        if speed is not None:
+            phase = f"B, {speed:g} x real time"
+        body += [
+            f"| {phase}: records sent | {summary.records} |",
+            f"| {phase}: revisions published (the last with {bundle.revision} traces) | "
+            f"{published} |",
+            f"| {phase}: last record to the first public STF holding it | {latency:.2f} s |",
+            f"| {phase}: wall time, first record to the final STF (after the close) | "
+            f"{final - started:.1f} s |",
+        ]
+        body += [
+            row.replace("| CPU", f"| {phase}: CPU")
+            for row in cpu_rows(cpu_before, cpu_after, summary.records)
+        ]
     command = (
         f"symae bench stream --model {args.model} --from-dir {args.from_dir} --speed {args.speed:g}"
         f"{replicas_flag(args)}"
@@ -347,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
             # 2. steady low rate: latency to the first public STF holding every record
             summary2 = publish(settings, paced, speed=1000.0, interval_s=args.interval)
             ids2 = set(summary2.events)
-            stack.wait_full(ids2, timeout=args.timeout)
+            stack.wait_final(ids2, timeout=args.timeout)
             stf_times = stack.stf_times()
             bundles = final_bundles(stack, ids2)
             latencies = np.array(

@@ -317,27 +317,35 @@ class LocalStack:
         cpu["broker"] = self.broker.cpu_seconds()
         return cpu
 
-    def full_stf_times(self) -> dict[str, float]:
-        """Event id -> broker time (POSIX s) of its first public STF that is not a preview:
-        its final revision, or a settle, extracted as the method is published."""
+    def final_stf_times(self) -> dict[str, float]:
+        """Event id -> broker time (POSIX s) of its first public STF that is not a preview
+        and was sent after ingest closed the event (its ``final`` bundle): the final
+        revision's, extracted in full or re-used from a settle of the same traces."""
         from services.publish.stf_message import StfMessage
+        from services.schemas import BundleMessage
         from symae.extract.result import PREVIEW_FLAG
 
+        closed: dict[str, float] = {}
+        for record in self.read(BUNDLES):
+            bundle = BundleMessage.model_validate_json(record.value)
+            if bundle.final:
+                closed.setdefault(bundle.event_id, record.timestamp / 1e3)
         first: dict[str, float] = {}
         for record in self.read(STF):
             msg = StfMessage.model_validate_json(record.value)
-            if PREVIEW_FLAG not in msg.flags:
-                first.setdefault(msg.event_id, record.timestamp / 1e3)
+            sent = record.timestamp / 1e3
+            if sent >= closed.get(msg.event_id, float("inf")) and PREVIEW_FLAG not in msg.flags:
+                first.setdefault(msg.event_id, sent)
         return first
 
-    def wait_full(self, event_ids: set[str], timeout: float) -> dict[str, float]:
-        """Wait for a public STF that is not a preview of every event (``full_stf_times``)."""
+    def wait_final(self, event_ids: set[str], timeout: float) -> dict[str, float]:
+        """Wait for the final public STF of every event (``final_stf_times``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for svc in self.services.values():
                 if svc.proc is None or svc.proc.poll() is not None:
                     raise StackError(f"{svc.name} died; see {svc.log_path}")
-            done = self.full_stf_times()
+            done = self.final_stf_times()
             if event_ids <= set(done):
                 return {e: done[e] for e in event_ids}
             time.sleep(0.5)
