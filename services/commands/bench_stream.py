@@ -1,18 +1,18 @@
 """``symae bench stream``: throughput and latency of the whole pipeline on this machine.
 
 One local stack (embedded broker; ingest, inference and publish as processes; see
-``services.devtools.local_stack``) and two phases on synthetic events generated beforehand (the
-generator's time is not counted):
+``services.devtools.local_stack``) and three phases on synthetic events generated
+beforehand (the generator's time is not counted):
 
 1. **saturation**: ``--events`` events replayed as fast as the broker takes them. Ingest
    closes every event ``--close-s`` after its origin (``SYMAE_EVENT_CLOSE_S``; its
    default is 30 minutes), so each event's final revision, extracted as the method is
    published (not a preview: ``symae.extract.incremental``), is part of the phase. Wall
    time runs from the first record sent to the last event's final STF (the first public
-   STF, not a preview, sent after ingest closed the event). Reported: events per minute, raw records per second, and the share of that
-   wall time the inference service spent outside extraction
-   (``1 - sum(symae_stage_latency_seconds{stage="extraction"}) / wall``): everything
-   that is not the model running (Kafka, decoding, ingest and publish competing for the
+   STF, not a preview, sent after ingest closed the event). Reported: events per minute,
+   raw records per second, and the share of that wall time the inference processes spent
+   outside extraction (``1 - sum(symae_stage_latency_seconds{stage="extraction"}) /
+   (wall x processes)``): everything that is not the model running (Kafka, decoding, ingest and publish competing for the
    cores, readiness waits) shows up there. It runs twice: first with every station new
    to ingest (a StationXML to parse and a response to evaluate per record), then the
    same records under new event ids, the network's stations known (their inventories
@@ -22,9 +22,10 @@ generator's time is not counted):
    preview, or the final revision) minus broker time of the last raw record it includes
    (what ``end_to_end`` means in the metrics); p50 and p99.
 3. **inference alone at saturation**: the final bundles of phase 1, ``--copies`` times
-   under new event ids, put on the bundles topic at once (each extracted in full). Wall time from sending them
-   to the last result acknowledged; the share of it outside extraction is the
-   service's own overhead (decoding, encoding, Kafka), the figure with the < 20 % target.
+   under new event ids, put on the bundles topic at once (each extracted in full). Wall
+   time from sending them to the last result acknowledged; the share of it outside
+   extraction is the service's own overhead (decoding, encoding, Kafka), the figure with
+   the < 20 % target.
 
 CPU time per raw record of every service process and of the broker (``/proc``) is
 reported for both runs of phase 1 beside the wall times. ``--inference-replicas N`` runs
@@ -36,8 +37,9 @@ event's revisions go to one of them), as a deployment scales inference out.
 broker takes them, phase B at ``--speed`` times real time (the spacing of their end
 times, from the first record on); for each, the time from the last record to the first
 public STF that includes it, to the final one (ingest closes the event once every record
-is in: ``--close-s`` in A, 5 s after the last record is due in B), and CPU per record. Figures go to ``docs/benchmarks.md`` (sections "Streaming pipeline, N stations
-per event" and "Recorded event replay").
+is in: ``--close-s`` in A, 5 s after the last record is due in B), and CPU per record.
+Figures go to ``docs/benchmarks.md`` (sections "Streaming pipeline, N stations per
+event", with ", N inference processes" for several, and "Recorded event replay").
 """
 
 from __future__ import annotations
