@@ -283,6 +283,12 @@ class LocalStack:
             latest[bundle.event_id] = max(latest.get(bundle.event_id, 0), bundle.revision)
         return latest
 
+    def _check_alive(self) -> None:
+        """Raise ``StackError`` naming the first service process that has exited."""
+        for svc in self.services.values():
+            if svc.proc is None or svc.proc.poll() is not None:
+                raise StackError(f"{svc.name} died; see {svc.log_path}")
+
     def wait_settled(
         self, event_ids: set[str], timeout: float, quiet_s: float = 6.0
     ) -> dict[str, int]:
@@ -291,9 +297,7 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         last_change, seen = time.monotonic(), None
         while time.monotonic() < deadline:
-            for svc in self.services.values():
-                if svc.proc is None or svc.proc.poll() is not None:
-                    raise StackError(f"{svc.name} died; see {svc.log_path}")
+            self._check_alive()
             latest = self.latest_bundle_revisions()
             if latest != seen:
                 seen, last_change = latest, time.monotonic()
@@ -342,9 +346,7 @@ class LocalStack:
         """Wait for the final public STF of every event (``final_stf_times``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for svc in self.services.values():
-                if svc.proc is None or svc.proc.poll() is not None:
-                    raise StackError(f"{svc.name} died; see {svc.log_path}")
+            self._check_alive()
             done = self.final_stf_times()
             if event_ids <= set(done):
                 return {e: done[e] for e in event_ids}
